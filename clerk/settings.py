@@ -1,0 +1,104 @@
+"""One typed Settings object, read from ``CLERK_*`` environment variables (and ``.env``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CLERK_", env_file=".env", extra="ignore")
+
+    home: Path = Field(
+        Path(".clerk"),
+        description="Folder for all local state: SQLite file, Chroma index, exports, reject reports.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the store; default: SQLite file under CLERK_HOME. "
+        "Use postgresql+psycopg://... for a team database.",
+    )
+    chroma_url: str | None = Field(
+        None,
+        description="URL of a Chroma server (http://host:port); default: persistent client "
+        "under CLERK_HOME.",
+    )
+    chroma_collection: str = Field("evidence", description="Chroma collection name.")
+    embedding_batch_size: int = Field(64, description="Sentences per embedding batch.")
+    ingest_batch_size: int = Field(5000, description="Usage events per insert batch.")
+    stale_days: int = Field(
+        90, description="A customer statement older than this at as-of is stale evidence."
+    )
+    usage_drop_pct: float = Field(
+        30.0, description="A metric input falling by this percent vs the period before is a drop."
+    )
+    llm: str = Field(
+        "extractive",
+        description="Drafter: 'extractive' (no model) or 'openai:<model>' for OpenAI or any "
+        "OpenAI-compatible server.",
+    )
+    openai_base_url: str | None = Field(
+        None, description="Base URL of an OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp)."
+    )
+    openai_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("CLERK_OPENAI_API_KEY", "OPENAI_API_KEY"),
+        description="API key for the OpenAI-compatible endpoint (also read from OPENAI_API_KEY).",
+    )
+    llm_timeout: float = Field(60.0, description="Seconds before one model call times out.")
+    llm_max_concurrency: int = Field(8, description="Model calls in flight at once.")
+    llm_max_retries: int = Field(4, description="Retries of one model call on 429/5xx/timeouts.")
+    llm_token_budget: int = Field(
+        2_000_000, description="Tokens (in + out) one sweep may spend before it stops calling."
+    )
+    llm_breaker_threshold: int = Field(
+        5, description="Consecutive failed calls after which a sweep stops calling the model."
+    )
+    secret_key: SecretStr = Field(
+        SecretStr("change-me-in-production"),
+        description="Key that signs session cookies and CSRF tokens.",
+    )
+    host: str = Field("127.0.0.1", description="Address `clerk serve` binds to.")
+    port: int = Field(8000, description="Port `clerk serve` listens on.")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'clerk.db').resolve()}"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.home / "chroma"
+
+    def display(self) -> dict[str, Any]:
+        """Effective settings with secrets masked, for `clerk config`."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                raw = value.get_secret_value()
+                value = None if not raw else f"{raw[:3]}…{'*' * 6}" if len(raw) > 8 else "******"
+            elif name == "database_url" and value and "@" in value:
+                value = _mask_url_password(value)
+            out[name] = value
+        out["database_url (effective)"] = _mask_url_password(self.sqlalchemy_url)
+        return out
+
+
+def _mask_url_password(url: str) -> str:
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:******@{host}" if ":" in creds else url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

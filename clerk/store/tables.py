@@ -1,0 +1,279 @@
+"""SQL tables: the source of truth. Payload columns hold the pydantic models as JSON.
+
+All datetimes are naive UTC. JSON is JSONB on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+# SQLite only auto-increments INTEGER PRIMARY KEY, so BigInteger falls back to Integer there.
+SeqType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSONType, list[Any]: JSONType}
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    csm: Mapped[str | None] = mapped_column(String(255), index=True)
+    renewal: Mapped[dt.date | None] = mapped_column(Date)
+    zendesk_organization_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # Bumped whenever evidence for the account changes; the sweep compares it to skip work.
+    evidence_version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SubjectRow(Base):
+    """Routes a usage-event subject to its account."""
+
+    __tablename__ = "subjects"
+    subject: Mapped[str] = mapped_column(String(255), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+
+
+class ValueCaseRow(Base):
+    __tablename__ = "value_cases"
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    source: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class OutcomeRow(Base):
+    __tablename__ = "outcomes"
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(255))
+    category: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(16))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class UsageEventRow(Base):
+    __tablename__ = "usage_events"
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    source_id: Mapped[str] = mapped_column(String(512), unique=True)
+    account_id: Mapped[str | None] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(255))
+    time: Mapped[dt.datetime] = mapped_column(DateTime)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    file: Mapped[str | None] = mapped_column(Text)
+    line: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index("ix_usage_events_account_type_time", "account_id", "type", "time"),
+        Index("ix_usage_events_subject", "subject"),
+    )
+
+
+class SourceRow(Base):
+    """Tickets, ticket comments, notes and usage digests: everything a citation may name."""
+
+    __tablename__ = "sources"
+    id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text)
+    date: Mapped[dt.datetime] = mapped_column(DateTime)
+    author: Mapped[str | None] = mapped_column(String(255))
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    customer_spans: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_sources_account_kind_date", "account_id", "kind", "date"),)
+
+
+class IngestedFileRow(Base):
+    """What ingest has read, so an unchanged file is skipped without parsing."""
+
+    __tablename__ = "ingested_files"
+    path: Mapped[str] = mapped_column(Text, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    counts: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    ingested_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class IndexStateRow(Base):
+    """Which source version sits in the vector index, so reindexing touches only changes."""
+
+    __tablename__ = "index_state"
+    source_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    chunks: Mapped[int] = mapped_column(Integer)
+    indexed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ProofItemRow(Base):
+    __tablename__ = "proof_items"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(64))
+    outcome_id: Mapped[str | None] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    period_start: Mapped[dt.date | None] = mapped_column(Date)
+    period_end: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    drafted_by: Mapped[str] = mapped_column(String(64), default="extractive")
+    evidence_key: Mapped[str] = mapped_column(String(64))
+    # The draft as the clerk wrote it (ProofItem JSON); `edited` holds a CSM's edit beside it.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    edited: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    reviewed_by: Mapped[str | None] = mapped_column(String(255))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    superseded_by: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        Index("ix_proof_items_account_status", "account_id", "status"),
+        Index("ix_proof_items_account_outcome", "account_id", "outcome_id", "kind"),
+    )
+
+
+class GapFlagRow(Base):
+    __tablename__ = "gap_flags"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(64))
+    outcome_id: Mapped[str | None] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    owner: Mapped[str | None] = mapped_column(String(255))
+    next_action: Mapped[str | None] = mapped_column(Text)
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    dismiss_reason: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (Index("ix_gap_flags_account_status", "account_id", "status"),)
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    target_type: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[str] = mapped_column(String(64), index=True)
+    account_id: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(255))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class PacketRow(Base):
+    __tablename__ = "packets"
+    id: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    published_by: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+    __table_args__ = (UniqueConstraint("account_id", "version"),)
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SweepRow(Base):
+    __tablename__ = "sweeps"
+    id: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    stats: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class SweepStateRow(Base):
+    """The evidence fingerprint an account was last swept at, per as-of date."""
+
+    __tablename__ = "sweep_state"
+    account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    as_of: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    swept_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class LLMCallRow(Base):
+    __tablename__ = "llm_calls"
+    id: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    sweep_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    account_id: Mapped[str | None] = mapped_column(String(64))
+    outcome_id: Mapped[str | None] = mapped_column(String(128))
+    task: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(255))
+    prompt_hash: Mapped[str] = mapped_column(String(64))
+    tokens_in: Mapped[int] = mapped_column(Integer, default=0)
+    tokens_out: Mapped[int] = mapped_column(Integer, default=0)
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16))  # ok | retried | failed | cached
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class LLMCacheRow(Base):
+    __tablename__ = "llm_cache"
+    prompt_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model: Mapped[str] = mapped_column(String(255))
+    response: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
