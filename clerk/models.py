@@ -244,6 +244,8 @@ class GapFlag(_Model):
     status: GapStatus = "open"
     period: Period | None = None
     citations: list[Citation] = Field(default_factory=list)
+    # Evidence that is not a text to quote: the metric aggregates a usage_drop compares.
+    sources: list[str] = Field(default_factory=list)
     due_date: dt.date | None = None
     version: int = 1
 

@@ -1,0 +1,66 @@
+"""`clerk ingest DATA`: read a data folder into the store and say what happened."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from clerk.cli.app import app, console, err_console
+from clerk.ingest import IngestError, IngestReport, run_ingest
+from clerk.ingest.report import KINDS
+from clerk.store import Store
+
+
+def print_report(report: IngestReport, out: Console) -> None:
+    """The per-kind summary, the first rejects and where the full reject report is."""
+    for kind in KINDS:
+        counts = report.counts[kind]
+        line = counts.summary(with_updated=kind != "events")
+        if counts.skipped_files:
+            line += f" ({counts.skipped_files} unchanged file(s) skipped)"
+        out.print(f"[bold]{kind:<9}[/] {line}", soft_wrap=True)
+    for note in report.notes:
+        out.print(f"[dim]{escape(note)}[/]", soft_wrap=True)
+    if report.digests is not None:
+        out.print(f"[dim]usage digests written: {report.digests:,}[/]")
+    if report.index is not None:
+        indexed = getattr(report.index, "sources", 0)
+        chunks = getattr(report.index, "chunks", 0)
+        out.print(f"[dim]vector index: {indexed:,} sources (re)indexed, {chunks:,} chunks[/]")
+    if report.rejected_total:
+        out.print(f"\n[bold red]Rejected {report.rejected_total:,} record(s)[/]:")
+        for reject in report.rejects:
+            out.print(f"  {escape(reject.where())}: {escape(reject.reason)}", soft_wrap=True)
+        if report.rejected_total > len(report.rejects):
+            out.print(f"  ... and {report.rejected_total - len(report.rejects):,} more")
+    if report.unrouted_total:
+        out.print(f"\n[bold yellow]Unrouted {report.unrouted_total:,} record(s)[/]:")
+        for reject in report.unrouted:
+            out.print(f"  {escape(reject.where())}: {escape(reject.reason)}", soft_wrap=True)
+        if report.unrouted_total > len(report.unrouted):
+            out.print(f"  ... and {report.unrouted_total - len(report.unrouted):,} more")
+    if report.reject_report is not None:
+        out.print(f"Reject report: {escape(str(report.reject_report))}", soft_wrap=True)
+
+
+@app.command()
+def ingest(
+    data: Path = typer.Argument(..., help="The data folder (accounts/, usage/, tickets/)."),
+    index: bool = typer.Option(
+        True, "--index/--no-index", help="Update the vector index (skip for bulk loads)."
+    ),
+) -> None:
+    """Read a data folder into the store. Exit status 1 when any record was rejected."""
+    store = Store()
+    try:
+        report = run_ingest(data, store, console=console, sync_index=index)
+    except IngestError as exc:
+        err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    finally:
+        store.close()
+    print_report(report, console)
+    raise typer.Exit(report.exit_code)

@@ -1,0 +1,119 @@
+"""`clerk serve`, `clerk users add|list` and `clerk packet`: the review side of the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import typer
+
+from clerk.cli.app import app, console, err_console
+from clerk.settings import get_settings
+
+users_app = typer.Typer(help="Users of the review UI (roles: csm, manager, admin).",
+                        no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+def serve_app(host: str, port: int, *, store: object | None = None) -> None:
+    """Run the review UI with uvicorn until interrupted."""
+    import uvicorn
+
+    from review_ui import create_app
+
+    settings = get_settings()
+    if settings.secret_key.get_secret_value() == "change-me-in-production":
+        err_console.print(
+            "[yellow]CLERK_SECRET_KEY is the default: fine on this machine, "
+            "set your own before anyone else can reach the server.[/]"
+        )
+    uvicorn.run(create_app(store=store, settings=settings), host=host, port=port,  # type: ignore[arg-type]
+                log_level="warning")
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="Address to bind (default: CLERK_HOST)."),
+    port: int | None = typer.Option(None, help="Port (default: CLERK_PORT)."),
+) -> None:
+    """Serve the review UI and the JSON API (docs at /api/docs)."""
+    settings = get_settings()
+    host, port = host or settings.host, port or settings.port
+    console.print(f"Evidence Clerk review UI on [bold]http://{host}:{port}/[/]  (Ctrl+C stops)")
+    serve_app(host, port)
+
+
+@users_app.command("add")
+def users_add(
+    email: str = typer.Argument(..., help="The user's email (a CSM's must match accounts' csm)."),
+    role: str = typer.Option("csm", "--role", help="csm, manager or admin."),
+    password: str | None = typer.Option(
+        None, "--password", help="Password to set; without it a random one is printed."
+    ),
+    replace: bool = typer.Option(False, "--replace", help="Reset role and password if present."),
+) -> None:
+    """Add a user who can sign in to the review UI."""
+    from clerk.store import Store
+    from clerk.users import UserError, add_user
+
+    try:
+        user, plain = add_user(Store(), email, role, password, replace=replace)
+    except UserError as exc:
+        err_console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    console.print(f"Added {user.email} ({user.role}).")
+    if password is None:
+        console.print(f"Password: [bold]{plain}[/]  (shown once)")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List users and their roles."""
+    from clerk.store import Store
+    from clerk.users import list_users
+
+    for user in list_users(Store()):
+        console.print(f"{user.email}\t{user.role}")
+
+
+@app.command()
+def packet(
+    account: str = typer.Argument(..., help="Account id."),
+    fmt: str = typer.Option("pdf", "--format", "-f", help="pdf, html, md or json."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="File to write (default: a name under the current folder)."
+    ),
+    publish: bool = typer.Option(
+        False, "--publish", help="Publish as the next immutable version before exporting."
+    ),
+    version: int | None = typer.Option(None, "--version", help="Export a published version."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Drafts of this date (YYYY-MM-DD)."),
+) -> None:
+    """Export an account's Value Proof Packet (approved and edited items, open gaps)."""
+    from clerk import packet_render
+    from clerk.packet import draft_packet, get_packet, publish_packet
+    from clerk.review import ReviewError
+    from clerk.store import Store
+
+    if fmt not in packet_render.FORMATS:
+        err_console.print(f"[red]Unknown format {fmt!r}: use pdf, html, md or json.[/]")
+        raise typer.Exit(2)
+    day = dt.date.fromisoformat(as_of) if as_of else None
+    store = Store()
+    try:
+        if publish:
+            result = publish_packet(store, account, published_by="cli", as_of=day)
+            console.print(f"Published {account} version {result.version}.")
+        elif version is not None:
+            result = get_packet(store, account, version)
+        else:
+            result = draft_packet(store, account, as_of=day)
+    except ReviewError as exc:
+        err_console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    target = output or Path(packet_render.filename(result, fmt))
+    target.write_bytes(packet_render.render(result, fmt))
+    console.print(
+        f"Wrote {target} ({len(result.proof_items)} items, {len(result.gap_flags)} open gaps, "
+        f"as of {result.as_of}, {'version ' + str(result.version) if result.published_at else 'draft'})."
+    )

@@ -1,0 +1,236 @@
+"""`clerk sweep`, `clerk items`, `clerk gaps`, `clerk schedule`: the evidence engine's commands."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy import select
+
+from clerk.calculations import fmt
+from clerk.cli.app import app, console, err_console
+from clerk.models import GAP_KINDS
+from clerk.store import Store
+from clerk.store.tables import GapFlagRow
+from clerk.sweep import SweepReport, today_utc
+from clerk.sweep_items import account_document, latest_as_of
+
+_STATUS_STYLE = {
+    "pending": "yellow",
+    "unverified": "red",
+    "approved": "green",
+    "edited": "green",
+    "rejected": "dim",
+}
+_SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "dim"}
+
+
+def _parse_date(value: str | None, option: str = "--as-of") -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
+        ) from None
+
+
+def print_sweep_summary(report: SweepReport, out: Console, digests: int = 0) -> None:
+    """The sweep's summary line by line, failures named."""
+    table = Table(title=f"Sweep as of {report.as_of.isoformat()}", show_header=False)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_row("accounts", f"{report.accounts:,}")
+    table.add_row("  swept", f"{report.swept:,}")
+    table.add_row("  unchanged, skipped", f"{report.skipped:,}")
+    if report.failed:
+        table.add_row("  [red]failed[/]", f"{len(report.failed):,}")
+    table.add_row("new items", f"{report.new_items:,}")
+    table.add_row("superseded drafts", f"{report.superseded:,}")
+    table.add_row("new gaps", f"{report.new_gaps:,}")
+    table.add_row("resolved gaps", f"{report.resolved_gaps:,}")
+    if digests:
+        table.add_row("CSM digests written", f"{digests:,}")
+    table.add_row("time", f"{report.seconds:.2f} s")
+    out.print(table)
+    for account_id, error in list(report.failed.items())[:20]:
+        out.print(f"[red]{escape(account_id)}[/]: {escape(error)}", soft_wrap=True)
+
+
+@app.command()
+def sweep(
+    account: str | None = typer.Option(None, "--account", help="Sweep only this account."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Date to report at (default: today, UTC)."
+    ),
+) -> None:
+    """Compute, draft, verify and flag gaps for every account whose evidence changed."""
+    from clerk.schedule import sweep_and_digest
+
+    day = _parse_date(as_of)
+    store = Store()
+    try:
+        report, digests = sweep_and_digest(store, as_of=day, account=account, console=console)
+    except LookupError as exc:
+        err_console.print(f"[bold red]Error:[/] {escape(str(exc.args[0]))}")
+        raise typer.Exit(1) from None
+    finally:
+        store.close()
+    print_sweep_summary(report, console, len(digests))
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else fmt(value)
+
+
+def items_table(document: dict[str, Any], out: Console) -> None:
+    """The FORMATS §8 document for a reader: one block per item and per gap, never cut."""
+    out.print(f"[bold]Proof items: {document['account']} as of {document['as_of']}[/]")
+    for item in document["proof_items"]:
+        status = item["status"]
+        style = _STATUS_STYLE.get(status, "")
+        numbers = f"delivered {_number(item['delivered'])}"
+        if item["target"] is not None:
+            numbers += f" / target {_number(item['target'])}"
+        head = (
+            f"  [bold]{item['outcome'] or 'payback'}[/] · {item['kind']} · "
+            f"[{style or 'default'}]{status}[/] · {item['evidence_category']} · "
+            f"confidence {item['confidence']} · {numbers}"
+        )
+        out.print(head, soft_wrap=True)
+        out.print(f"    {escape(item['claim'])}", soft_wrap=True)
+        for error in item.get("verification_errors") or []:
+            out.print(f"    [red]not verified: {escape(error)}[/]", soft_wrap=True)
+    if not document["proof_items"]:
+        out.print("  none (has the account been swept at this date?)")
+    gaps_table(document["gap_flags"], out, title="Gap flags", with_account=False)
+
+
+def gaps_table(
+    rows: list[dict[str, Any]], out: Console, *, title: str, with_account: bool = True
+) -> None:
+    """Gap flags for a reader: what is missing, the next action, who owns it."""
+    out.print(f"[bold]{title}[/]")
+    for gap in rows:
+        where = f"{gap['account']} · " if with_account else ""
+        severity = f"[{_SEVERITY_STYLE.get(gap['severity'], 'default')}]{gap['severity']}[/]"
+        out.print(
+            f"  {where}[bold]{gap['outcome'] or '(account)'}[/] · {gap['kind']} · {severity} · "
+            f"{gap['status']} · owner {gap['owner'] or '(no owner)'}",
+            soft_wrap=True,
+        )
+        out.print(f"    {escape(gap['message'])}", soft_wrap=True)
+        out.print(f"    [dim]Next:[/] {escape(gap['next_action'])}", soft_wrap=True)
+    if not rows:
+        out.print("  [green]none[/]")
+
+
+@app.command()
+def items(
+    account: str = typer.Argument(..., help="The account id."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Date the items report at (default: the account's latest sweep)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print FORMATS §8 JSON."),
+) -> None:
+    """Show an account's drafted proof items and gap flags with their review status."""
+    day = _parse_date(as_of)
+    store = Store()
+    try:
+        with store.session() as session:
+            day = day or latest_as_of(session, account) or today_utc()
+            try:
+                document = account_document(session, account, day)
+            except LookupError as exc:
+                err_console.print(f"[bold red]Error:[/] {escape(str(exc.args[0]))}")
+                raise typer.Exit(1) from None
+            swept = latest_as_of(session, account) is not None
+    finally:
+        store.close()
+    if not swept:
+        err_console.print(f"[yellow]{account} has not been swept yet: run `clerk sweep`.[/]")
+    if as_json:
+        typer.echo(json.dumps(document, indent=1, ensure_ascii=False))
+    else:
+        items_table(document, console)
+
+
+@app.command()
+def gaps(
+    account: str | None = typer.Option(None, "--account", help="Only this account."),
+    kind: str | None = typer.Option(None, "--kind", help="Only this kind of gap."),
+    status: str = typer.Option(
+        "open,acknowledged", "--status", help="Comma-separated statuses, or 'all'."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List gap flags across accounts, most severe first."""
+    if kind is not None and kind not in GAP_KINDS:
+        raise typer.BadParameter(
+            f"{kind!r} is not one of {', '.join(GAP_KINDS)}", param_hint="--kind"
+        )
+    from clerk.drafts import gap_document
+
+    query = select(GapFlagRow)
+    if account:
+        query = query.where(GapFlagRow.account_id == account)
+    if kind:
+        query = query.where(GapFlagRow.kind == kind)
+    if status != "all":
+        query = query.where(GapFlagRow.status.in_([s.strip() for s in status.split(",")]))
+    store = Store()
+    try:
+        with store.session() as session:
+            rows = session.scalars(query).all()
+            docs = [{"account": r.account_id, **gap_document(r)} for r in rows]
+    finally:
+        store.close()
+    rank = {"high": 0, "medium": 1, "low": 2}
+    docs.sort(
+        key=lambda d: (rank.get(d["severity"], 3), d["account"], d["outcome"] or "", d["kind"])
+    )
+    if as_json:
+        typer.echo(json.dumps(docs, indent=1, ensure_ascii=False))
+    else:
+        gaps_table(docs, console, title=f"Gap flags ({len(docs)})")
+
+
+@app.command()
+def schedule(
+    cron: str = typer.Option("0 6 * * MON", "--cron", help="Crontab expression, UTC."),
+    once: bool = typer.Option(False, "--once", help="Run one sweep now and exit."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Fixed as-of date for every run (default: the day of the run)."
+    ),
+) -> None:
+    """Run sweeps on a schedule in this process (Ctrl-C stops), writing CSM digests."""
+    from clerk.schedule import build_scheduler, next_run, sweep_and_digest
+
+    day = _parse_date(as_of)
+
+    def job() -> None:
+        report, digests = sweep_and_digest(as_of=day, console=console)
+        print_sweep_summary(report, console, len(digests))
+
+    try:
+        scheduler = build_scheduler(cron, job)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--cron") from None
+    if once:
+        job()
+        return
+    console.print(
+        f"Sweeping on [bold]{escape(cron)}[/] (UTC); next run {next_run(cron)}. Ctrl-C stops."
+    )
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        console.print("Stopped.")

@@ -1,0 +1,244 @@
+"""Usage events into SQL: streamed in batches, deduplicated by identity, routed by subject.
+
+The hot path avoids ORM objects: rows are plain dicts sent with one core
+``INSERT ... ON CONFLICT DO NOTHING`` per batch (executemany). Before each insert the batch's
+identities are looked up, so "new" and "duplicates" are exact on SQLite and PostgreSQL alike
+(``rowcount`` of an executemany is not reliable across drivers), and memory stays bounded by
+the batch size however long the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Insert, Table, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from clerk.ingest.events import EventError, event_reader
+from clerk.ingest.report import KindCounts, Reject, RejectLog
+from clerk.store.tables import SubjectRow, UsageEventRow
+
+EVENTS: Table = UsageEventRow.__table__  # type: ignore[assignment]
+# Identities go to the lookup as one array parameter, in slices that keep it modest.
+_LOOKUP_SLICE = 20_000
+COLUMNS = ("source_id", "account_id", "subject", "type", "time", "data", "file", "line")
+# A pending row, in COLUMNS order; time is a naive UTC datetime and data a dict until written.
+Row = tuple[str, str | None, str, str, dt.datetime, dict[str, Any], str, int]
+
+try:
+    import orjson
+
+    def _dumps(value: Any) -> str:
+        return orjson.dumps(value).decode()
+except ImportError:  # pragma: no cover - orjson is absent
+
+    def _dumps(value: Any) -> str:
+        return json.dumps(value)
+
+
+def insert_statement(dialect: str) -> Insert:
+    """``INSERT INTO usage_events ... ON CONFLICT (source_id) DO NOTHING`` for the dialect."""
+    if dialect == "postgresql":
+        return postgresql.insert(EVENTS).on_conflict_do_nothing(index_elements=["source_id"])
+    return sqlite.insert(EVENTS).on_conflict_do_nothing(index_elements=["source_id"])
+
+
+class _Writer:
+    """Looks up existing identities and inserts rows, the fast way for each dialect.
+
+    On SQLite, SQLAlchemy's per-row parameter processing costs more than the insert itself,
+    so the compiled core statement runs through the driver with rows already in storage
+    form (the same text SQLAlchemy's DateTime and JSON types would write). PostgreSQL takes
+    the core statement as is.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.sqlite = conn.dialect.name == "sqlite"
+        statement = insert_statement(conn.dialect.name)
+        self.statement = statement
+        self.sql = str(statement.compile(dialect=conn.dialect, column_keys=list(COLUMNS)))
+        if self.sqlite:
+            self.lookup = text(
+                "SELECT source_id FROM usage_events "
+                "WHERE source_id IN (SELECT value FROM json_each(:ids))"
+            )
+        else:
+            self.lookup = text("SELECT source_id FROM usage_events WHERE source_id = ANY(:ids)")
+
+    def existing(self, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), _LOOKUP_SLICE):
+            chunk = ids[start : start + _LOOKUP_SLICE]
+            param: Any = _dumps(chunk) if self.sqlite else chunk
+            found.update(self.conn.execute(self.lookup, {"ids": param}).scalars())
+        return found
+
+    def insert(self, rows: list[Row]) -> None:
+        if self.sqlite:
+            self.conn.exec_driver_sql(
+                self.sql,
+                [
+                    (
+                        r[0],
+                        r[1],
+                        r[2],
+                        r[3],
+                        r[4].isoformat(" ", "microseconds"),
+                        _dumps(r[5]),
+                        r[6],
+                        r[7],
+                    )
+                    for r in rows
+                ],
+            )
+        else:
+            self.conn.execute(self.statement, [dict(zip(COLUMNS, r, strict=True)) for r in rows])
+
+
+def subject_routes(conn: Connection) -> dict[str, str]:
+    """subject -> account id, for every subject any account claims."""
+    return {s: a for s, a in conn.execute(select(SubjectRow.subject, SubjectRow.account_id))}
+
+
+def month_of(time: dt.datetime) -> str:
+    return f"{time.year:04d}-{time.month:02d}"
+
+
+class EventSink:
+    """Takes parsed events one by one and writes them in batches.
+
+    ``touched`` collects (account, event type, "YYYY-MM") of every new routed event, for the
+    digests; ``accounts`` the accounts that received anything new.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        routes: dict[str, str],
+        log: RejectLog,
+        *,
+        batch_size: int,
+        touched: set[tuple[str, str, str]],
+        accounts: set[str],
+    ) -> None:
+        self.conn = conn
+        self.routes = routes
+        self.log = log
+        self.batch_size = max(1, batch_size)
+        self.touched = touched
+        self.accounts = accounts
+        self.writer = _Writer(conn)
+        self.counts = KindCounts()
+        self.unrouted_subjects: Counter[str] = Counter()
+        self._batch: dict[str, Row] = {}
+
+    def ingest_file(
+        self, path: Path, rel: str, progress: Callable[[int], None] | None = None
+    ) -> KindCounts:
+        """Read one usage file to the end. Returns the counts for this file alone."""
+        before = self.counts.as_dict()
+        reader = event_reader(path)
+        with path.open("rb") as fh:
+            batch = self._batch
+            routes = self.routes
+            for line, parsed in reader(fh):
+                if isinstance(parsed, EventError):
+                    self.log.add(Reject("events", rel, line, parsed.reason, parsed.field))
+                    self.counts.rejected += 1
+                    continue
+                source_id = parsed[0]
+                if source_id in batch:
+                    self.counts.duplicates += 1
+                    continue
+                subject = parsed[1]
+                batch[source_id] = (
+                    source_id,
+                    routes.get(subject),
+                    subject,
+                    parsed[2],
+                    parsed[3],
+                    parsed[4],
+                    rel,
+                    line,
+                )
+                if len(batch) >= self.batch_size:
+                    self.flush()
+                    if progress is not None:
+                        progress(fh.tell())
+            self.flush()
+            if progress is not None:
+                progress(fh.tell())
+        after = self.counts.as_dict()
+        return KindCounts(**{k: after[k] - before[k] for k in after})
+
+    def flush(self) -> None:
+        """Write the pending batch: look up which identities exist, insert the rest."""
+        if not self._batch:
+            return
+        existing = self.writer.existing(list(self._batch))
+        fresh = [row for sid, row in self._batch.items() if sid not in existing]
+        if fresh:
+            self.writer.insert(fresh)
+        self.conn.commit()
+        self.counts.duplicates += len(existing)
+        self.counts.new += len(fresh)
+        touched = self.touched
+        for row in fresh:
+            account = row[1]
+            if account is None:
+                self._unrouted(row)
+            else:
+                touched.add((account, row[3], f"{row[4].year:04d}-{row[4].month:02d}"))
+                self.accounts.add(account)
+        self._batch.clear()
+
+    def _unrouted(self, row: Row) -> None:
+        self.counts.unrouted += 1
+        self.unrouted_subjects[row[2]] += 1
+        reason = (
+            f"subject {row[2]!r} routes to no account (stored; routed once an account claims it)"
+        )
+        self.log.add(Reject("events", row[6], row[7], reason, "subject", "unrouted"))
+
+
+def route_stored_events(
+    conn: Connection,
+    touched: set[tuple[str, str, str]],
+    accounts: set[str],
+) -> int:
+    """Route events stored without an account to the accounts that now claim their subject.
+
+    Returns how many events were routed; their months join ``touched``.
+    """
+    routes = subject_routes(conn)
+    if not routes:
+        return 0
+    waiting = conn.execute(
+        select(UsageEventRow.subject).where(UsageEventRow.account_id.is_(None)).distinct()
+    ).scalars()
+    claimed = [s for s in waiting if s in routes]
+    routed = 0
+    for subject in claimed:
+        account = routes[subject]
+        rows = conn.execute(
+            select(UsageEventRow.type, UsageEventRow.time).where(
+                UsageEventRow.subject == subject, UsageEventRow.account_id.is_(None)
+            )
+        )
+        for event_type, time in rows:
+            touched.add((account, event_type, month_of(time)))
+        result = conn.execute(
+            update(UsageEventRow)
+            .where(UsageEventRow.subject == subject, UsageEventRow.account_id.is_(None))
+            .values(account_id=account)
+        )
+        routed += result.rowcount or 0
+        accounts.add(account)
+    conn.commit()
+    return routed

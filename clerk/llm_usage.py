@@ -1,0 +1,156 @@
+"""What model calls cost: one ``llm_calls`` row per call, the answer cache, and summaries.
+
+The LLM drafter writes here through ``record_call``, ``cache_get`` and ``cache_put``;
+``clerk llm-usage`` reads ``usage_summary``. The cache key is a hash of everything that
+decides an answer (model, rendered messages, schema, method), so unchanged evidence finds
+its answer again and a re-sweep costs nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from clerk.store import Store
+from clerk.store.tables import LLMCacheRow, LLMCallRow
+
+CallStatus = Literal["ok", "retried", "failed", "cached", "skipped"]
+STATUSES: tuple[str, ...] = ("ok", "retried", "failed", "cached", "skipped")
+
+
+@dataclass
+class CallRecord:
+    """One logical model call: its attempts, tokens, time and how it ended."""
+
+    task: str
+    model: str
+    prompt_hash: str
+    status: CallStatus
+    sweep_id: int | None = None
+    account_id: str | None = None
+    outcome_id: str | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_ms: float = 0.0
+    attempts: int = 0
+    error: str | None = None
+
+
+def prompt_hash(
+    model: str, messages: list[dict[str, str]], schema: dict[str, Any], method: str
+) -> str:
+    """A stable key for an answer: same model, messages, schema and method -> same hash."""
+    blob = json.dumps(
+        {"model": model, "messages": messages, "schema": schema, "method": method},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def record_call(store: Store, record: CallRecord) -> None:
+    """Append one row to ``llm_calls``."""
+    with store.session() as session:
+        session.add(LLMCallRow(**asdict(record)))
+
+
+def cache_get(store: Store, key: str) -> dict[str, Any] | None:
+    """The cached answer for a prompt hash, if any."""
+    with store.session() as session:
+        row = session.get(LLMCacheRow, key)
+        return dict(row.response) if row is not None else None
+
+
+def cache_put(store: Store, key: str, model: str, response: dict[str, Any]) -> None:
+    """Store an answer under its prompt hash; a concurrent twin that got there first wins."""
+    try:
+        with store.session() as session:
+            if session.get(LLMCacheRow, key) is None:
+                session.add(LLMCacheRow(prompt_hash=key, model=model, response=response))
+    except IntegrityError:
+        pass  # same prompt answered twice at once: both answers are valid, keep the first
+
+
+@dataclass
+class UsageRow:
+    """Totals for one (model, task) pair, or for all calls when both are ``"all"``."""
+
+    model: str
+    task: str
+    calls: int = 0
+    attempts: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    statuses: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def cache_hits(self) -> int:
+        return self.statuses.get("cached", 0)
+
+
+@dataclass
+class UsageSummary:
+    sweep_id: int | None
+    rows: list[UsageRow]
+    total: UsageRow
+    errors: list[tuple[str, int]]  # most frequent errors first
+
+
+def latest_sweep_id(store: Store) -> int | None:
+    """The newest sweep that made or looked up model calls."""
+    with store.session() as session:
+        return session.scalar(select(func.max(LLMCallRow.sweep_id)))
+
+
+def usage_summary(store: Store, sweep_id: int | None = None) -> UsageSummary:
+    """Calls, attempts, tokens, latency percentiles, statuses and errors, per model and task.
+
+    ``sweep_id=None`` summarises every recorded call.
+    """
+    query = select(LLMCallRow)
+    if sweep_id is not None:
+        query = query.where(LLMCallRow.sweep_id == sweep_id)
+    with store.session() as session:
+        calls = list(session.scalars(query.order_by(LLMCallRow.id)))
+    groups: dict[tuple[str, str], list[LLMCallRow]] = {}
+    for call in calls:
+        groups.setdefault((call.model, call.task), []).append(call)
+    rows = [_totals(model, task, group) for (model, task), group in sorted(groups.items())]
+    errors: dict[str, int] = {}
+    for call in calls:
+        if call.error:
+            key = call.error.splitlines()[0][:160]
+            errors[key] = errors.get(key, 0) + 1
+    ranked = sorted(errors.items(), key=lambda kv: (-kv[1], kv[0]))
+    return UsageSummary(sweep_id, rows, _totals("all", "all", calls), ranked)
+
+
+def _totals(model: str, task: str, calls: list[LLMCallRow]) -> UsageRow:
+    row = UsageRow(model=model, task=task, calls=len(calls))
+    for call in calls:
+        row.attempts += call.attempts
+        row.tokens_in += call.tokens_in
+        row.tokens_out += call.tokens_out
+        row.statuses[call.status] = row.statuses.get(call.status, 0) + 1
+    # Cache hits and skipped calls take no time on the wire; they would flatter the percentiles.
+    timed = sorted(c.latency_ms for c in calls if c.status not in ("cached", "skipped"))
+    row.p50_ms = percentile(timed, 50)
+    row.p95_ms = percentile(timed, 95)
+    return row
+
+
+def percentile(values: list[float], pct: float) -> float | None:
+    """Nearest-rank percentile of sorted ``values`` (None when empty)."""
+    if not values:
+        return None
+    rank = max(1, math.ceil(pct / 100 * len(values)))
+    return values[rank - 1]

@@ -1,0 +1,254 @@
+"""Benchmark: a sweep through the LLM drafter against the fake server with 1 s per call.
+
+    python -m evals.bench_llm --accounts 200 --outcomes 4 --concurrency 16 --latency 1.0
+
+Writes a data folder of ``--accounts`` accounts with ``--outcomes`` outcomes each (modelled
+on the demo account: calculated hours and cost, active approvers, customer-reported days to
+close), ingests it, and sweeps it with ``CLERK_LLM=openai:fake-model`` against the fake
+OpenAI server (oracle answers, ``--latency`` seconds added to every call). Prints:
+
+- wall time of the sweep as a ratio of the ideal, calls x latency / concurrency (goal <= 1.2);
+- model calls per outcome (goal <= 1);
+- calls on a second sweep over unchanged evidence (goal 0), and on a third sweep forced to
+  redo every account (sweep state cleared), which the answer cache must still serve (goal 0).
+
+The vector index is not built: retrieval is not what this measures, and the sweep then hands
+the drafter all of an account's customer passages. ``--mode drafter`` skips the sweep and
+drives the drafter directly over the same requests (as the sweep would, same concurrency).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from evals.fake_openai import FakeScript, serve_fake_openai
+
+AS_OF = dt.date(2026, 7, 1)
+MODEL = "fake-model"
+
+_OUTCOMES = """\
+  - id: hours_saved
+    title: Hours saved on invoice approvals
+    category: cost
+    unit: hours
+    period: quarter
+    target: {hours_target}
+    formula: approvals_automated * minutes_saved_per_approval / 60
+    inputs:
+      approvals_automated: {{metric: approval.completed, aggregation: count, where: {{mode: auto}}}}
+      minutes_saved_per_approval: {{assumption: 16.5, unit: minutes, source: "Time study"}}
+  - id: cost_recovered
+    title: Labour cost recovered
+    category: cost
+    unit: USD
+    period: quarter
+    target: {cost_target}
+    formula: hours_saved * loaded_hourly_cost
+    inputs:
+      hours_saved: {{outcome: hours_saved}}
+      loaded_hourly_cost: {{assumption: 45, unit: USD/hour, source: "Finance"}}
+  - id: close_days
+    title: Days to close the books
+    category: productivity
+    unit: days
+    direction: decrease
+    baseline: 9
+    target: 6
+    evidence: customer_reported
+  - id: active_approvers
+    title: Approvers working in the product
+    category: adoption
+    unit: people
+    period: quarter
+    target: 12
+    formula: approvers
+    inputs:
+      approvers: {{metric: approval.completed, aggregation: unique_count, field: approver}}
+"""
+_DAYS = ["four", "five", "six", "seven"]
+
+
+class _NoIndex:
+    """Retrieval is not under test: the sweep falls back to every customer passage."""
+
+    def corpus(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("no vector index in this benchmark")
+
+
+def write_data(root: Path, accounts: int, outcomes: int, seed: int = 7) -> None:
+    """A data folder of ``accounts`` accounts with ``outcomes`` outcomes each."""
+    rng = random.Random(seed)
+    blocks = _OUTCOMES.split("  - id: ")[1:]
+    events: list[str] = []
+    for n in range(accounts):
+        aid = f"acct-{n:04d}"
+        folder = root / "accounts" / aid
+        (folder / "notes").mkdir(parents=True)
+        (folder / "account.yaml").write_text(
+            f"id: {aid}\nname: Account {n}\ncsm: csm{n % 7}@vendor.example\n"
+            "contract: {start: 2026-01-01, renewal: 2027-01-01, annual_value: 48000}\n"
+            f"zendesk_organization_id: {5000 + n}\ncustomer_domains: [{aid}.example]\n"
+        )
+        chosen = "".join("  - id: " + b for b in blocks[:outcomes])
+        approvals = rng.randint(30, 60)
+        outcomes_yaml = chosen.format(
+            hours_target=round(approvals * 16.5 / 60 * 0.9), cost_target=round(approvals * 11)
+        )
+        payback = (
+            "payback: {benefit: cost_recovered, forecast_months: 6}\n" if outcomes >= 2 else ""
+        )
+        (folder / "value_case.yaml").write_text(
+            f'source: "Business case"\noutcomes:\n{outcomes_yaml}{payback}'
+        )
+        days = rng.choice(_DAYS)
+        (folder / "notes" / "2026-06-10-call.md").write_text(
+            "---\ndate: 2026-06-10\nauthor: csm@vendor.example\nkind: call\n---\n"
+            f'Check-in. The controller said "we closed the June books in {days} days" and '
+            "asked for a summary for the CFO.\n"
+        )
+        for k in range(approvals):
+            day = dt.date(2026, 4, 1) + dt.timedelta(days=rng.randrange(90))
+            events.append(
+                json.dumps(
+                    {
+                        "specversion": "1.0",
+                        "id": f"{aid}-{k}",
+                        "source": "bench",
+                        "type": "approval.completed",
+                        "subject": aid,
+                        "time": f"{day.isoformat()}T10:00:00Z",
+                        "data": {"mode": "auto", "approver": f"user{rng.randrange(15)}"},
+                    }
+                )  # fmt: skip
+            )
+    (root / "usage").mkdir(parents=True)
+    (root / "usage" / "events.jsonl").write_text("\n".join(events) + "\n")
+
+
+def _sweep(store: Any, settings: Any) -> float:
+    from clerk.drafting import get_drafter
+    from clerk.sweep import run_sweep
+
+    drafter = get_drafter(settings, store)
+    started = time.perf_counter()
+    report = run_sweep(store, as_of=AS_OF, drafter=drafter, index=_NoIndex(), settings=settings)
+    if report.failed:
+        print(f"  ! {len(report.failed)} accounts failed: {next(iter(report.failed.items()))}")
+    return time.perf_counter() - started
+
+
+def _drive_drafter(store: Any, settings: Any, concurrency: int) -> float:
+    """The drafter alone, over what the sweep would hand it, ``concurrency`` at a time."""
+    from sqlalchemy import select
+
+    from clerk.drafting import get_drafter
+    from clerk.store.tables import AccountRow
+    from clerk.sweep_items import prepare, request_for
+
+    with store.session() as session:
+        ids = list(session.scalars(select(AccountRow.id).order_by(AccountRow.id)))
+        preps = [prepare(session, aid, AS_OF) for aid in ids]
+    requests = [request_for(p, r, AS_OF, p.evidence) for p in preps for r in p.results.values()]
+    drafter = get_drafter(settings, store)
+
+    async def run() -> None:
+        limit = asyncio.Semaphore(concurrency)
+
+        async def one(request: Any) -> None:
+            async with limit:
+                await drafter.draft(request)
+
+        await asyncio.gather(*(one(r) for r in requests))
+
+    started = time.perf_counter()
+    asyncio.run(run())
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="LLM sweep benchmark against the fake server")
+    parser.add_argument("--accounts", type=int, default=200)
+    parser.add_argument("--outcomes", type=int, default=4, choices=[1, 2, 3, 4])
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--latency", type=float, default=1.0, help="seconds added per call")
+    parser.add_argument("--mode", choices=["sweep", "drafter"], default="sweep")
+    args = parser.parse_args(argv)
+
+    from sqlalchemy import delete
+
+    from clerk.ingest.run import run_ingest
+    from clerk.settings import Settings, get_settings
+    from clerk.store import Store
+    from clerk.store.tables import SweepStateRow
+
+    saved_home = os.environ.get("CLERK_HOME")
+    with tempfile.TemporaryDirectory(prefix="bench-llm-") as tmp:
+        root = Path(tmp)
+        os.environ["CLERK_HOME"] = str(root / "home")
+        get_settings.cache_clear()
+        try:
+            write_data(root / "data", args.accounts, args.outcomes)
+            store = Store(f"sqlite:///{root / 'home' / 'clerk.db'}")
+            run_ingest(root / "data", store, sync_index=False)
+            script = FakeScript(latency=args.latency)
+            with serve_fake_openai(script) as url:
+                settings = Settings(
+                    home=root / "home",
+                    llm=f"openai:{MODEL}",
+                    openai_base_url=url,
+                    llm_max_concurrency=args.concurrency,
+                    llm_timeout=max(30.0, args.latency * 10),
+                )  # type: ignore[call-arg]
+
+                def once() -> float:
+                    if args.mode == "drafter":
+                        return _drive_drafter(store, settings, args.concurrency)
+                    return _sweep(store, settings)
+
+                first = once()
+                calls = script.calls
+                second = once()
+                second_calls = script.calls - calls
+                with store.session() as session:
+                    session.execute(delete(SweepStateRow))
+                third = once()
+                third_calls = script.calls - calls - second_calls
+            store.close()
+        finally:
+            if saved_home is None:
+                os.environ.pop("CLERK_HOME", None)
+            else:
+                os.environ["CLERK_HOME"] = saved_home
+            get_settings.cache_clear()
+
+    outcomes = args.accounts * args.outcomes
+    ideal = calls * args.latency / args.concurrency
+    ratio = first / ideal if ideal else float("nan")
+    print(f"LLM {args.mode}: {args.accounts} accounts x {args.outcomes} outcomes = {outcomes}")
+    print(f"  concurrency {args.concurrency}, {args.latency:g} s per call")
+    print(
+        f"  first sweep      {first:8.1f} s   {calls} calls (max in flight {script.max_in_flight})"
+    )
+    print(f"  ideal            {ideal:8.1f} s   calls x latency / concurrency")
+    print(f"  wall / ideal     {ratio:8.2f}     goal <= 1.2 {'ok' if ratio <= 1.2 else 'MISSED'}")
+    per = calls / outcomes if outcomes else float("nan")
+    print(f"  calls / outcome  {per:8.2f}     goal <= 1   {'ok' if per <= 1 else 'MISSED'}")
+    ok2 = "ok" if second_calls == 0 else "MISSED"
+    print(f"  second sweep     {second:8.1f} s   {second_calls} calls   goal 0 {ok2}")
+    ok3 = "ok" if third_calls == 0 else "MISSED"
+    print(f"  forced re-sweep  {third:8.1f} s   {third_calls} calls   goal 0 {ok3} (answer cache)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

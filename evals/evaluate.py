@@ -1,0 +1,198 @@
+"""End-to-end evaluation: ingest a generated folder into a scratch home, sweep, score.
+
+``run_eval`` is what ``clerk eval`` and the CI gate call. The clerk runs exactly as a user
+runs it (``run_ingest`` then ``run_sweep``, the §8 documents ``clerk items --json`` prints),
+but against a throw-away CLERK_HOME, so an evaluation never touches the user's store. The
+naive-RAG baseline (:mod:`evals.baseline`) reads the same store in the same run and is scored
+by the same scorer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from sqlalchemy import select
+
+from clerk.settings import get_settings
+from clerk.store import Store
+from clerk.store.tables import SourceRow
+from evals.scoring import headline, score
+
+# Variables that would point the scratch run at the user's own database, index or model.
+_ISOLATE = ("CLERK_DATABASE_URL", "CLERK_CHROMA_URL", "CLERK_LLM", "CLERK_OPENAI_BASE_URL")
+
+
+@contextmanager
+def scratch_home(path: Path | None = None, **env: str) -> Iterator[Path]:
+    """Point CLERK_HOME (and ``env``) at a scratch folder for the duration; restore after."""
+    saved = {k: os.environ.get(k) for k in ("CLERK_HOME", *_ISOLATE, *env)}
+    with tempfile.TemporaryDirectory(prefix="clerk-eval-") as tmp:
+        home = path or Path(tmp)
+        try:
+            os.environ["CLERK_HOME"] = str(home)
+            for name in _ISOLATE:
+                os.environ.pop(name, None)
+            os.environ.update(env)
+            get_settings.cache_clear()
+            yield home
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            get_settings.cache_clear()
+
+
+@dataclass
+class EvalResult:
+    """Scores of the clerk and the baselines on one data folder, with ingest and timings."""
+
+    as_of: dt.date
+    clerk: dict[str, Any]
+    baselines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)  # e.g. the LLM drafter
+    ingest: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    sweep_failures: dict[str, str] = field(default_factory=dict)
+
+    def headline(self) -> dict[str, float]:
+        return headline(self.clerk)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "headline": {"clerk": headline(self.clerk),
+                         **{k: headline(v) for k, v in self.variants.items()},
+                         **{k: headline(v) for k, v in self.baselines.items()}},
+            "clerk": self.clerk,
+            "variants": self.variants,
+            "baselines": self.baselines,
+            "ingest": self.ingest,
+            "seconds": self.seconds,
+            "sweep_failures": self.sweep_failures,
+        }
+
+
+def source_texts(store: Store) -> dict[str, str]:
+    """Every citable source's full text by id (what quote offsets index into)."""
+    with store.session() as session:
+        return dict(session.execute(select(SourceRow.id, SourceRow.text)).tuples().all())
+
+
+def documents(store: Store, accounts: list[str], as_of: dt.date) -> dict[str, dict[str, Any]]:
+    """The FORMATS §8 document of each account, as ``clerk items ACCOUNT --json`` prints it."""
+    from clerk.sweep_items import account_document
+
+    out: dict[str, dict[str, Any]] = {}
+    with store.session() as session:
+        for account in accounts:
+            try:
+                out[account] = account_document(session, account, as_of)
+            except LookupError:
+                out[account] = {"account": account, "proof_items": [], "gap_flags": []}
+    # Round-trip through JSON so the scorer sees exactly what the CLI would print.
+    return json.loads(json.dumps(out, default=str))
+
+
+def run_eval(
+    data_dir: Path | str,
+    expected: dict[str, Any],
+    *,
+    as_of: dt.date | None = None,
+    baseline: bool = True,
+    llm_fake: bool = False,
+    console: Console | None = None,
+) -> EvalResult:
+    """Ingest ``data_dir`` into a scratch home, sweep at ``as_of``, score against ``expected``.
+
+    ``as_of`` defaults to expected.json's. ``baseline`` adds the naive-RAG baseline with the
+    extractive reader; ``llm_fake`` also runs the clerk's LLM drafter and the LLM baseline
+    against the local OpenAI-protocol server.
+    """
+    from clerk.ingest import run_ingest
+    from clerk.sweep import run_sweep
+
+    day = as_of or dt.date.fromisoformat(expected["as_of"])
+    accounts = sorted(expected.get("accounts", {}))
+    seconds: dict[str, float] = {}
+    with scratch_home():
+        store = Store()
+        try:
+            t0 = time.perf_counter()
+            # No console for ingest: its progress bars add nothing to a scored run.
+            report = run_ingest(data_dir, store)
+            seconds["ingest"] = time.perf_counter() - t0
+            counts = report.counts["events"]
+            got = {"new_events": counts.new, "duplicates": counts.duplicates,
+                   "rejected_rows": counts.rejected, "unrouted_events": counts.unrouted}
+            want = expected.get("ingest") or {}
+            ingest = {"got": got, "expected": want,
+                      "match": all(got.get(k) == v for k, v in want.items())}
+            t0 = time.perf_counter()
+            sweep = run_sweep(store, as_of=day, console=console)
+            seconds["sweep"] = time.perf_counter() - t0
+            texts = source_texts(store)
+            outputs = documents(store, accounts, day)
+            result = EvalResult(day, score(expected, outputs, texts), ingest=ingest,
+                                seconds=seconds, sweep_failures=dict(sweep.failed))
+            if baseline:
+                from evals.baseline import run_baseline
+
+                t0 = time.perf_counter()
+                naive = run_baseline(store, accounts, day)
+                seconds["baseline"] = time.perf_counter() - t0
+                result.baselines["naive-rag"] = score(expected, naive, texts)
+            if llm_fake:
+                _llm_runs(result, store, expected, accounts, day, texts, console)
+        finally:
+            store.close()
+    return result
+
+
+def _llm_runs(result: EvalResult, store: Store, expected: dict[str, Any], accounts: list[str],
+              day: dt.date, texts: dict[str, str], console: Console | None) -> None:
+    """The LLM baseline and, once it exists, the clerk's LLM drafter, against the local
+    OpenAI-protocol server in oracle mode (it answers from the evidence in each prompt)."""
+    from evals.baseline import run_baseline_llm
+    from evals.fake_openai import serve_fake_openai
+
+    with serve_fake_openai() as base_url:
+        t0 = time.perf_counter()
+        naive = run_baseline_llm(store, accounts, day, base_url)
+        result.seconds["baseline_llm"] = time.perf_counter() - t0
+        result.baselines["naive-rag-llm"] = score(expected, naive, texts)
+        drafter = _llm_drafter(base_url, store)
+        if drafter is None:
+            return
+        from clerk.sweep import run_sweep
+
+        t0 = time.perf_counter()
+        sweep = run_sweep(store, as_of=day, drafter=drafter, console=console)
+        result.seconds["sweep_llm"] = time.perf_counter() - t0
+        outputs = documents(store, accounts, day)
+        result.variants["clerk-llm"] = score(expected, outputs, texts)
+        result.sweep_failures.update({f"llm:{k}": v for k, v in sweep.failed.items()})
+
+
+def _llm_drafter(base_url: str, store: Store) -> Any:
+    """The clerk's LLM drafter pointed at ``base_url``; None while it has not landed."""
+    from clerk.drafting import get_drafter
+    from clerk.settings import Settings
+
+    settings = Settings(llm="openai:fake-oracle", openai_base_url=base_url,
+                        openai_api_key="not-needed")  # type: ignore[arg-type]
+    try:
+        return get_drafter(settings, store)
+    except (ValueError, ImportError):
+        return None

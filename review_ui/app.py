@@ -1,0 +1,149 @@
+"""The FastAPI app: ``create_app(store=None, settings=None)`` wires store, templates and routes.
+
+Pages are server-rendered Jinja (autoescaped) enhanced by htmx; the JSON API lives under
+``/api`` and is the only part in the OpenAPI schema (``/api/openapi.json``, ``/api/docs``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException
+
+from clerk.review import Conflict, NeedsAssertion, ReviewError
+from clerk.settings import Settings, get_settings
+from clerk.store import Store
+from review_ui.security import LoginRequired, Sessions, _session_user, csrf_token
+
+HERE = Path(__file__).parent
+HTMX_JS = "htmx-2.0.11.min.js"
+
+
+def fmt_num(value: float | int | None, digits: int = 2) -> str:
+    """1320.0 -> "1,320"; 4.8485 -> "4.85"; None -> "—"."""
+    if value is None:
+        return "—"
+    if float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.{digits}f}".rstrip("0").rstrip(".")
+
+
+def fmt_pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def fmt_date(value: dt.date | dt.datetime | None, with_time: bool = False) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dt.datetime) and with_time:
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    return value.strftime("%Y-%m-%d")
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    env = templates.env
+    env.filters.update(num=fmt_num, pct=fmt_pct, date=fmt_date)
+    env.globals.update(htmx_js=HTMX_JS, csrf_field="csrf_token")
+    return templates
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def render(
+    request: Request,
+    name: str,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """Render a page or partial with the user and CSRF token every template may need."""
+    user, _ = _session_user(request)
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"user": user, "csrf": csrf_token(request), "htmx": is_htmx(request), **context},
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/api"
+
+
+async def _review_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ReviewError)
+    if _is_api(request):
+        body: dict[str, Any] = {"detail": str(exc)}
+        if isinstance(exc, Conflict):
+            body.update(
+                current_version=exc.current_version,
+                changed_by=exc.changed_by,
+                changed_at=exc.changed_at.isoformat() if exc.changed_at else None,
+            )
+        if isinstance(exc, NeedsAssertion):
+            body["errors"] = exc.errors
+        return JSONResponse(body, status_code=exc.status_code)
+    name = "_conflict.html" if isinstance(exc, Conflict) else "_error.html"
+    if not is_htmx(request):
+        return render(request, "error.html", status_code=exc.status_code, error=exc)
+    return render(request, name, status_code=exc.status_code, error=exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if _is_api(request) or is_htmx(request):
+        if is_htmx(request) and not _is_api(request):
+            return render(request, "_error.html", status_code=exc.status_code, error=exc.detail)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                            headers=exc.headers)
+    return render(request, "error.html", status_code=exc.status_code, error=exc.detail)
+
+
+async def _login_required(request: Request, exc: Exception) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+
+def create_app(store: Store | None = None, settings: Settings | None = None) -> FastAPI:
+    """The review app over ``store`` (default: the store named by settings)."""
+    from review_ui.routes import accounts, api, auth, gaps, items, manager, packets
+
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Evidence Clerk",
+        summary="Review drafted value proof, audit gaps and publish Value Proof Packets.",
+        description=(
+            "JSON API of the Evidence Clerk review UI. Authenticate with HTTP Basic "
+            "(email and password of a user made with `clerk users add`) or with the session "
+            "cookie of a signed-in browser; cookie requests that change state must send the "
+            "session's CSRF token in the `X-CSRF-Token` header. A CSM sees and changes only "
+            "the accounts they own (403 otherwise)."
+        ),
+        version="1",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.store = store or Store.from_settings(settings)
+    app.state.settings = settings
+    app.state.sessions = Sessions(settings)
+    app.state.templates = make_templates()
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    for module in (auth, accounts, items, gaps, manager, packets, api):
+        app.include_router(module.router)
+    app.add_exception_handler(ReviewError, _review_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(LoginRequired, _login_required)
+    return app

@@ -1,0 +1,343 @@
+"""Read models for the pages and the API: one context object per page, built in few queries.
+
+Counts are computed with GROUP BY in SQL, never by loading every row, so the home page and
+the manager grid stay fast with thousands of items. The account page loads only its
+account's rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from clerk.models import Account, GapFlag, Outcome, ProofItem, Review, Source
+from clerk.packet import account_from_row, outcome_from_row
+from clerk.review import (
+    DECIDED_STATUSES,
+    OPEN_GAP_STATUSES,
+    PENDING_STATUSES,
+    REJECT_REASONS,
+    audit_trail,
+    check_account,
+    draft_item,
+    effective_gap,
+    effective_item,
+    load_sources,
+)
+from clerk.store.tables import AccountRow, GapFlagRow, OutcomeRow, ProofItemRow, utcnow
+from clerk.users import User
+
+PROVEN_STATUSES = ("approved", "edited")
+STALE_PENDING_DAYS = 7
+# Characters of source text shown either side of a quote; long tickets stay readable.
+CONTEXT_CHARS = 600
+
+
+@dataclass
+class AccountSummary:
+    id: str
+    name: str
+    csm: str | None
+    renewal: dt.date | None
+    pending: int = 0
+    pending_stale: int = 0
+    open_gaps: int = 0
+    outcomes: int = 0
+    proven: int = 0
+
+    @property
+    def coverage(self) -> float | None:
+        """Share of the account's outcomes with approved (or edited) proof."""
+        return self.proven / self.outcomes if self.outcomes else None
+
+    @property
+    def days_to_renewal(self) -> int | None:
+        return (self.renewal - utcnow().date()).days if self.renewal else None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "csm": self.csm,
+            "renewal": self.renewal.isoformat() if self.renewal else None,
+            "pending": self.pending,
+            "pending_over_7_days": self.pending_stale,
+            "open_gaps": self.open_gaps,
+            "outcomes": self.outcomes,
+            "proven_outcomes": self.proven,
+            "coverage": self.coverage,
+        }
+
+
+def _visible_accounts(session: Session, user: User) -> list[AccountRow]:
+    query = select(AccountRow)
+    if not user.sees_all_accounts:
+        query = query.where(AccountRow.csm == user.email)
+    return list(session.scalars(query))
+
+
+def account_summaries(session: Session, user: User) -> list[AccountSummary]:
+    """The accounts ``user`` may see, with review counts, sorted by renewal (soonest first)."""
+    accounts = _visible_accounts(session, user)
+    by_id = {
+        a.id: AccountSummary(id=a.id, name=a.name, csm=a.csm, renewal=a.renewal) for a in accounts
+    }
+    if not by_id:
+        return []
+    ids = list(by_id)
+    # Filtering by id list is only worth it for a CSM; a manager sees every account anyway.
+    scoped = (lambda col: col.in_(ids)) if not user.sees_all_accounts else (lambda col: True)
+    stale_before = utcnow() - dt.timedelta(days=STALE_PENDING_DAYS)
+    is_stale = ProofItemRow.created_at < stale_before
+    rows = session.execute(
+        select(ProofItemRow.account_id, is_stale, func.count())
+        .where(scoped(ProofItemRow.account_id), ProofItemRow.status.in_(PENDING_STATUSES))
+        .group_by(ProofItemRow.account_id, is_stale)
+    )
+    for account_id, stale, count in rows:
+        if account_id in by_id:
+            by_id[account_id].pending += count
+            if stale:
+                by_id[account_id].pending_stale += count
+    for account_id, count in session.execute(
+        select(GapFlagRow.account_id, func.count())
+        .where(scoped(GapFlagRow.account_id), GapFlagRow.status.in_(OPEN_GAP_STATUSES))
+        .group_by(GapFlagRow.account_id)
+    ):
+        if account_id in by_id:
+            by_id[account_id].open_gaps = count
+    for account_id, count in session.execute(
+        select(OutcomeRow.account_id, func.count())
+        .where(scoped(OutcomeRow.account_id))
+        .group_by(OutcomeRow.account_id)
+    ):
+        if account_id in by_id:
+            by_id[account_id].outcomes = count
+    for account_id, count in session.execute(
+        select(ProofItemRow.account_id, func.count(func.distinct(ProofItemRow.outcome_id)))
+        .where(
+            scoped(ProofItemRow.account_id),
+            ProofItemRow.status.in_(PROVEN_STATUSES),
+            ProofItemRow.outcome_id.is_not(None),
+        )
+        .group_by(ProofItemRow.account_id)
+    ):
+        if account_id in by_id:
+            by_id[account_id].proven = count
+    far = dt.date.max
+    return sorted(by_id.values(), key=lambda s: (s.renewal or far, s.name))
+
+
+# --- the account page ------------------------------------------------------------------
+
+
+@dataclass
+class EvidencePane:
+    """A quote inside its source: the text before, the quote, the text after (escaped by
+    the template, so ticket text can never inject markup)."""
+
+    source_id: str
+    title: str
+    kind: str
+    date: dt.datetime | None
+    before: str
+    quote: str
+    after: str
+    customer_words: bool
+    found: bool
+    clipped_before: bool = False
+    clipped_after: bool = False
+
+
+@dataclass
+class QueueEntry:
+    item: ProofItem
+    draft: ProofItem | None  # the draft, when the item was edited
+    outcome_title: str
+    evidence: list[EvidencePane]
+    audit: list[Review]
+    age_days: int
+    reject_reason: str | None = None
+    reviewed_by: str | None = None
+    reviewed_at: dt.datetime | None = None
+
+    @property
+    def can_approve(self) -> bool:
+        return self.item.status == "pending"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.item.status in PENDING_STATUSES
+
+
+@dataclass
+class GapEntry:
+    gap: GapFlag
+    outcome_title: str
+    audit: list[Review]
+    dismiss_reason: str | None = None
+
+
+@dataclass
+class AccountPage:
+    account: Account
+    summary: AccountSummary
+    outcomes: list[Outcome]
+    queue: list[QueueEntry]
+    decided: list[QueueEntry]
+    gaps: list[GapEntry]
+    closed_gaps: list[GapEntry]
+    reject_reasons: dict[str, str] = field(default_factory=lambda: dict(REJECT_REASONS))
+    as_of: dt.date | None = None
+
+
+def account_outcomes(session: Session, account_id: str) -> list[Outcome]:
+    rows = session.scalars(
+        select(OutcomeRow).where(OutcomeRow.account_id == account_id).order_by(OutcomeRow.position)
+    )
+    return [outcome_from_row(r) for r in rows]
+
+
+def evidence_panes(item: ProofItem, sources: dict[str, Source]) -> list[EvidencePane]:
+    panes = []
+    for c in item.citations:
+        source = sources.get(c.source)
+        if source is None:
+            panes.append(EvidencePane(c.source, c.source, "missing", None, "", c.quote, "", False,
+                                      found=False))
+            continue
+        text = source.text
+        found = text[c.start : c.end] == c.quote
+        start, end = (c.start, c.end) if found else (0, 0)
+        # A note's front matter is metadata, not evidence: start the context at its body.
+        body_start = source.meta.get("body_start") if source.kind == "note" else None
+        floor = body_start if isinstance(body_start, int) and body_start <= start else 0
+        lo, hi = max(floor, start - CONTEXT_CHARS), min(len(text), end + CONTEXT_CHARS)
+        panes.append(
+            EvidencePane(
+                source_id=source.id,
+                title=source.title or source.id,
+                kind=source.kind,
+                date=source.date,
+                before=text[lo:start] if found else text[:CONTEXT_CHARS * 2],
+                quote=c.quote if found else "",
+                after=text[end:hi] if found else "",
+                customer_words=found and source.is_customer_text(c.start, c.end),
+                found=found,
+                clipped_before=lo > floor,
+                clipped_after=hi < len(text) if found else len(text) > CONTEXT_CHARS * 2,
+            )
+        )
+    return panes
+
+
+def queue_entries(
+    session: Session, rows: list[ProofItemRow], titles: dict[str, str]
+) -> list[QueueEntry]:
+    """Items with their evidence and audit trail, loading sources and audit in two queries."""
+    items = [(r, effective_item(r)) for r in rows]
+    sources = load_sources(session, [c.source for _, it in items for c in it.citations])
+    trail = audit_trail(session, [r.id for r in rows])
+    now = utcnow()
+    return [
+        QueueEntry(
+            item=item,
+            draft=draft_item(r) if r.edited else None,
+            outcome_title=titles.get(item.outcome or "", "Payback" if item.kind == "payback"
+                                     else item.outcome or ""),
+            evidence=evidence_panes(item, sources),
+            audit=trail.get(r.id, []),
+            age_days=max(0, (now - r.created_at).days) if r.created_at else 0,
+            reject_reason=r.reject_reason,
+            reviewed_by=r.reviewed_by,
+            reviewed_at=r.reviewed_at,
+        )
+        for r, item in items
+    ]
+
+
+def _item_order(titles: list[str]) -> Any:
+    position = {t: i for i, t in enumerate(titles)}
+    return lambda r: (position.get(r.outcome_id or "", len(position)), r.kind, r.id)
+
+
+def account_page(session: Session, account_id: str, user: User) -> AccountPage:
+    """Everything the account page shows; raises NotFound/Forbidden like the decisions do."""
+    row = check_account(session, account_id, user)
+    outcomes = account_outcomes(session, account_id)
+    titles = {o.id: o.title for o in outcomes}
+    rows = list(
+        session.scalars(
+            select(ProofItemRow).where(
+                ProofItemRow.account_id == account_id, ProofItemRow.status != "superseded"
+            )
+        )
+    )
+    rows.sort(key=_item_order([o.id for o in outcomes]))
+    pending = [r for r in rows if r.status in PENDING_STATUSES]
+    decided = [r for r in rows if r.status in DECIDED_STATUSES]
+    gap_rows = list(session.scalars(select(GapFlagRow).where(GapFlagRow.account_id == account_id)))
+    severity = {"high": 0, "medium": 1, "low": 2}
+    gap_rows.sort(key=lambda g: (severity.get(g.severity, 3), g.kind, g.id))
+    gap_trail = audit_trail(session, [g.id for g in gap_rows])
+    gaps = [
+        GapEntry(
+            gap=effective_gap(g),
+            outcome_title=titles.get(g.outcome_id or "", "Whole account"),
+            audit=gap_trail.get(g.id, []),
+            dismiss_reason=g.dismiss_reason,
+        )
+        for g in gap_rows
+    ]
+    summary = next(
+        (s for s in account_summaries(session, user) if s.id == account_id),
+        AccountSummary(id=row.id, name=row.name, csm=row.csm, renewal=row.renewal),
+    )
+    as_of = max((r.as_of for r in rows), default=None)
+    return AccountPage(
+        account=account_from_row(row),
+        summary=summary,
+        outcomes=outcomes,
+        queue=queue_entries(session, pending, titles),
+        decided=queue_entries(session, decided, titles),
+        gaps=[g for g in gaps if g.gap.status in OPEN_GAP_STATUSES],
+        closed_gaps=[g for g in gaps if g.gap.status not in OPEN_GAP_STATUSES],
+        as_of=as_of,
+    )
+
+
+def item_entry(session: Session, item_id: str, user: User) -> tuple[QueueEntry, AccountPage]:
+    """One item's card (for htmx partials); the page gives the reject reasons and outcomes."""
+    from clerk.review import NotFound
+
+    row = session.get(ProofItemRow, item_id)
+    if row is None:
+        raise NotFound(f"No proof item {item_id!r}.")
+    account = check_account(session, row.account_id, user)
+    outcomes = account_outcomes(session, row.account_id)
+    titles = {o.id: o.title for o in outcomes}
+    entry = queue_entries(session, [row], titles)[0]
+    summary = AccountSummary(id=account.id, name=account.name, csm=account.csm,
+                             renewal=account.renewal)
+    page = AccountPage(account_from_row(account), summary, outcomes, [entry], [], [], [])
+    return entry, page
+
+
+def gap_entry(session: Session, gap_id: str, user: User) -> GapEntry:
+    from clerk.review import NotFound
+
+    row = session.get(GapFlagRow, gap_id)
+    if row is None:
+        raise NotFound(f"No gap flag {gap_id!r}.")
+    check_account(session, row.account_id, user)
+    titles = {o.id: o.title for o in account_outcomes(session, row.account_id)}
+    return GapEntry(
+        gap=effective_gap(row),
+        outcome_title=titles.get(row.outcome_id or "", "Whole account"),
+        audit=audit_trail(session, [row.id]).get(row.id, []),
+        dismiss_reason=row.dismiss_reason,
+    )

@@ -1,0 +1,55 @@
+"""The CSM home (my accounts) and an account's review page, with bulk approve."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from clerk import review
+from clerk.users import User
+from review_ui.app import is_htmx, render
+from review_ui.queries import account_page, account_summaries
+from review_ui.security import get_store, page_user
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, user: User = Depends(page_user)) -> Response:
+    with get_store(request).session() as session:
+        accounts = account_summaries(session, user)
+    return render(request, "home.html", accounts=accounts)
+
+
+@router.get("/accounts/{account_id}", response_class=HTMLResponse)
+def account(request: Request, account_id: str, user: User = Depends(page_user)) -> Response:
+    with get_store(request).session() as session:
+        page = account_page(session, account_id, user)
+    return render(request, "account.html", page=page)
+
+
+def parse_selections(values: list[str]) -> list[tuple[str, int]]:
+    """Checkbox values are ``<item id>:<version>``, so bulk approve is version-checked too."""
+    out = []
+    for value in values:
+        item_id, _, version = value.rpartition(":")
+        if item_id and version.isdigit():
+            out.append((item_id, int(version)))
+    return out
+
+
+@router.post("/accounts/{account_id}/bulk-approve", response_class=HTMLResponse)
+async def bulk_approve(
+    request: Request, account_id: str, user: User = Depends(page_user)
+) -> Response:
+    form = await request.form()
+    selections = parse_selections([v for v in form.getlist("select") if isinstance(v, str)])
+    store = get_store(request)
+    with store.session() as session:
+        review.check_account(session, account_id, user)  # 403/404 before touching items
+    result = review.bulk_approve(store, selections, actor=user)
+    if not is_htmx(request):
+        return RedirectResponse(f"/accounts/{account_id}", status_code=303)
+    with store.session() as session:
+        page = account_page(session, account_id, user)
+    return render(request, "_queue.html", page=page, bulk=result)
