@@ -151,7 +151,7 @@ _VALUES_SQL = {
                     THEN length(CAST(j.value AS TEXT)) - instr(CAST(j.value AS TEXT), '.')
                     ELSE 0 END AS decimals
         FROM usage_events AS e, json_each(e.data) AS j
-        WHERE {_EVENT_FILTER} AND j.type != 'null'
+        WHERE {_EVENT_FILTER} AND json_type(e.data) = 'object' AND j.type != 'null'
     """,
     "postgresql": f"""
         SELECT j.key AS k,
@@ -163,7 +163,10 @@ _VALUES_SQL = {
                CASE WHEN jsonb_typeof(j.value) = 'number' AND strpos(j.value #>> '{{}}', '.') > 0
                     THEN length(j.value #>> '{{}}') - strpos(j.value #>> '{{}}', '.')
                     ELSE 0 END AS decimals
-        FROM usage_events AS e CROSS JOIN LATERAL jsonb_each(e.data) AS j
+        FROM usage_events AS e
+        CROSS JOIN LATERAL jsonb_each(
+            CASE WHEN jsonb_typeof(e.data) = 'object' THEN e.data ELSE '{{}}'::jsonb END
+        ) AS j
         WHERE {_EVENT_FILTER} AND jsonb_typeof(j.value) != 'null'
     """,
 }

@@ -111,10 +111,10 @@ def save_drafts(
     def match(slot: Slot) -> Slot | None:
         # An open slot (end None) is a contract-to-date period: its end moves with as-of, so
         # last week's draft of it is in the same slot as this week's.
-        if slot in considered:
-            return slot
         open_slot = (slot[0], slot[1], slot[2], None)
-        return open_slot if open_slot in considered else None
+        if open_slot in considered:
+            return open_slot
+        return slot if slot in considered else None
 
     new_by_slot: dict[Slot | None, list[str]] = {}
     for item in items:

@@ -89,13 +89,22 @@ def _check(node: ast.AST, text: str, names: list[str]) -> None:
 
 
 def _op_token(node: ast.operator) -> str:
-    return {ast.Pow: "**", ast.Mod: "%", ast.FloorDiv: "//", ast.MatMult: "@",
-            ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.LShift: "<<",
-            ast.RShift: ">>"}.get(type(node), type(node).__name__)
+    return {
+        ast.Pow: "**",
+        ast.Mod: "%",
+        ast.FloorDiv: "//",
+        ast.MatMult: "@",
+        ast.BitAnd: "&",
+        ast.BitOr: "|",
+        ast.BitXor: "^",
+        ast.LShift: "<<",
+        ast.RShift: ">>",
+    }.get(type(node), type(node).__name__)
 
 
 def _eval(node: ast.AST, values: Mapping[str, float | None]) -> float:
     if isinstance(node, ast.Constant):
+        assert isinstance(node.value, int | float)  # parse() admits only numbers
         return float(node.value)
     if isinstance(node, ast.Name):
         value = values.get(node.id)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from clerk.drafting.base import Evidence
@@ -30,7 +30,7 @@ from retrievers.passages import chunk_id
 
 # Sources read, chunked and written per step: one transaction of index_state per step, so an
 # interrupted sync keeps what it finished.
-SOURCE_BATCH = 500
+SOURCE_BATCH = 2000
 
 Progress = Callable[[int, int], None]
 
@@ -207,31 +207,36 @@ def sync_index(
     if progress:
         progress(0, len(changed))
     for group in _batches(changed, SOURCE_BATCH):
+        passages: list[Passage] = []
+        counts: dict[str, tuple[str, int]] = {}
         with store.session() as session:
-            rows = session.scalars(select(SourceRow).where(SourceRow.id.in_(group))).all()
-            passages: list[Passage] = []
-            counts: dict[str, tuple[str, int]] = {}
-            for row in rows:
+            for row in session.scalars(select(SourceRow).where(SourceRow.id.in_(group))):
                 chunks = passages_for(row, uses)
                 passages.extend(chunks)
                 counts[row.id] = (indexed_hash(row.id, row.content_hash, uses), len(chunks))
-            index.vectors.upsert(passages)
-            # A source that shrank leaves chunks with higher numbers behind.
-            stale = [
-                chunk_id(sid, n)
-                for sid, (_, n_new) in counts.items()
-                for n in range(n_new, state.get(sid, ("", 0))[1])
-            ]
-            if stale:
-                index.vectors.delete_ids(stale)
-            for sid, (digest, n_chunks) in counts.items():
-                session.merge(
-                    IndexStateRow(
-                        source_id=sid, content_hash=digest, chunks=n_chunks, indexed_at=utcnow()
-                    )
+        # Embedding takes the time; no transaction stays open meanwhile.
+        index.vectors.upsert(passages)
+        # A source that shrank leaves chunks with higher numbers behind.
+        stale = [
+            chunk_id(sid, n)
+            for sid, (_, n_new) in counts.items()
+            for n in range(n_new, state.get(sid, ("", 0))[1])
+        ]
+        if stale:
+            index.vectors.delete_ids(stale)
+        with store.session() as session:
+            session.execute(delete(IndexStateRow).where(IndexStateRow.source_id.in_(list(counts))))
+            if counts:
+                now = utcnow()
+                session.execute(
+                    insert(IndexStateRow),
+                    [
+                        {"source_id": sid, "content_hash": h, "chunks": n, "indexed_at": now}
+                        for sid, (h, n) in counts.items()
+                    ],
                 )
-            stats.sources += len(rows)
-            stats.chunks += len(passages)
+        stats.sources += len(counts)
+        stats.chunks += len(passages)
         done += len(group)
         if progress:
             progress(done, len(changed))

@@ -1,9 +1,9 @@
 """What model calls cost: one ``llm_calls`` row per call, the answer cache, and summaries.
 
-The LLM drafter writes here through ``record_call``, ``cache_get`` and ``cache_put``;
-``clerk llm-usage`` reads ``usage_summary``. The cache key is a hash of everything that
-decides an answer (model, rendered messages, schema, method), so unchanged evidence finds
-its answer again and a re-sweep costs nothing.
+The LLM drafter writes here through ``record_call`` (which also caches a valid answer) and
+reads ``cache_get``; ``clerk llm-usage`` reads ``usage_summary``. The cache key is a hash of
+everything that decides an answer (model, rendered messages, schema, method), so unchanged
+evidence finds its answer again and a re-sweep costs nothing.
 """
 
 from __future__ import annotations
@@ -55,10 +55,28 @@ def prompt_hash(
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def record_call(store: Store, record: CallRecord) -> None:
-    """Append one row to ``llm_calls``."""
-    with store.session() as session:
-        session.add(LLMCallRow(**asdict(record)))
+def record_call(
+    store: Store,
+    record: CallRecord,
+    cache_key: str | None = None,
+    answer: tuple[str, dict[str, Any]] | None = None,
+) -> None:
+    """Append one row to ``llm_calls``; with ``answer`` (model, response), cache it too.
+
+    One transaction for both: a call costs one commit, not two.
+    """
+    try:
+        with store.session() as session:
+            session.add(LLMCallRow(**asdict(record)))
+            fresh = cache_key is not None and session.get(LLMCacheRow, cache_key) is None
+            if fresh and answer is not None:
+                model, response = answer
+                session.add(LLMCacheRow(prompt_hash=cache_key, model=model, response=response))
+    except IntegrityError:
+        # The same prompt was answered twice at once and the twin's answer got cached first:
+        # record the call alone.
+        with store.session() as session:
+            session.add(LLMCallRow(**asdict(record)))
 
 
 def cache_get(store: Store, key: str) -> dict[str, Any] | None:
@@ -66,16 +84,6 @@ def cache_get(store: Store, key: str) -> dict[str, Any] | None:
     with store.session() as session:
         row = session.get(LLMCacheRow, key)
         return dict(row.response) if row is not None else None
-
-
-def cache_put(store: Store, key: str, model: str, response: dict[str, Any]) -> None:
-    """Store an answer under its prompt hash; a concurrent twin that got there first wins."""
-    try:
-        with store.session() as session:
-            if session.get(LLMCacheRow, key) is None:
-                session.add(LLMCacheRow(prompt_hash=key, model=model, response=response))
-    except IntegrityError:
-        pass  # same prompt answered twice at once: both answers are valid, keep the first
 
 
 @dataclass

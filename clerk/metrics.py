@@ -154,12 +154,14 @@ def aggregate(session: Session, account_id: str, query: MetricQuery, period: Per
     elif agg == "max":
         expr = func.max(d.number(fld)).filter(d.is_number(fld))
     elif agg == "unique_count":
-        expr = func.count(func.distinct(d.raw(fld))).filter(d.is_present(fld))
+        # NULL when no event has the field, so that reads as a missing input, not as zero.
+        present = func.count(func.distinct(d.raw(fld))).filter(d.is_present(fld))
+        expr = func.nullif(present, 0)
     else:
         raise ValueError(f"unknown aggregation {agg!r}")
     events, result = session.execute(select(func.count(), expr).where(*conditions)).one()
     if not events:
         return MetricValue(None, 0, source_id)
-    if agg in {"sum", "max"} and result is None:
-        return MetricValue(None, int(events), source_id, (f"no event has a number in {fld}",))
+    if result is None:
+        return MetricValue(None, int(events), source_id, (f"no event has a value in {fld}",))
     return MetricValue(float(result), int(events), source_id)

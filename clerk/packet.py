@@ -91,8 +91,14 @@ def account_from_row(row: AccountRow) -> Account:
 
 def outcome_from_row(row: OutcomeRow) -> Outcome:
     """The Outcome model of a row (its value-case entry, with column fallbacks)."""
-    data = {"id": row.id, "title": row.title, "category": row.category, "period": row.period,
-            "unit": "", **(row.data or {})}
+    data = {
+        "id": row.id,
+        "title": row.title,
+        "category": row.category,
+        "period": row.period,
+        "unit": "",
+        **(row.data or {}),
+    }
     return Outcome.model_validate(data)
 
 
@@ -223,9 +229,7 @@ def published_packets(
         return [PublishedPacket(r.version, r.as_of, r.published_at, r.published_by) for r in rows]
 
 
-def get_packet(
-    store: Store, account_id: str, version: int, *, actor: User | None = None
-) -> Packet:
+def get_packet(store: Store, account_id: str, version: int, *, actor: User | None = None) -> Packet:
     """A published version exactly as it was published."""
     with store.session() as session:
         if actor is not None:

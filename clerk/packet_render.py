@@ -97,9 +97,27 @@ class PacketView:
     def titles(self) -> dict[str, str]:
         return {o.id: o.title for o in self.packet.outcomes}
 
+    @property
+    def headline(self) -> str:
+        """One line a CFO reads first: proof coverage, payback, and what is still missing."""
+        proven = sum(1 for r in self.promises if r.status != "missing")
+        parts = [f"{proven} of {len(self.promises)} promised outcomes proven"]
+        pb = self.payback
+        if pb is not None and pb.delivered is not None:
+            forecast = f" against a forecast of {fmt_num(pb.forecast)}" if pb.forecast else ""
+            parts.append(f"payback in {fmt_num(pb.delivered)} months{forecast}")
+        gaps = len(self.packet.gap_flags)
+        parts.append(f"{gaps} open gap{'s' if gaps != 1 else ''} in the proof")
+        return " · ".join(parts)
+
 
 def _promised(o: Outcome) -> str:
-    per = {"month": "a month", "quarter": "a quarter", "year": "a year", "contract": "over the contract"}
+    per = {
+        "month": "a month",
+        "quarter": "a quarter",
+        "year": "a year",
+        "contract": "over the contract",
+    }
     if o.target is None:
         return "—"
     target = _with_unit(o.target, o.unit)
@@ -116,8 +134,9 @@ def _met(o: Outcome, delivered: float) -> bool:
 
 def _substitute(calc: Calculation) -> str:
     values = {i.name: fmt_num(i.value) for i in calc.inputs}
-    text = re.sub(r"[A-Za-z_][A-Za-z0-9_]*", lambda m: values.get(m.group(0), m.group(0)),
-                  calc.formula)
+    text = re.sub(
+        r"[A-Za-z_][A-Za-z0-9_]*", lambda m: values.get(m.group(0), m.group(0)), calc.formula
+    )
     return text.replace("*", "×").replace("/", "÷")
 
 
@@ -125,15 +144,16 @@ def packet_view(packet: Packet, *, draft: bool | None = None) -> PacketView:
     """What every format shows, computed once from the packet."""
     titles = {o.id: o.title for o in packet.outcomes}
     by_outcome: dict[str, ProofItem] = {}
-    for item in packet.proof_items:
-        if item.outcome and item.kind in ("calculation", "customer_statement"):
-            by_outcome.setdefault(item.outcome, item)
+    for proof in packet.proof_items:
+        if proof.outcome and proof.kind in ("calculation", "customer_statement"):
+            by_outcome.setdefault(proof.outcome, proof)
     promises = []
     for o in packet.outcomes:
         item = by_outcome.get(o.id)
         if item is None or item.delivered is None:
-            promises.append(PromiseRow(o, _promised(o), "—", "—", "—", "missing",
-                                       "No approved proof"))
+            promises.append(
+                PromiseRow(o, _promised(o), "—", "—", "—", "missing", "No approved proof")
+            )
             continue
         met = _met(o, item.delivered)
         status: Literal["met", "short", "missing", "asserted"] = "met" if met else "short"
@@ -142,8 +162,15 @@ def packet_view(packet: Packet, *, draft: bool | None = None) -> PacketView:
             status, label = "asserted", label + " (asserted by CSM)"
         attainment = f"{item.attainment * 100:.0f}%" if item.attainment is not None else "—"
         promises.append(
-            PromiseRow(o, _promised(o), _with_unit(item.delivered, item.unit or o.unit),
-                       attainment, CATEGORY_LABELS.get(item.evidence_category, ""), status, label)
+            PromiseRow(
+                o,
+                _promised(o),
+                _with_unit(item.delivered, item.unit or o.unit),
+                attainment,
+                CATEGORY_LABELS.get(item.evidence_category, ""),
+                status,
+                label,
+            )
         )
     calculations = [
         CalcView(
@@ -218,14 +245,21 @@ def render_json(packet: Packet) -> str:
 def render_markdown(packet: Packet) -> str:
     v = packet_view(packet)
     p = packet
-    state = "DRAFT, not published" if v.draft else (
-        f"published {p.published_at:%Y-%m-%d %H:%M} UTC by {p.published_by}"
-        if p.published_at else "published"
+    state = (
+        "DRAFT, not published"
+        if v.draft
+        else (
+            f"published {p.published_at:%Y-%m-%d %H:%M} UTC by {p.published_by}"
+            if p.published_at
+            else "published"
+        )
     )
     lines = [
         f"# Value Proof Packet: {p.account.name}",
         "",
         f"As of {p.as_of.isoformat()} · version {p.version} · {state}",
+        "",
+        f"**{v.headline}**",
         "",
         "## Promised vs delivered",
         "",
@@ -253,8 +287,8 @@ def render_markdown(packet: Packet) -> str:
     for item, title in v.statements:
         lines += ["", f"**{_md(title)}**: {_md(item.claim)}", ""]
         lines += _md_edit_lines(item)
-        for c in item.citations:
-            lines.append(f"> “{_md(c.quote)}” — `{c.source}`")
+        for cite in item.citations:
+            lines.append(f"> “{_md(cite.quote)}” — `{cite.source}`")
     if v.payback is not None:
         pb = v.payback
         lines += ["", "## Payback", "", _md(pb.claim), ""]
@@ -276,7 +310,11 @@ def render_markdown(packet: Packet) -> str:
             f"  - Next action: {_md(g.next_action)} (owner: {g.owner or 'unassigned'}{due})",
             f"  - Risk: {_md(g.risk)}",
         ]
-    lines += ["", f"_Only approved and edited items appear in this packet. Generated {v.generated_at}._", ""]
+    lines += [
+        "",
+        f"_Only approved and edited items appear in this packet. Generated {v.generated_at}._",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -259,7 +259,7 @@ def _commit_change(
     except StaleDataError:
         session.rollback()
         current = session.get(type(row), row.id)
-        version = current.version if current else 0
+        version = int(getattr(current, "version", 0))
         raise _conflict(session, row.id, version, target_type) from None
     after = _item_state(row) if isinstance(row, ProofItemRow) else _gap_state(row)
     session.add(
@@ -410,9 +410,7 @@ class BulkResult:
     refused: dict[str, str] = field(default_factory=dict)
 
 
-def bulk_approve(
-    store: Store, selections: Iterable[tuple[str, int]], *, actor: User
-) -> BulkResult:
+def bulk_approve(store: Store, selections: Iterable[tuple[str, int]], *, actor: User) -> BulkResult:
     """Approve each (item id, version); one item's conflict or refusal never blocks the rest."""
     result = BulkResult()
     for item_id, version in selections:

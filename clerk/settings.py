@@ -15,7 +15,8 @@ class Settings(BaseSettings):
 
     home: Path = Field(
         Path(".clerk"),
-        description="Folder for all local state: SQLite file, Chroma index, exports, reject reports.",
+        description="Folder for all local state: SQLite file, Chroma index, exports, "
+        "reject reports.",
     )
     database_url: str | None = Field(
         None,

@@ -193,8 +193,9 @@ async def _draft_all(
             try:
                 return result.outcome.id, await drafter.draft(request)
             except Exception as exc:  # noqa: BLE001 - one failed draft must not stop the sweep
-                note = f"drafter failed: {type(exc).__name__}: {exc}"
-                return result.outcome.id, DraftResult(drafted_by=drafter.name, notes=[note])
+                note = f"drafter {drafter.name} failed: {type(exc).__name__}: {exc}"
+                # The claims fall back to the engine's templates: no model wrote them.
+                return result.outcome.id, DraftResult(drafted_by="extractive", notes=[note])
 
     pairs = await asyncio.gather(*(one(r) for r in prep.results.values()))
     return dict(pairs)
@@ -209,6 +210,7 @@ async def arun_sweep(
     index: Any = None,
     console: Console | None = None,
     settings: Settings | None = None,
+    force: bool = False,
 ) -> SweepReport:
     """The sweep as a coroutine (for callers that already run an event loop)."""
     settings = settings or get_settings()
@@ -242,10 +244,12 @@ async def arun_sweep(
         session.add(sweep)
         session.flush()
         report.sweep_id = sweep.id
+    if hasattr(drafter, "sweep_id"):
+        drafter.sweep_id = report.sweep_id  # the LLM drafter tags its llm_calls rows with it
     todo: list[tuple[str, str]] = []
     for row in rows:
         fp = fingerprint(row, vc_hashes.get(row.id), as_of, settings, drafter.name)
-        if done.get(row.id) == fp:
+        if done.get(row.id) == fp and not force:
             report.skipped += 1
         else:
             todo.append((row.id, fp))
@@ -308,8 +312,13 @@ def run_sweep(
     index: Any = None,
     console: Console | None = None,
     settings: Settings | None = None,
+    force: bool = False,
 ) -> SweepReport:
-    """Sweep every account (or one) at ``as_of`` (default: today, UTC); see the module doc."""
+    """Sweep every account (or one) at ``as_of`` (default: today, UTC); see the module doc.
+
+    ``force`` redrafts accounts whose fingerprint is unchanged (ids stay stable, so this adds
+    nothing unless the engine or drafter now says something else).
+    """
     return asyncio.run(
         arun_sweep(
             store,
@@ -319,6 +328,7 @@ def run_sweep(
             index=index,
             console=console,
             settings=settings,
+            force=force,
         )
     )
 

@@ -7,6 +7,7 @@ functions here hold what an account's drafts are made of.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,8 +36,18 @@ from clerk.drafts import (
     item_id,
 )
 from clerk.gaps import OutcomeEvidence, Thresholds, raise_gaps
-from clerk.metrics import aggregate
-from clerk.models import Account, Citation, GapFlag, Outcome, ProofItem, Source, Span, ValueCase
+from clerk.metrics import MetricQuery, MetricValue, aggregate
+from clerk.models import (
+    Account,
+    Citation,
+    GapFlag,
+    Outcome,
+    Period,
+    ProofItem,
+    Source,
+    Span,
+    ValueCase,
+)
 from clerk.periods import reporting_period
 from clerk.store import Store
 from clerk.store.tables import AccountRow, SourceRow, SweepStateRow, ValueCaseRow
@@ -60,7 +71,7 @@ def load_value_case(row: ValueCaseRow | None, account_id: str) -> ValueCase:
     """The stored value case (an empty one when the account has none)."""
     if row is None:
         return ValueCase(account_id=account_id)
-    data = dict(row.data)
+    data = copy.deepcopy(row.data)  # never mutate the row's JSON in the session
     data.setdefault("account_id", account_id)
     for outcome in data.get("outcomes") or []:
         # Tolerate the YAML shape (inputs keyed by name) as well as the model's list.
@@ -83,7 +94,7 @@ def load_sources(session: Session, account_id: str, as_of: dt.date) -> dict[str,
         r.id: Source(
             id=r.id,
             account_id=r.account_id,
-            kind=r.kind,  # type: ignore[arg-type]
+            kind=r.kind,
             title=r.title or "",
             text=r.text,
             date=r.date,
@@ -155,9 +166,19 @@ def prepare(session: Session, account_id: str, as_of: dt.date) -> Prepared:
         raise LookupError(f"unknown account {account_id!r}")
     account = Account.model_validate(row.data)
     value_case = load_value_case(session.get(ValueCaseRow, account_id), account_id)
-    results = evaluate_value_case(
-        account, value_case, as_of, lambda q, p: aggregate(session, account_id, q, p)
-    )
+    seen: dict[tuple[MetricQuery, dt.date, dt.date], MetricValue] = {}
+
+    def fetch(query: MetricQuery, period: Period) -> MetricValue:
+        # Outcomes often share an input (and a period's "before" is the next one's "now").
+        key = (query, period.start, period.end)
+        try:
+            if key not in seen:
+                seen[key] = aggregate(session, account_id, query, period)
+            return seen[key]
+        except TypeError:  # a list or mapping in `where` is not hashable: just run it
+            return aggregate(session, account_id, query, period)
+
+    results = evaluate_value_case(account, value_case, as_of, fetch)
     sources = load_sources(session, account_id, as_of)
     return Prepared(
         account=account,
@@ -233,7 +254,9 @@ def build(
             template = calculation_item(
                 result, account.id, claim=None, drafted_by=drafter, item_id=""
             )
-            item = template.model_copy(update={"claim": draft.claim or template.claim})
+            # drafted_by says who worded it: an LLM drafter that fell back reports "extractive".
+            update = {"claim": draft.claim or template.claim, "drafted_by": draft.drafted_by}
+            item = template.model_copy(update=update)
             item = _verified(_with_id(item, drafter, keys), sources, template.claim)
             evidence.calculation_verified = item.status != "unverified"
             items.append(item)
@@ -244,7 +267,7 @@ def build(
                 statement.claim,
                 statement.citations,
                 statement.delivered,
-                drafter,
+                draft.drafted_by,
                 as_of,
                 sources,
                 thresholds,
@@ -264,7 +287,9 @@ def build(
             end = None if benefit.outcome.period == "contract" else benefit.period.end
             slots.append((None, "payback", benefit.period.start, end))
         if prep.payback is not None and prep.payback.months is not None:
-            item = payback_item(prep.payback, account.id, drafted_by=drafter, item_id="")
+            benefit_draft = drafts.get(prep.value_case.payback.benefit)
+            worded_by = benefit_draft.drafted_by if benefit_draft else drafter
+            item = payback_item(prep.payback, account.id, drafted_by=worded_by, item_id="")
             items.append(_verified(_with_id(item, drafter, keys), sources))
     gaps = raise_gaps(account, prep.value_case, as_of, found, thresholds)
     return items, gaps, slots, keys
@@ -348,7 +373,7 @@ def _statement_item(
         attainment=attainment(outcome, delivered),
         citations=list(citations),
         evidence_category="customer_confirmed",
-        confidence=confidence,  # type: ignore[arg-type]
+        confidence=confidence,
         confidence_reasons=reasons,
         drafted_by=drafter,
     )

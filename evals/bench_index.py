@@ -34,12 +34,13 @@ from clerk.store import Store
 from clerk.store.tables import AccountRow, SourceRow, UsageEventRow
 from retrievers import ChromaIndex, HybridIndex, MiniLMEmbedder
 
-WORDS = (
+_VOCABULARY = (
     "invoice approval workflow queue supplier payment export report login sso dashboard "
     "month close books team finance controller threshold rule release fix timeout mobile "
     "receipt audit trail renewal budget sponsor training automation manual hours weekend "
     "error slow fast confirmed thanks escalation priority customer vendor integration sync"
-).split()
+)
+WORDS = _VOCABULARY.split()
 
 
 def sentences(rng: random.Random, n: int) -> list[str]:

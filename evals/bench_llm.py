@@ -5,7 +5,8 @@
 Writes a data folder of ``--accounts`` accounts with ``--outcomes`` outcomes each (modelled
 on the demo account: calculated hours and cost, active approvers, customer-reported days to
 close), ingests it, and sweeps it with ``CLERK_LLM=openai:fake-model`` against the fake
-OpenAI server (oracle answers, ``--latency`` seconds added to every call). Prints:
+OpenAI server (oracle answers, ``--latency`` seconds added to every call), which runs in
+its own process like a real provider. Prints:
 
 - wall time of the sweep as a ratio of the ideal, calls x latency / concurrency (goal <= 1.2);
 - model calls per outcome (goal <= 1);
@@ -25,13 +26,17 @@ import datetime as dt
 import json
 import os
 import random
+import socket
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from evals.fake_openai import FakeScript, serve_fake_openai
+import httpx
 
 AS_OF = dt.date(2026, 7, 1)
 MODEL = "fake-model"
@@ -83,6 +88,47 @@ class _NoIndex:
 
     def corpus(self, *args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("no vector index in this benchmark")
+
+
+@contextmanager
+def fake_server(latency: float) -> Iterator[str]:
+    """The fake server in its own process, as a remote provider would be.
+
+    In this process it would share the GIL with the clerk and bill its JSON work to the
+    sweep under test.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "evals.fake_openai", "--port", str(port)]
+    server = subprocess.Popen([*command, "--latency", str(latency)], stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                _stats(url)
+                break
+            except httpx.TransportError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the fake OpenAI server did not start") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _stats(url: str) -> tuple[int, int]:
+    stats = httpx.get(url.removesuffix("/v1") + "/fake/stats", timeout=5).json()
+    return int(stats["calls"]), int(stats["max_in_flight"])
+
+
+def _warm_imports() -> None:
+    """Import what the first model call would, so the timing measures the sweep itself."""
+    import langchain_core.runnables.base  # noqa: F401
+    import langchain_core.tracers.log_stream  # noqa: F401
+    import langchain_openai  # noqa: F401
 
 
 def write_data(root: Path, accounts: int, outcomes: int, seed: int = 7) -> None:
@@ -200,29 +246,32 @@ def main(argv: list[str] | None = None) -> int:
             write_data(root / "data", args.accounts, args.outcomes)
             store = Store(f"sqlite:///{root / 'home' / 'clerk.db'}")
             run_ingest(root / "data", store, sync_index=False)
-            script = FakeScript(latency=args.latency)
-            with serve_fake_openai(script) as url:
+            with fake_server(args.latency) as url:
                 settings = Settings(
                     home=root / "home",
                     llm=f"openai:{MODEL}",
                     openai_base_url=url,
                     llm_max_concurrency=args.concurrency,
                     llm_timeout=max(30.0, args.latency * 10),
-                )  # type: ignore[call-arg]
+                )
 
                 def once() -> float:
                     if args.mode == "drafter":
                         return _drive_drafter(store, settings, args.concurrency)
                     return _sweep(store, settings)
 
+                _warm_imports()
+                load_before = os.getloadavg()[0]
+                cpu = time.process_time()
                 first = once()
-                calls = script.calls
+                cpu = time.process_time() - cpu
+                calls, max_in_flight = _stats(url)
                 second = once()
-                second_calls = script.calls - calls
+                second_calls = _stats(url)[0] - calls
                 with store.session() as session:
                     session.execute(delete(SweepStateRow))
                 third = once()
-                third_calls = script.calls - calls - second_calls
+                third_calls = _stats(url)[0] - calls - second_calls
             store.close()
         finally:
             if saved_home is None:
@@ -236,9 +285,14 @@ def main(argv: list[str] | None = None) -> int:
     ratio = first / ideal if ideal else float("nan")
     print(f"LLM {args.mode}: {args.accounts} accounts x {args.outcomes} outcomes = {outcomes}")
     print(f"  concurrency {args.concurrency}, {args.latency:g} s per call")
+    # The clerk's own CPU per call, and how busy the machine was: a starved process cannot
+    # keep its calls in flight however well it overlaps them.
+    cores = os.cpu_count() or 1
     print(
-        f"  first sweep      {first:8.1f} s   {calls} calls (max in flight {script.max_in_flight})"
+        f"  clerk CPU        {cpu:8.1f} s   {cpu / max(calls, 1) * 1000:.1f} ms per call; "
+        f"load average {load_before:.1f} on {cores} cores"
     )
+    print(f"  first sweep      {first:8.1f} s   {calls} calls (max in flight {max_in_flight})")
     print(f"  ideal            {ideal:8.1f} s   calls x latency / concurrency")
     print(f"  wall / ideal     {ratio:8.2f}     goal <= 1.2 {'ok' if ratio <= 1.2 else 'MISSED'}")
     per = calls / outcomes if outcomes else float("nan")

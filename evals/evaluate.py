@@ -72,9 +72,11 @@ class EvalResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "as_of": self.as_of.isoformat(),
-            "headline": {"clerk": headline(self.clerk),
-                         **{k: headline(v) for k, v in self.variants.items()},
-                         **{k: headline(v) for k, v in self.baselines.items()}},
+            "headline": {
+                "clerk": headline(self.clerk),
+                **{k: headline(v) for k, v in self.variants.items()},
+                **{k: headline(v) for k, v in self.baselines.items()},
+            },
             "clerk": self.clerk,
             "variants": self.variants,
             "baselines": self.baselines,
@@ -87,7 +89,7 @@ class EvalResult:
 def source_texts(store: Store) -> dict[str, str]:
     """Every citable source's full text by id (what quote offsets index into)."""
     with store.session() as session:
-        return dict(session.execute(select(SourceRow.id, SourceRow.text)).tuples().all())
+        return {sid: text for sid, text in session.execute(select(SourceRow.id, SourceRow.text))}
 
 
 def documents(store: Store, accounts: list[str], as_of: dt.date) -> dict[str, dict[str, Any]]:
@@ -134,18 +136,30 @@ def run_eval(
             report = run_ingest(data_dir, store)
             seconds["ingest"] = time.perf_counter() - t0
             counts = report.counts["events"]
-            got = {"new_events": counts.new, "duplicates": counts.duplicates,
-                   "rejected_rows": counts.rejected, "unrouted_events": counts.unrouted}
+            got = {
+                "new_events": counts.new,
+                "duplicates": counts.duplicates,
+                "rejected_rows": counts.rejected,
+                "unrouted_events": counts.unrouted,
+            }
             want = expected.get("ingest") or {}
-            ingest = {"got": got, "expected": want,
-                      "match": all(got.get(k) == v for k, v in want.items())}
+            ingest = {
+                "got": got,
+                "expected": want,
+                "match": all(got.get(k) == v for k, v in want.items()),
+            }
             t0 = time.perf_counter()
             sweep = run_sweep(store, as_of=day, console=console)
             seconds["sweep"] = time.perf_counter() - t0
             texts = source_texts(store)
             outputs = documents(store, accounts, day)
-            result = EvalResult(day, score(expected, outputs, texts), ingest=ingest,
-                                seconds=seconds, sweep_failures=dict(sweep.failed))
+            result = EvalResult(
+                day,
+                score(expected, outputs, texts),
+                ingest=ingest,
+                seconds=seconds,
+                sweep_failures=dict(sweep.failed),
+            )
             if baseline:
                 from evals.baseline import run_baseline
 
@@ -160,8 +174,15 @@ def run_eval(
     return result
 
 
-def _llm_runs(result: EvalResult, store: Store, expected: dict[str, Any], accounts: list[str],
-              day: dt.date, texts: dict[str, str], console: Console | None) -> None:
+def _llm_runs(
+    result: EvalResult,
+    store: Store,
+    expected: dict[str, Any],
+    accounts: list[str],
+    day: dt.date,
+    texts: dict[str, str],
+    console: Console | None,
+) -> None:
     """The LLM baseline and, once it exists, the clerk's LLM drafter, against the local
     OpenAI-protocol server in oracle mode (it answers from the evidence in each prompt)."""
     from evals.baseline import run_baseline_llm
@@ -188,10 +209,16 @@ def _llm_runs(result: EvalResult, store: Store, expected: dict[str, Any], accoun
 def _llm_drafter(base_url: str, store: Store) -> Any:
     """The clerk's LLM drafter pointed at ``base_url``; None while it has not landed."""
     from clerk.drafting import get_drafter
+    from pydantic import SecretStr
+
     from clerk.settings import Settings
 
-    settings = Settings(llm="openai:fake-oracle", openai_base_url=base_url,
-                        openai_api_key="not-needed")  # type: ignore[arg-type]
+    overrides: dict[str, Any] = {
+        "llm": "openai:fake-oracle",
+        "openai_base_url": base_url,
+        "openai_api_key": SecretStr("not-needed"),
+    }
+    settings = Settings(**overrides)
     try:
         return get_drafter(settings, store)
     except (ValueError, ImportError):

@@ -142,6 +142,18 @@ class Reply:
         return cls(text='{"claim": "1,320 hours saved", "statements": [')
 
     @classmethod
+    def injected_numbers(cls, number: str = "10,000", source: str = "ticket:1") -> Reply:
+        """A well-formed answer whose claim and statement state a number nobody computed."""
+        quote = {"source": source, "quote": f"we saved {number} hours"}
+        statement: dict[str, Any] = {
+            "claim": f"The customer saved {number} hours.",
+            "quotes": [quote],
+            "delivered": float(number.replace(",", "")),
+        }
+        claim = f"We saved {number} hours this quarter."
+        return cls(answer={"claim": claim, "statements": [statement], "negative_signals": []})
+
+    @classmethod
     def schema_violation(cls) -> Reply:
         return cls(answer={"claim": 1320, "statements": "none", "signals": []})
 
@@ -267,6 +279,11 @@ def create_app(script: FakeScript) -> FastAPI:
     """The FastAPI app: ``/v1/chat/completions`` and ``/v1/models``."""
     app = FastAPI(title="fake OpenAI")
     ids = itertools.count(1)
+
+    @app.get("/fake/stats")
+    async def stats() -> dict[str, int]:
+        """What the server has seen, for a benchmark running it in another process."""
+        return {"calls": script.calls, "max_in_flight": script.max_in_flight}
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:

@@ -240,6 +240,15 @@ class Recipe:
     scale: tuple[int, int]  # events in the current period (quarter-sized; scaled per period)
 
 
+def product(a: str, b: str, scale: float = 1.0) -> Callable[[dict[str, float]], float]:
+    """``a * b * scale`` over input values: the generator's own arithmetic for a formula."""
+
+    def compute(values: dict[str, float]) -> float:
+        return values[a] * values[b] * scale
+
+    return compute
+
+
 def calculated_recipes(d: Domain, minutes_saved: float) -> dict[str, Recipe]:
     """The calculated recipes for a domain. ``minutes_saved`` is the hours recipe's assumption."""
     o = slug(d.obj)
@@ -261,7 +270,7 @@ def calculated_recipes(d: Domain, minutes_saved: float) -> dict[str, Recipe]:
                 ),
                 InputSpec(f"minutes_saved_per_{o}", assumption=minutes_saved, unit="minutes"),
             ),
-            lambda v, o=o: v[f"automated_{o}s"] * v[f"minutes_saved_per_{o}"] / 60,
+            product(f"automated_{o}s", f"minutes_saved_per_{o}", 1 / 60),
             f"{o}.processed",
             None,
             "string",
@@ -429,7 +438,7 @@ def cost_recipe(hours: Recipe, hourly_cost: float, d: Domain) -> Recipe:
             InputSpec(hours.outcome_id, outcome=hours.outcome_id),
             InputSpec("loaded_hourly_cost", assumption=hourly_cost, unit="USD/hour"),
         ),
-        lambda v, h=hours.outcome_id: v[h] * v["loaded_hourly_cost"],
+        product(hours.outcome_id, "loaded_hourly_cost"),
         "",
         None,
         "none",
@@ -508,9 +517,28 @@ REPORTED: tuple[ReportedTemplate, ...] = (
     ),
 )
 
-_UNITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-          "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-          "eighteen", "nineteen")
+_UNITS = (
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+)
 _TENS = ("_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 
 

@@ -34,12 +34,23 @@ def _iso(at: dt.datetime) -> str:
 
 def _jsonl(e: Event, source: str) -> str:
     if e.shape == "lago":
-        row: dict[str, Any] = {"transaction_id": e.ident, "external_customer_id": e.subject,
-                               "code": e.type, "timestamp": int(e.time.timestamp()),
-                               "properties": e.data}
+        row: dict[str, Any] = {
+            "transaction_id": e.ident,
+            "external_customer_id": e.subject,
+            "code": e.type,
+            "timestamp": int(e.time.timestamp()),
+            "properties": e.data,
+        }
     else:
-        row = {"specversion": "1.0", "id": e.ident, "source": source, "type": e.type,
-               "subject": e.subject, "time": _iso(e.time), "data": e.data}
+        row = {
+            "specversion": "1.0",
+            "id": e.ident,
+            "source": source,
+            "type": e.type,
+            "subject": e.subject,
+            "time": _iso(e.time),
+            "data": e.data,
+        }
     return json.dumps(row)
 
 
@@ -47,15 +58,31 @@ def _malformed_jsonl(k: int, subject: str) -> list[str]:
     """Three rows ingest must reject: truncated JSON, no type, a timestamp that is no time."""
     return [
         '{"specversion": "1.0", "id": "evt-broken-' + str(k) + '", "source": "gen", "type": ',
-        json.dumps({"specversion": "1.0", "id": f"evt-notype-{k}", "source": "gen",
-                    "subject": subject, "time": "2026-03-02T10:00:00Z", "data": {}}),
-        json.dumps({"transaction_id": f"tx-badtime-{k}", "external_customer_id": subject,
-                    "code": "report.exported", "timestamp": "yesterday", "properties": {}}),
+        json.dumps(
+            {
+                "specversion": "1.0",
+                "id": f"evt-notype-{k}",
+                "source": "gen",
+                "subject": subject,
+                "time": "2026-03-02T10:00:00Z",
+                "data": {},
+            }
+        ),
+        json.dumps(
+            {
+                "transaction_id": f"tx-badtime-{k}",
+                "external_customer_id": subject,
+                "code": "report.exported",
+                "timestamp": "yesterday",
+                "properties": {},
+            }
+        ),
     ]
 
 
-def write_folder(out: Path, accounts: Sequence[AccountOut], rng: random.Random,
-                 as_of: dt.date) -> dict[str, int]:
+def write_folder(
+    out: Path, accounts: Sequence[AccountOut], rng: random.Random, as_of: dt.date
+) -> dict[str, int]:
     """Write everything under ``out``; return the expected ingest counts."""
     (out / "usage").mkdir(parents=True, exist_ok=True)
     (out / "tickets").mkdir(parents=True, exist_ok=True)
@@ -63,9 +90,11 @@ def write_folder(out: Path, accounts: Sequence[AccountOut], rng: random.Random,
         folder = out / "accounts" / a.id
         (folder / "notes").mkdir(parents=True, exist_ok=True)
         (folder / "account.yaml").write_text(
-            yaml.safe_dump(a.account, sort_keys=False, allow_unicode=True), encoding="utf-8")
+            yaml.safe_dump(a.account, sort_keys=False, allow_unicode=True), encoding="utf-8"
+        )
         (folder / "value_case.yaml").write_text(
-            yaml.safe_dump(a.value_case, sort_keys=False, allow_unicode=True), encoding="utf-8")
+            yaml.safe_dump(a.value_case, sort_keys=False, allow_unicode=True), encoding="utf-8"
+        )
         for name, text in a.sink.notes.items():
             (folder / "notes" / name).write_text(text, encoding="utf-8")
 
@@ -96,34 +125,47 @@ def write_folder(out: Path, accounts: Sequence[AccountOut], rng: random.Random,
         duplicates += len(dups)
         for j in range(rng.randint(3, 6)):
             seq += 1
-            ghost = Event("report.exported", f"ghost-{k}-{j}",
-                          dt.datetime(as_of.year, as_of.month, 1, 9, j, tzinfo=dt.UTC)
-                          - dt.timedelta(days=20), {"format": "csv"}, "cloudevents",
-                          f"evt-{seq:07d}")
+            ghost = Event(
+                "report.exported",
+                f"ghost-{k}-{j}",
+                dt.datetime(as_of.year, as_of.month, 1, 9, j, tzinfo=dt.UTC)
+                - dt.timedelta(days=20),
+                {"format": "csv"},
+                "cloudevents",
+                f"evt-{seq:07d}",
+            )
             lines.append(_jsonl(ghost, "gen"))
             unrouted += 1
             new += 1
-        bad = _malformed_jsonl(k, accounts[0].id if accounts else "x")
-        rejected += len(bad)
-        lines.extend(bad)
+        broken = _malformed_jsonl(k, accounts[0].id if accounts else "x")
+        rejected += len(broken)
+        lines.extend(broken)
         lines.extend(dups)
         rng.shuffle(lines)
-        (out / "usage" / f"events-{k + 1}.jsonl").write_text("\n".join(lines) + "\n",
-                                                              encoding="utf-8")
+        (out / "usage" / f"events-{k + 1}.jsonl").write_text(
+            "\n".join(lines) + "\n", encoding="utf-8"
+        )
 
     for recipe_key, rows in sorted(csv_rows.items()):
         fields = sorted({f for e in rows for f in e.data})
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(["id", "subject", "type", "time", *fields])
-        body = [[e.ident, e.subject, e.type, _iso(e.time), *[e.data.get(f, "") for f in fields]]
-                for e in rows]
-        dups = [row for row in body if rng.random() < 0.01]
-        duplicates += len(dups)
-        bad = [f"bad-{recipe_key}", rows[0].subject, rows[0].type, "not-a-time",
-               *["" for _ in fields]]
+        body: list[list[Any]] = [
+            [e.ident, e.subject, e.type, _iso(e.time), *[e.data.get(f, "") for f in fields]]
+            for e in rows
+        ]
+        copies = [row for row in body if rng.random() < 0.01]
+        duplicates += len(copies)
+        bad: list[Any] = [
+            f"bad-{recipe_key}",
+            rows[0].subject,
+            rows[0].type,
+            "not-a-time",
+            *["" for _ in fields],
+        ]
         rejected += 1
-        body = body + dups + [bad]
+        body = body + copies + [bad]
         rng.shuffle(body)
         writer.writerows(body)
         (out / "usage" / f"{recipe_key}-export.csv").write_text(buf.getvalue(), encoding="utf-8")
@@ -134,9 +176,14 @@ def write_folder(out: Path, accounts: Sequence[AccountOut], rng: random.Random,
         bundles[idx % n_ticket_files].extend(a.sink.tickets)
     for k, tickets in enumerate(bundles):
         (out / "tickets" / f"zendesk-export-{k + 1}.json").write_text(
-            json.dumps({"tickets": tickets}, indent=1) + "\n", encoding="utf-8")
-    return {"new_events": new, "duplicates": duplicates, "rejected_rows": rejected,
-            "unrouted_events": unrouted}
+            json.dumps({"tickets": tickets}, indent=1) + "\n", encoding="utf-8"
+        )
+    return {
+        "new_events": new,
+        "duplicates": duplicates,
+        "rejected_rows": rejected,
+        "unrouted_events": unrouted,
+    }
 
 
 def _recipe_key(e: Event) -> str:

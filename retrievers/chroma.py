@@ -17,7 +17,7 @@ from retrievers.passages import Filters, Passage
 
 # Texts handed to the embedder per call: large enough that sentence-transformers can sort by
 # length and pad little (the bare-encode ratio depends on it), small enough to bound memory.
-EMBED_GROUP = 1024
+EMBED_GROUP = 4096
 
 
 def parse_server_url(url: str) -> tuple[str, int, bool]:

@@ -75,4 +75,4 @@ class MiniLMEmbedder:
             convert_to_numpy=True,
             show_progress_bar=False,
         )
-        return [list(map(float, v)) for v in vectors]
+        return vectors.tolist()

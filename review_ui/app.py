@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from clerk.review import Conflict, NeedsAssertion, ReviewError
 from clerk.settings import Settings, get_settings
 from clerk.store import Store
-from review_ui.security import LoginRequired, Sessions, _session_user, csrf_token
+from review_ui.security import LoginRequired, Sessions, csrf_token, session_user
 
 HERE = Path(__file__).parent
 HTMX_JS = "htmx-2.0.11.min.js"
@@ -50,6 +50,9 @@ def fmt_date(value: dt.date | dt.datetime | None, with_time: bool = False) -> st
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
+    # Templates ship inside the package; checking their mtimes on every include (20 cards a
+    # page) costs more than it is worth outside development.
+    env.auto_reload = False
     env.filters.update(num=fmt_num, pct=fmt_pct, date=fmt_date)
     env.globals.update(htmx_js=HTMX_JS, csrf_field="csrf_token")
     return templates
@@ -67,7 +70,7 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     """Render a page or partial with the user and CSRF token every template may need."""
-    user, _ = _session_user(request)
+    user, _ = session_user(request)
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(
         request,
@@ -106,8 +109,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if _is_api(request) or is_htmx(request):
         if is_htmx(request) and not _is_api(request):
             return render(request, "_error.html", status_code=exc.status_code, error=exc.detail)
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
-                            headers=exc.headers)
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
     return render(request, "error.html", status_code=exc.status_code, error=exc.detail)
 
 

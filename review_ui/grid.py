@@ -37,8 +37,13 @@ class GridFilters:
 
     def active(self) -> bool:
         return any(
-            [self.csm, self.renewal_within is not None, self.gap_kind, self.severity,
-             self.stale_pending]
+            [
+                self.csm,
+                self.renewal_within is not None,
+                self.gap_kind,
+                self.severity,
+                self.stale_pending,
+            ]
         )
 
 
@@ -129,19 +134,19 @@ def manager_page(session: Session, user: User, filters: GridFilters) -> ManagerP
         titles.setdefault(outcome_id, title)
         outcomes[account_id].append(outcome_id)
     counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for account_id, outcome_id, status, count in session.execute(
+    for account_id, item_outcome, status, count in session.execute(
         select(ProofItemRow.account_id, ProofItemRow.outcome_id, ProofItemRow.status, func.count())
         .where(ProofItemRow.outcome_id.is_not(None))
         .group_by(ProofItemRow.account_id, ProofItemRow.outcome_id, ProofItemRow.status)
     ):
-        counts[(account_id, outcome_id)][status] += count
+        counts[(account_id, item_outcome or "")][status] += count
     gaps: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
-    for account_id, outcome_id, kind, severity in session.execute(
+    for account_id, gap_outcome, kind, severity in session.execute(
         select(GapFlagRow.account_id, GapFlagRow.outcome_id, GapFlagRow.kind, GapFlagRow.severity)
         .where(GapFlagRow.status.in_(OPEN_GAP_STATUSES))
         .order_by(GapFlagRow.severity, GapFlagRow.kind)
     ):
-        gaps[(account_id, outcome_id or ACCOUNT_COLUMN)].append((kind, severity))
+        gaps[(account_id, gap_outcome or ACCOUNT_COLUMN)].append((kind, severity))
 
     rows = []
     for summary in summaries:
@@ -156,7 +161,7 @@ def manager_page(session: Session, user: User, filters: GridFilters) -> ManagerP
 
     csms = sorted({s.csm for s in summaries if s.csm})
     rows = [r for r in rows if _keep(r, filters)]
-    totals, by_csm = Totals(), defaultdict(Totals)
+    totals, by_csm = Totals(), defaultdict[str, Totals](Totals)
     for r in rows:
         _add(totals, r)
         _add(by_csm[r.summary.csm or "(no owner)"], r)
@@ -170,8 +175,17 @@ def grid_csv(page: ManagerPage) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
-        ["account_id", "account", "csm", "renewal", "outcome_id", "outcome", "state",
-         "pending_items", "open_gaps"]
+        [
+            "account_id",
+            "account",
+            "csm",
+            "renewal",
+            "outcome_id",
+            "outcome",
+            "state",
+            "pending_items",
+            "open_gaps",
+        ]
     )
     titles = dict(page.columns)
     for row in page.rows:
@@ -180,8 +194,8 @@ def grid_csv(page: ManagerPage) -> str:
         for outcome_id, cell in row.cells.items():
             kinds = ";".join(f"{k}({sev})" for k, sev in cell.gaps)
             writer.writerow(
-                base + [outcome_id, titles.get(outcome_id, outcome_id), cell.state,
-                        cell.pending, kinds]
+                base
+                + [outcome_id, titles.get(outcome_id, outcome_id), cell.state, cell.pending, kinds]
             )
         if row.account_gaps:
             kinds = ";".join(f"{k}({sev})" for k, sev in row.account_gaps)

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from clerk.models import Account, GapFlag, Outcome, ProofItem, Review, Source
@@ -73,24 +73,31 @@ class AccountSummary:
         }
 
 
-def _visible_accounts(session: Session, user: User) -> list[AccountRow]:
+def _visible_accounts(session: Session, user: User, only: str | None) -> list[AccountRow]:
     query = select(AccountRow)
     if not user.sees_all_accounts:
         query = query.where(AccountRow.csm == user.email)
+    if only is not None:
+        query = query.where(AccountRow.id == only)
     return list(session.scalars(query))
 
 
-def account_summaries(session: Session, user: User) -> list[AccountSummary]:
-    """The accounts ``user`` may see, with review counts, sorted by renewal (soonest first)."""
-    accounts = _visible_accounts(session, user)
+def account_summaries(
+    session: Session, user: User, *, only: str | None = None
+) -> list[AccountSummary]:
+    """The accounts ``user`` may see (or just ``only``), with review counts, soonest renewal
+    first."""
+    accounts = _visible_accounts(session, user, only)
     by_id = {
         a.id: AccountSummary(id=a.id, name=a.name, csm=a.csm, renewal=a.renewal) for a in accounts
     }
     if not by_id:
         return []
     ids = list(by_id)
-    # Filtering by id list is only worth it for a CSM; a manager sees every account anyway.
-    scoped = (lambda col: col.in_(ids)) if not user.sees_all_accounts else (lambda col: True)
+    # Filtering by id list is only worth it for a CSM or one account; a manager's home page
+    # covers every account anyway, so its aggregates skip the long IN list.
+    narrow = only is not None or not user.sees_all_accounts
+    scoped = (lambda col: col.in_(ids)) if narrow else (lambda col: true())
     stale_before = utcnow() - dt.timedelta(days=STALE_PENDING_DAYS)
     is_stale = ProofItemRow.created_at < stale_before
     rows = session.execute(
@@ -207,8 +214,11 @@ def evidence_panes(item: ProofItem, sources: dict[str, Source]) -> list[Evidence
     for c in item.citations:
         source = sources.get(c.source)
         if source is None:
-            panes.append(EvidencePane(c.source, c.source, "missing", None, "", c.quote, "", False,
-                                      found=False))
+            panes.append(
+                EvidencePane(
+                    c.source, c.source, "missing", None, "", c.quote, "", False, found=False
+                )
+            )
             continue
         text = source.text
         found = text[c.start : c.end] == c.quote
@@ -223,7 +233,7 @@ def evidence_panes(item: ProofItem, sources: dict[str, Source]) -> list[Evidence
                 title=source.title or source.id,
                 kind=source.kind,
                 date=source.date,
-                before=text[lo:start] if found else text[:CONTEXT_CHARS * 2],
+                before=text[lo:start] if found else text[: CONTEXT_CHARS * 2],
                 quote=c.quote if found else "",
                 after=text[end:hi] if found else "",
                 customer_words=found and source.is_customer_text(c.start, c.end),
@@ -236,19 +246,25 @@ def evidence_panes(item: ProofItem, sources: dict[str, Source]) -> list[Evidence
 
 
 def queue_entries(
-    session: Session, rows: list[ProofItemRow], titles: dict[str, str]
+    session: Session,
+    rows: list[ProofItemRow],
+    titles: dict[str, str],
+    trail: dict[str, list[Review]] | None = None,
 ) -> list[QueueEntry]:
-    """Items with their evidence and audit trail, loading sources and audit in two queries."""
+    """Items with their evidence and audit trail: sources in one query, the audit in one
+    (or none, when the caller already loaded ``trail``)."""
     items = [(r, effective_item(r)) for r in rows]
     sources = load_sources(session, [c.source for _, it in items for c in it.citations])
-    trail = audit_trail(session, [r.id for r in rows])
+    if trail is None:
+        trail = audit_trail(session, [r.id for r in rows])
     now = utcnow()
     return [
         QueueEntry(
             item=item,
             draft=draft_item(r) if r.edited else None,
-            outcome_title=titles.get(item.outcome or "", "Payback" if item.kind == "payback"
-                                     else item.outcome or ""),
+            outcome_title=titles.get(
+                item.outcome or "", "Payback" if item.kind == "payback" else item.outcome or ""
+            ),
             evidence=evidence_panes(item, sources),
             audit=trail.get(r.id, []),
             age_days=max(0, (now - r.created_at).days) if r.created_at else 0,
@@ -258,6 +274,28 @@ def queue_entries(
         )
         for r, item in items
     ]
+
+
+def _summary_of(
+    row: AccountRow, outcomes: list[Outcome], items: list[ProofItemRow], gaps: list[GapFlagRow]
+) -> AccountSummary:
+    """The account's counts from rows already loaded (no extra queries on the hot page)."""
+    stale_before = utcnow() - dt.timedelta(days=STALE_PENDING_DAYS)
+    pending = [r for r in items if r.status in PENDING_STATUSES]
+    proven = {r.outcome_id for r in items if r.status in PROVEN_STATUSES and r.outcome_id}
+    return AccountSummary(
+        id=row.id,
+        name=row.name,
+        csm=row.csm,
+        renewal=row.renewal,
+        pending=len(pending),
+        pending_stale=sum(
+            1 for r in pending if r.created_at is not None and r.created_at < stale_before
+        ),
+        open_gaps=sum(1 for g in gaps if g.status in OPEN_GAP_STATUSES),
+        outcomes=len(outcomes),
+        proven=len(proven & {o.id for o in outcomes}),
+    )
 
 
 def _item_order(titles: list[str]) -> Any:
@@ -283,30 +321,27 @@ def account_page(session: Session, account_id: str, user: User) -> AccountPage:
     gap_rows = list(session.scalars(select(GapFlagRow).where(GapFlagRow.account_id == account_id)))
     severity = {"high": 0, "medium": 1, "low": 2}
     gap_rows.sort(key=lambda g: (severity.get(g.severity, 3), g.kind, g.id))
-    gap_trail = audit_trail(session, [g.id for g in gap_rows])
+    # one audit query for the whole page: items and gap flags
+    trail = audit_trail(session, [r.id for r in rows] + [g.id for g in gap_rows])
     gaps = [
         GapEntry(
             gap=effective_gap(g),
             outcome_title=titles.get(g.outcome_id or "", "Whole account"),
-            audit=gap_trail.get(g.id, []),
+            audit=trail.get(g.id, []),
             dismiss_reason=g.dismiss_reason,
         )
         for g in gap_rows
     ]
-    summary = next(
-        (s for s in account_summaries(session, user) if s.id == account_id),
-        AccountSummary(id=row.id, name=row.name, csm=row.csm, renewal=row.renewal),
-    )
-    as_of = max((r.as_of for r in rows), default=None)
+    entries = {e.item.id: e for e in queue_entries(session, pending + decided, titles, trail)}
     return AccountPage(
         account=account_from_row(row),
-        summary=summary,
+        summary=_summary_of(row, outcomes, rows, gap_rows),
         outcomes=outcomes,
-        queue=queue_entries(session, pending, titles),
-        decided=queue_entries(session, decided, titles),
+        queue=[entries[r.id] for r in pending],
+        decided=[entries[r.id] for r in decided],
         gaps=[g for g in gaps if g.gap.status in OPEN_GAP_STATUSES],
         closed_gaps=[g for g in gaps if g.gap.status not in OPEN_GAP_STATUSES],
-        as_of=as_of,
+        as_of=max((r.as_of for r in rows), default=None),
     )
 
 
@@ -321,8 +356,9 @@ def item_entry(session: Session, item_id: str, user: User) -> tuple[QueueEntry, 
     outcomes = account_outcomes(session, row.account_id)
     titles = {o.id: o.title for o in outcomes}
     entry = queue_entries(session, [row], titles)[0]
-    summary = AccountSummary(id=account.id, name=account.name, csm=account.csm,
-                             renewal=account.renewal)
+    summary = AccountSummary(
+        id=account.id, name=account.name, csm=account.csm, renewal=account.renewal
+    )
     page = AccountPage(account_from_row(account), summary, outcomes, [entry], [], [], [])
     return entry, page
 

@@ -119,7 +119,7 @@ def _user_row(store: Store, email: str) -> UserRow | None:
         return session.scalar(select(UserRow).where(UserRow.email == normalise_email(email)))
 
 
-def _session_user(request: Request) -> tuple[User | None, SessionData | None]:
+def session_user(request: Request) -> tuple[User | None, SessionData | None]:
     """The signed-in user from the cookie (looked up again, so a deleted user is out)."""
     if hasattr(request.state, "clerk_user"):
         return request.state.clerk_user, request.state.clerk_session
@@ -155,7 +155,7 @@ async def _check_csrf(request: Request, data: SessionData | None) -> None:
 
 async def page_user(request: Request) -> User:
     """The signed-in user of a page route; CSRF-checked for state-changing methods."""
-    user, data = _session_user(request)
+    user, data = session_user(request)
     if user is None:
         if request.method in SAFE_METHODS:
             raise LoginRequired()
@@ -184,7 +184,7 @@ async def api_user(request: Request) -> User:
     user = _basic_user(request)
     if user is not None:
         return user
-    user, data = _session_user(request)
+    user, data = session_user(request)
     if user is None:
         raise HTTPException(401, "Sign in: send HTTP Basic credentials or the session cookie.")
     await _check_csrf(request, data)
@@ -193,5 +193,5 @@ async def api_user(request: Request) -> User:
 
 def csrf_token(request: Request) -> str:
     """The CSRF token of the current session, for templates."""
-    _, data = _session_user(request)
+    _, data = session_user(request)
     return data.csrf if data else ""

@@ -37,8 +37,10 @@ def clerk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     home = tmp_path / "clerk-home"
     monkeypatch.setenv("CLERK_HOME", str(home))
     for name in list(os.environ):
-        if name.startswith("CLERK_") and name not in {"CLERK_HOME"} and not name.startswith(
-            ("CLERK_TEST_", "CLERK_REQUIRE_")
+        if (
+            name.startswith("CLERK_")
+            and name not in {"CLERK_HOME"}
+            and not name.startswith(("CLERK_TEST_", "CLERK_REQUIRE_"))
         ):
             monkeypatch.delenv(name)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)

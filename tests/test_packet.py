@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -32,9 +33,17 @@ def _world(store: Store) -> None:
     factory.add_item(store, factory.calc_item("acme"))
     factory.add_item(store, factory.statement_item("acme", "ticket:9#1", TEXT, QUOTE))
     factory.add_gap(store, "acme")
-    factory.add_gap(store, "acme", "gf_acme_owner", outcome=None, kind="no_owner",
-                    severity="medium", message="Nobody owns the proof for this account.",
-                    next_action="Name a CSM.", risk="Nobody chases the missing proof.")
+    factory.add_gap(
+        store,
+        "acme",
+        "gf_acme_owner",
+        outcome=None,
+        kind="no_owner",
+        severity="medium",
+        message="Nobody owns the proof for this account.",
+        next_action="Name a CSM.",
+        risk="Nobody chases the missing proof.",
+    )
 
 
 @pytest.mark.parametrize(
@@ -48,26 +57,51 @@ def _world(store: Store) -> None:
     ],
 )
 def test_assembly_keeps_only_reviewed_items_and_all_open_gaps(
-    item_status: str, gap_status: str, items_in: int, gaps_in: int
+    item_status: str, gap_status: Any, items_in: int, gaps_in: int
 ) -> None:
-    account = factory.Account(id="acme", name="Acme", contract=factory.Contract(
-        start=dt.date(2026, 1, 1)))
+    account = factory.Account(
+        id="acme", name="Acme", contract=factory.Contract(start=dt.date(2026, 1, 1))
+    )
     item = factory.calc_item("acme", status=item_status)
-    gap = factory.GapFlag(id="gf", account="acme", outcome=None, kind="no_owner",
-                          severity="high", message="m", next_action="n", risk="r",
-                          status=gap_status)
+    gap = factory.GapFlag(
+        id="gf",
+        account="acme",
+        outcome=None,
+        kind="no_owner",
+        severity="high",
+        message="m",
+        next_action="n",
+        risk="r",
+        status=gap_status,
+    )
     packet = assemble_packet(account, [], [item], [gap], as_of=factory.AS_OF, version=3)
     assert (len(packet.proof_items), len(packet.gap_flags), packet.version) == (
-        items_in, gaps_in, 3)
+        items_in,
+        gaps_in,
+        3,
+    )
     assert packet.published_at is None
 
 
 def test_gaps_are_ordered_by_severity_and_items_by_outcome() -> None:
-    account = factory.Account(id="a", name="A", contract=factory.Contract(start=dt.date(2026, 1, 1)))
+    account = factory.Account(
+        id="a", name="A", contract=factory.Contract(start=dt.date(2026, 1, 1))
+    )
     outcomes = [factory.Outcome(id=o, title=o, category="cost", unit="h") for o in ("x", "y")]
     items = [factory.calc_item("a", f"pi_{o}", outcome=o, status="approved") for o in ("y", "x")]
-    gaps = [factory.GapFlag(id=f"g{s}", account="a", outcome=None, kind="no_owner", severity=s,
-                            message="m", next_action="n", risk="r") for s in ("low", "high")]
+    gaps = [
+        factory.GapFlag(
+            id=f"g{s}",
+            account="a",
+            outcome=None,
+            kind="no_owner",
+            severity=s,
+            message="m",
+            next_action="n",
+            risk="r",
+        )
+        for s in ("low", "high")
+    ]
     packet = assemble_packet(account, outcomes, items, gaps, as_of=factory.AS_OF, version=1)
     assert [i.outcome for i in packet.proof_items] == ["x", "y"]
     assert [g.severity for g in packet.gap_flags] == ["high", "low"]
@@ -78,7 +112,10 @@ def test_publishing_makes_immutable_versions(store: Store) -> None:
     review.approve(store, "pi_acme_hours", actor=ADMIN, version=1)
     first = publish_packet(store, "acme", actor=ADMIN)
     assert (first.version, first.published_by, len(first.proof_items)) == (
-        1, "root@vendor.example", 1)
+        1,
+        "root@vendor.example",
+        1,
+    )
     review.approve(store, "pi_acme_close", actor=ADMIN, version=1)
     second = publish_packet(store, "acme", actor=ADMIN)
     assert (second.version, len(second.proof_items)) == (2, 2)
@@ -95,9 +132,15 @@ def test_a_csm_cannot_publish_someone_elses_packet(store: Store) -> None:
 
 def test_formats_show_edits_assertions_and_unsoftened_gaps(store: Store) -> None:
     _world(store)
-    review.edit(store, "pi_acme_hours", actor=ADMIN, version=1,
-                claim="Approvals saved 2,000 hours <b>in</b> Q2 2026.", asserted=True,
-                reason="Finance's own count")
+    review.edit(
+        store,
+        "pi_acme_hours",
+        actor=ADMIN,
+        version=1,
+        claim="Approvals saved 2,000 hours <b>in</b> Q2 2026.",
+        asserted=True,
+        reason="Finance's own count",
+    )
     review.approve(store, "pi_acme_close", actor=ADMIN, version=1)
     packet = draft_packet(store, "acme")
     md = render_markdown(packet)
@@ -108,6 +151,7 @@ def test_formats_show_edits_assertions_and_unsoftened_gaps(store: Store) -> None
     assert "Next action: Ask the champion to confirm this quarter's close time in writing." in md
     assert "Risk: The CFO sees no current proof of the close-time promise at renewal." in md
     assert "DRAFT, not published" in md
+    assert "**2 of 2 promised outcomes proven · 2 open gaps in the proof**" in md
     html = render_html(packet)
     assert "Approvals saved 2,000 hours &lt;b&gt;in&lt;/b&gt; Q2 2026." in html
     assert "<b>Asserted by CSM:</b> Finance&#39;s own count" in html
@@ -115,8 +159,9 @@ def test_formats_show_edits_assertions_and_unsoftened_gaps(store: Store) -> None
     pdf = render(packet, "pdf")
     assert pdf.startswith(b"%PDF")
     if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True,
-                              check=True).stdout.decode()
+        text = subprocess.run(
+            ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
+        ).stdout.decode()
         assert "Asserted by CSM: Finance's own count" in text
         assert "Where proof is missing" in text and "Nobody owns the proof" in text
 
@@ -135,13 +180,16 @@ def test_cli_packet_exports_and_publishes(store: Store, tmp_path: Path) -> None:
     result = runner.invoke(app, ["packet", "acme", "--format", "md", "--output", str(out)])
     assert result.exit_code == 0, result.output
     assert "DRAFT, not published" in out.read_text()
-    result = runner.invoke(app, ["packet", "acme", "--format", "pdf", "--publish", "-o",
-                                 str(tmp_path / "v1.pdf")])
+    result = runner.invoke(
+        app, ["packet", "acme", "--format", "pdf", "--publish", "-o", str(tmp_path / "v1.pdf")]
+    )
     assert result.exit_code == 0, result.output
     assert "Published acme version 1." in result.output
     assert (tmp_path / "v1.pdf").read_bytes().startswith(b"%PDF")
-    result = runner.invoke(app, ["packet", "acme", "--format", "json", "--version", "1", "-o",
-                                 str(tmp_path / "v1.json")])
+    result = runner.invoke(
+        app,
+        ["packet", "acme", "--format", "json", "--version", "1", "-o", str(tmp_path / "v1.json")],
+    )
     assert json.loads((tmp_path / "v1.json").read_text())["published_by"] == "cli"
     assert runner.invoke(app, ["packet", "nope", "--format", "md"]).exit_code == 1
     assert runner.invoke(app, ["packet", "acme", "--format", "docx"]).exit_code == 2

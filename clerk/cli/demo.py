@@ -1,4 +1,4 @@
-"""`clerk demo`: the packaged example, ingested, then shown."""
+"""`clerk demo`: the packaged example ingested and swept, demo users made, the review UI served."""
 
 from __future__ import annotations
 

@@ -74,8 +74,14 @@ def _gap_table(report: dict[str, Any]) -> Table:
     for column in ("kind", "expected", "found", "extra", "recall", "precision"):
         table.add_column(column, justify="left" if column == "kind" else "right")
     for kind, row in report["gaps"]["per_kind"].items():
-        table.add_row(kind, str(row["expected"]), str(row["found"]), str(row["extra"]),
-                      f"{row['recall']:.1%}", f"{row['precision']:.1%}")
+        table.add_row(
+            kind,
+            str(row["expected"]),
+            str(row["found"]),
+            str(row["extra"]),
+            f"{row['recall']:.1%}",
+            f"{row['precision']:.1%}",
+        )
     return table
 
 
@@ -91,7 +97,8 @@ def evaluate(
         True, "--baseline/--no-baseline", help="Score the naive-RAG baseline beside the clerk."
     ),
     llm_fake: bool = typer.Option(
-        False, "--llm-fake",
+        False,
+        "--llm-fake",
         help="Also run the LLM drafter and the LLM baseline against the local fake server.",
     ),
     show_failures: int = typer.Option(10, "--failures", help="Misses to list (0: none)."),
@@ -100,8 +107,9 @@ def evaluate(
     from evals.evaluate import run_eval
 
     expected = json.loads(expected_path.read_text(encoding="utf-8"))
-    result = run_eval(data, expected, as_of=_date(as_of), baseline=baseline, llm_fake=llm_fake,
-                      console=console)
+    result = run_eval(
+        data, expected, as_of=_date(as_of), baseline=baseline, llm_fake=llm_fake, console=console
+    )
     doc = result.to_json()
     n = len(expected.get("accounts", {}))
     console.print(results_table(doc["headline"], f"Evaluation of {n} accounts at {result.as_of}"))
@@ -109,9 +117,11 @@ def evaluate(
     ingest = result.ingest
     verdict = "[green]matches[/]" if ingest.get("match") else "[red]differs from[/]"
     got = ingest.get("got", {})
-    console.print(f"Ingest: {got.get('new_events', 0):,} new, {got.get('duplicates', 0):,} "
-                  f"duplicates, {got.get('rejected_rows', 0):,} rejected, "
-                  f"{got.get('unrouted_events', 0):,} unrouted: {verdict} expected.json")
+    console.print(
+        f"Ingest: {got.get('new_events', 0):,} new, {got.get('duplicates', 0):,} "
+        f"duplicates, {got.get('rejected_rows', 0):,} rejected, "
+        f"{got.get('unrouted_events', 0):,} unrouted: {verdict} expected.json"
+    )
     console.print("Seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))
     if result.sweep_failures:
         console.print(f"[red]{len(result.sweep_failures)} account(s) failed to sweep[/]")

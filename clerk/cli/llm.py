@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict
 
 import typer
+from rich import box
 from rich.table import Column, Table
 
 from clerk.cli.app import app, console
@@ -14,22 +15,27 @@ from clerk.store import Store
 
 
 def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f} ms"
+    return "-" if value is None else f"{value / 1000:,.2f}s"
 
 
-def _row(table: Table, row: UsageRow, *, bold: bool = False) -> None:
-    cells = [
-        row.model,
-        row.task,
-        f"{row.calls:,}",
-        f"{row.attempts:,}",
-        f"{row.tokens_in:,}",
-        f"{row.tokens_out:,}",
-        _ms(row.p50_ms),
-        _ms(row.p95_ms),
-        ", ".join(f"{s} {row.statuses[s]:,}" for s in STATUSES if row.statuses.get(s)),
-    ]
-    table.add_row(*cells, style="bold" if bold else None)
+def _table(title: str, columns: list[str]) -> Table:
+    # Cells never wrap: a number broken over two lines is misread.
+    return Table(
+        *(Column(name, no_wrap=True, justify="left" if i < 2 else "right")
+          for i, name in enumerate(columns)),
+        title=title,
+        box=box.SIMPLE_HEAD,
+    )  # fmt: skip
+
+
+def _cost_row(row: UsageRow) -> list[str]:
+    tokens = f"{row.tokens_in:,}/{row.tokens_out:,}"
+    return [row.model, row.task, f"{row.calls:,}", f"{row.attempts:,}", tokens,
+            _ms(row.p50_ms), _ms(row.p95_ms)]  # fmt: skip
+
+
+def _status_row(row: UsageRow) -> list[str]:
+    return [row.model, row.task, *(f"{row.statuses.get(s, 0):,}" for s in STATUSES)]
 
 
 @app.command("llm-usage")
@@ -60,14 +66,16 @@ def llm_usage(
     if summary.total.calls == 0:
         console.print(f"No model calls recorded for {scope}.")
         return
-    table = Table(
-        Column("model", no_wrap=True), Column("task", no_wrap=True), "calls", "HTTP",
-        "tokens in", "tokens out", "p50", "p95", "statuses", title=f"Model usage, {scope}",
-    )  # fmt: skip
-    for row in summary.rows:
-        _row(table, row)
-    _row(table, summary.total, bold=True)
-    console.print(table)
+    costs = _table(
+        f"Model usage, {scope}", ["model", "task", "calls", "HTTP", "tokens in/out", "p50", "p95"]
+    )
+    statuses = _table("How the calls ended", ["model", "task", *STATUSES])
+    for row in [*summary.rows, summary.total]:
+        style = "bold" if row is summary.total else None
+        costs.add_row(*_cost_row(row), style=style)
+        statuses.add_row(*_status_row(row), style=style)
+    console.print(costs)
+    console.print(statuses)
     total = summary.total
     console.print(
         f"{total.calls:,} calls, {total.cache_hits:,} answered from the cache, "

@@ -9,13 +9,15 @@ import typer
 
 from clerk.cli.app import app, console, err_console
 from clerk.settings import get_settings
+from clerk.store import Store
 
-users_app = typer.Typer(help="Users of the review UI (roles: csm, manager, admin).",
-                        no_args_is_help=True)
+users_app = typer.Typer(
+    help="Users of the review UI (roles: csm, manager, admin).", no_args_is_help=True
+)
 app.add_typer(users_app, name="users")
 
 
-def serve_app(host: str, port: int, *, store: object | None = None) -> None:
+def serve_app(host: str, port: int, *, store: Store | None = None) -> None:
     """Run the review UI with uvicorn until interrupted."""
     import uvicorn
 
@@ -27,8 +29,12 @@ def serve_app(host: str, port: int, *, store: object | None = None) -> None:
             "[yellow]CLERK_SECRET_KEY is the default: fine on this machine, "
             "set your own before anyone else can reach the server.[/]"
         )
-    uvicorn.run(create_app(store=store, settings=settings), host=host, port=port,  # type: ignore[arg-type]
-                log_level="warning")
+    uvicorn.run(
+        create_app(store=store, settings=settings),
+        host=host,
+        port=port,
+        log_level="warning",
+    )
 
 
 @app.command()
@@ -53,7 +59,6 @@ def users_add(
     replace: bool = typer.Option(False, "--replace", help="Reset role and password if present."),
 ) -> None:
     """Add a user who can sign in to the review UI."""
-    from clerk.store import Store
     from clerk.users import UserError, add_user
 
     try:
@@ -69,7 +74,6 @@ def users_add(
 @users_app.command("list")
 def users_list() -> None:
     """List users and their roles."""
-    from clerk.store import Store
     from clerk.users import list_users
 
     for user in list_users(Store()):
@@ -93,7 +97,6 @@ def packet(
     from clerk import packet_render
     from clerk.packet import draft_packet, get_packet, publish_packet
     from clerk.review import ReviewError
-    from clerk.store import Store
 
     if fmt not in packet_render.FORMATS:
         err_console.print(f"[red]Unknown format {fmt!r}: use pdf, html, md or json.[/]")
@@ -113,7 +116,8 @@ def packet(
         raise typer.Exit(1) from None
     target = output or Path(packet_render.filename(result, fmt))
     target.write_bytes(packet_render.render(result, fmt))
+    which = f"version {result.version}" if result.published_at else "draft"
     console.print(
         f"Wrote {target} ({len(result.proof_items)} items, {len(result.gap_flags)} open gaps, "
-        f"as of {result.as_of}, {'version ' + str(result.version) if result.published_at else 'draft'})."
+        f"as of {result.as_of}, {which})."
     )

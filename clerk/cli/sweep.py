@@ -69,6 +69,9 @@ def sweep(
     as_of: str | None = typer.Option(
         None, "--as-of", help="Date to report at (default: today, UTC)."
     ),
+    force: bool = typer.Option(
+        False, "--force", help="Redraft accounts even when their evidence has not changed."
+    ),
 ) -> None:
     """Compute, draft, verify and flag gaps for every account whose evidence changed."""
     from clerk.schedule import sweep_and_digest
@@ -76,7 +79,9 @@ def sweep(
     day = _parse_date(as_of)
     store = Store()
     try:
-        report, digests = sweep_and_digest(store, as_of=day, account=account, console=console)
+        report, digests = sweep_and_digest(
+            store, as_of=day, account=account, console=console, force=force
+        )
     except LookupError as exc:
         err_console.print(f"[bold red]Error:[/] {escape(str(exc.args[0]))}")
         raise typer.Exit(1) from None

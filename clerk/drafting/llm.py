@@ -14,7 +14,6 @@ so a re-sweep over unchanged evidence makes no HTTP call at all.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
 import time
@@ -37,16 +36,23 @@ from tenacity import (
     stop_any,
     wait_random_exponential,
 )
-from tenacity.stop import stop_base
 
 from clerk.drafting.base import Drafter, DraftRequest, DraftResult, Evidence
+from clerk.drafting.llm_faults import (
+    BREAKER_NOTE,
+    BreakerStop,
+    CircuitBreaker,
+    describe,
+    is_retryable,
+    retry_after,
+)
 from clerk.drafting.llm_guard import (
     INJECTION_NOTE,
     OutcomeAnswer,
     guard_answer,
     screen_evidence,
 )
-from clerk.llm_usage import CallRecord, CallStatus, cache_get, cache_put, prompt_hash, record_call
+from clerk.llm_usage import CallRecord, CallStatus, cache_get, prompt_hash, record_call
 from clerk.settings import Settings, get_settings
 from clerk.store import Store
 from prompts import NO_EVIDENCE, evidence_block, get_prompts
@@ -57,7 +63,6 @@ Method = Literal["json_schema", "function_calling"]
 TASK_DRAFT = "draft_outcome"
 TASK_REPAIR = "repair"
 # Fixed phrases of notes (tests and the review UI look for them).
-BREAKER_NOTE = "circuit breaker open after {n} consecutive model failures: not calling the model"
 BUDGET_NOTE = "token budget of {budget} tokens for this sweep spent: not calling the model"
 FALLBACK_NOTE = "drafted by the extractive drafter because the model call failed"
 REPAIRED_NOTE = "the model's first answer was invalid and was repaired"
@@ -66,39 +71,6 @@ CLAIM_FALLBACK_NOTE = "claim worded by the extractive drafter (no usable claim f
 MAX_EVIDENCE_CHARS = 24_000
 MAX_RETRY_AFTER = 60.0
 _SCHEMA = OutcomeAnswer.model_json_schema()
-
-
-class CircuitBreaker:
-    """Opens after ``threshold`` consecutive failures and stays open for the run.
-
-    A run is one drafter, that is one sweep: a provider outage then costs a few failed
-    calls, not every remaining outcome times every retry.
-    """
-
-    def __init__(self, threshold: int) -> None:
-        self.threshold = max(1, threshold)
-        self.consecutive = 0
-        self.open = False
-
-    def success(self) -> None:
-        if not self.open:
-            self.consecutive = 0
-
-    def failure(self) -> None:
-        self.consecutive += 1
-        if not self.open and self.consecutive >= self.threshold:
-            self.open = True
-            log.warning(BREAKER_NOTE.format(n=self.consecutive) + " for the rest of this run")
-
-
-class _BreakerStop(stop_base):
-    """Stops retrying the moment the breaker opens, even mid-call."""
-
-    def __init__(self, breaker: CircuitBreaker) -> None:
-        self.breaker = breaker
-
-    def __call__(self, retry_state: RetryCallState) -> bool:
-        return self.breaker.open
 
 
 class _Stopped(Exception):
@@ -142,47 +114,6 @@ class _LoopState:
     http: httpx.AsyncClient
 
 
-def is_retryable(exc: BaseException) -> bool:
-    """Provider faults worth another try: rate limits, 5xx, timeouts, lost connections."""
-    if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
-        return True
-    if isinstance(exc, openai.APIStatusError):
-        return exc.status_code in (408, 409, 429) or exc.status_code >= 500
-    return isinstance(exc, httpx.TransportError)
-
-
-def retry_after(exc: BaseException | None) -> float | None:
-    """Seconds the provider asked us to wait (``retry-after-ms`` or ``Retry-After``)."""
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    if headers is None:
-        return None
-    if (ms := headers.get("retry-after-ms")) is not None:
-        try:
-            return max(0.0, float(ms) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value)  # the HTTP-date form
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
-
-
-def _describe(exc: BaseException) -> str:
-    """The error as the openai client names it (LangChain wraps those in its own subclasses)."""
-    name = next(
-        (c.__name__ for c in type(exc).__mro__ if c.__module__.split(".")[0] == "openai"),
-        type(exc).__name__,
-    )
-    if isinstance(exc, openai.APIStatusError):
-        return f"{name} (HTTP {exc.status_code}): {exc.message}"[:500]
-    return f"{name}: {exc}"[:500]
-
-
 class LLMDrafter:
     """Drafts through a chat model behind an OpenAI-compatible API, guarded and cached.
 
@@ -212,10 +143,17 @@ class LLMDrafter:
             raise ValueError(
                 f"LLMDrafter needs CLERK_LLM=openai:<model>, not {self.settings.llm!r}"
             )
+        key = self.settings.openai_api_key
+        if self.settings.openai_base_url is None and not (key and key.get_secret_value()):
+            # Fail at start-up, not as a 401 per outcome: this is configuration, not a fault.
+            raise ValueError(
+                f"CLERK_LLM={self.settings.llm} needs OPENAI_API_KEY (or CLERK_OPENAI_API_KEY), "
+                "or CLERK_OPENAI_BASE_URL pointing at a local OpenAI-compatible server"
+            )
         self.model = model
         self.name = f"openai:{model}"
         self.store = store
-        self.sweep_id = sweep_id
+        self._sweep_id = sweep_id
         self.method: Method = method
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -229,6 +167,21 @@ class LLMDrafter:
             weakref.WeakKeyDictionary()
         )
 
+    @property
+    def sweep_id(self) -> int | None:
+        """The sweep whose ``llm_calls`` rows this drafter writes (set by the sweep)."""
+        return self._sweep_id
+
+    @sweep_id.setter
+    def sweep_id(self, value: int | None) -> None:
+        # A new sweep is a new run: a drafter reused across sweeps (a scheduler holding it)
+        # starts each one with a closed breaker and a full token budget.
+        if value != self._sweep_id:
+            self.breaker = CircuitBreaker(self.settings.llm_breaker_threshold)
+            self.tokens_used = 0
+            self._budget_logged = False
+        self._sweep_id = value
+
     # --- the Drafter method --------------------------------------------------------------
 
     async def draft(self, request: DraftRequest) -> DraftResult:
@@ -237,7 +190,7 @@ class LLMDrafter:
             return await self._draft(request)
         except Exception as exc:  # a sweep never dies of a provider fault, nor of a surprise
             log.exception("%s/%s: model drafting failed", request.account.id, request.outcome.id)
-            return await self._fall_back(request, [f"{FALLBACK_NOTE}: {_describe(exc)}"])
+            return await self._fall_back(request, [f"{FALLBACK_NOTE}: {describe(exc)}"])
 
     async def _draft(self, request: DraftRequest) -> DraftResult:
         offered, suspicious = screen_evidence(request.evidence, request.sources)
@@ -259,10 +212,6 @@ class LLMDrafter:
                 return await self._fall_back(request, [*notes, note])
             if error:
                 notes.append(f"{REPAIRED_NOTE}: {error}")
-            if self.store is not None:
-                await asyncio.to_thread(
-                    cache_put, self.store, key, self.model, answer.model_dump(mode="json")
-                )
 
         guarded = guard_answer(answer, request, offered, suspicious)
         result = DraftResult(
@@ -342,9 +291,10 @@ class LLMDrafter:
             except _InvalidAnswer as exc:
                 invalid, error = exc, f"invalid answer: {exc}"
             except Exception as exc:  # provider fault after retries, or one not worth retrying
-                error = _describe(exc)
+                error = describe(exc)
             status = "failed" if answer is None else "retried" if tally.attempts > 1 else "ok"
-            await self._record(request, task, key, status, tally, started, error)
+            # A valid answer is cached in the same transaction that records the call.
+            await self._record(request, task, key, status, tally, started, error, answer)
             if answer is not None:
                 self.breaker.success()
                 return answer, first_error, False
@@ -369,7 +319,7 @@ class LLMDrafter:
         state = self._loop_state()
         retrying = AsyncRetrying(
             stop=stop_any(
-                stop_after_attempt(self.settings.llm_max_retries + 1), _BreakerStop(self.breaker)
+                stop_after_attempt(self.settings.llm_max_retries + 1), BreakerStop(self.breaker)
             ),
             wait=self._wait,
             retry=retry_if_exception(is_retryable),
@@ -393,7 +343,7 @@ class LLMDrafter:
                     raise
                 except (ValidationError, OutputParserException, ValueError) as exc:
                     # The json_schema path parses inside the client: a bad answer raises here.
-                    raise _InvalidAnswer(_describe(exc), "") from exc
+                    raise _InvalidAnswer(describe(exc), "") from exc
                 except Exception as exc:
                     # A rate limit is the provider pacing us, not failing; Retry-After handles
                     # it, and only a call that stays rate limited to the end counts as failed.
@@ -435,7 +385,7 @@ class LLMDrafter:
                 model=self.model,
                 base_url=self.settings.openai_base_url,
                 # Local servers ignore the key, but the client refuses to start without one.
-                api_key=key.get_secret_value() if key else "not-needed",  # type: ignore[arg-type]
+                api_key=key.get_secret_value() if key else "not-needed",
                 timeout=self.settings.llm_timeout,
                 max_retries=0,  # tenacity retries, with backoff we control and record
                 use_responses_api=False,  # compatible servers speak chat completions only
@@ -490,6 +440,7 @@ class LLMDrafter:
         tally: _Tally,
         started: float | None,
         error: str | None,
+        answer: OutcomeAnswer | None = None,
     ) -> None:
         if self.store is None:
             return
@@ -508,7 +459,8 @@ class LLMDrafter:
             error=error,
         )
         # Off the event loop: a blocking insert would stall every other call in flight.
-        await asyncio.to_thread(record_call, self.store, record)
+        cached = None if answer is None else (self.model, answer.model_dump(mode="json"))
+        await asyncio.to_thread(record_call, self.store, record, key if cached else None, cached)
 
     async def _fall_back(self, request: DraftRequest, notes: list[str]) -> DraftResult:
         log.info("%s/%s: %s", request.account.id, request.outcome.id, notes[-1])

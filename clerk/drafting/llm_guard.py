@@ -10,10 +10,12 @@ computed it or the customer wrote it. Every refusal becomes a note with its reas
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
@@ -73,6 +75,8 @@ class SignalProposal(BaseModel):
 class OutcomeAnswer(BaseModel):
     """Everything the model drafts for one account outcome, in one structured answer."""
 
+    _schema_cache: ClassVar[dict[str, Any] | None] = None
+
     claim: str | None = Field(
         description="The sentence stating the computed result, or null if none was computed."
     )
@@ -82,6 +86,21 @@ class OutcomeAnswer(BaseModel):
     negative_signals: list[SignalProposal] = Field(
         description="Customer-side evidence that contradicts the outcome."
     )
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The JSON schema, generated once: the openai client asks for it on every request.
+
+        Generating it costs milliseconds of CPU per call, which at a few hundred calls in
+        flight is what separates a sweep's wall time from its ideal. A copy is returned
+        because the client edits the schema in place (to make it strict).
+        """
+        if args or kwargs:
+            return super().model_json_schema(*args, **kwargs)
+        schema = cls._schema_cache
+        if schema is None:
+            schema = cls._schema_cache = super().model_json_schema()
+        return copy.deepcopy(schema)
 
 
 @dataclass
@@ -206,6 +225,7 @@ def guard_answer(
             out.claim = claim
 
     allowed = [request.target] if request.target is not None else []
+    seen: set[frozenset[tuple[str, int, int]]] = set()
     for n, statement in enumerate(answer.statements, 1):
         citations, errors = _locate_all(statement.quotes, request, by_source, suspicious, True)
         if not citations:
@@ -217,6 +237,12 @@ def guard_answer(
         if claim_errors := verify_claim(statement.claim, allowed, quotes):
             refuse(f"statement {n} {_short(statement.claim)}", claim_errors)
             continue
+        cited = frozenset((c.source, c.start, c.end) for c in citations)
+        if cited in seen:
+            # Models repeat themselves; two drafts on the same quotes would be one item twice.
+            out.notes.append(f"statement {n}: dropped, it repeats an earlier statement's quotes")
+            continue
+        seen.add(cited)
         delivered = _stated(statement.delivered, quotes)
         if statement.delivered is not None and delivered is None:
             out.notes.append(
@@ -227,6 +253,7 @@ def guard_answer(
             StatementDraft(claim=statement.claim.strip(), citations=citations, delivered=delivered)
         )
 
+    seen_signals: set[frozenset[tuple[str, int, int]]] = set()
     for n, signal in enumerate(answer.negative_signals, 1):
         citations, errors = _locate_all(signal.quotes, request, by_source, suspicious, False)
         if not citations:
@@ -237,6 +264,11 @@ def guard_answer(
         if reason_errors := verify_claim(signal.reason, [], [c.quote for c in citations]):
             refuse(f"negative signal {n} {_short(signal.reason)}", reason_errors)
             continue
+        cited = frozenset((c.source, c.start, c.end) for c in citations)
+        if cited in seen_signals:
+            out.notes.append(f"negative signal {n}: dropped, it repeats an earlier signal's quotes")
+            continue
+        seen_signals.add(cited)
         out.negative_signals.append(SignalDraft(reason=signal.reason.strip(), citations=citations))
     return out
 

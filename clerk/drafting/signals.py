@@ -293,9 +293,11 @@ def negative_signals(request: DraftRequest) -> list[SignalDraft]:
     ``MAX_SIGNALS``; each cites the customer's sentence verbatim.
     """
     keywords = outcome_keywords(request.outcome, with_inputs=True)
+    title = outcome_keywords(request.outcome)
     # One shared word ("claim" in an account whose every outcome is about claims) is not
-    # enough to pin a complaint on this outcome: ask for two, when the outcome has two.
-    need = min(MIN_KEYWORD_HITS, len(keywords))
+    # enough to pin a complaint on this outcome: ask for a word of its title and two words
+    # in all, unless the title has only one ("Underwriters working in the product").
+    need = min(MIN_KEYWORD_HITS, len(title))
     period = request.period
     best: dict[str, Passage] = {}
     passages = customer_passages(request)
@@ -305,7 +307,8 @@ def negative_signals(request: DraftRequest) -> list[SignalDraft]:
             continue
         if not complaint(passage.text) or looks_like_instruction(passage.text):
             continue
-        if keyword_hits(_with_neighbours(passages, n), keywords) < need:
+        context = _with_neighbours(passages, n)
+        if not keyword_hits(context, title) or keyword_hits(context, keywords) < need:
             continue
         if _resolved(passage, request, keywords):
             continue

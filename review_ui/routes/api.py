@@ -153,9 +153,7 @@ def accounts(request: Request, user: User = Depends(api_user)) -> list[dict[str,
 
 
 @router.get("/accounts/{account_id}/items", response_model=AccountItems)
-def account_items(
-    request: Request, account_id: Id, user: User = Depends(api_user)
-) -> AccountItems:
+def account_items(request: Request, account_id: Id, user: User = Depends(api_user)) -> AccountItems:
     with get_store(request).session() as session:
         page = account_page(session, account_id, user)
     return AccountItems(
@@ -181,9 +179,7 @@ def approve(
 
 
 @router.post("/items/{item_id}/edit", response_model=ProofItem, responses=_DECISION_ERRORS)
-def edit(
-    request: Request, body: Edit, item_id: Id, user: User = Depends(api_user)
-) -> ProofItem:
+def edit(request: Request, body: Edit, item_id: Id, user: User = Depends(api_user)) -> ProofItem:
     """Approve with new wording; a claim that does not verify needs asserted + reason."""
     return review.edit(
         get_store(request),
@@ -201,7 +197,11 @@ def reject(
     request: Request, body: Reject, item_id: Id, user: User = Depends(api_user)
 ) -> ProofItem:
     return review.reject(
-        get_store(request), item_id, actor=user, version=body.version, reason=body.reason,
+        get_store(request),
+        item_id,
+        actor=user,
+        version=body.version,
+        reason=body.reason,
         note=body.note,
     )
 
@@ -243,11 +243,13 @@ def gap(request: Request, gap_id: Id, user: User = Depends(api_user)) -> GapDeta
 
 
 @router.post("/gaps/{gap_id}/assign", response_model=GapFlag, responses=_DECISION_ERRORS)
-def assign(
-    request: Request, body: Assign, gap_id: Id, user: User = Depends(api_user)
-) -> GapFlag:
+def assign(request: Request, body: Assign, gap_id: Id, user: User = Depends(api_user)) -> GapFlag:
     return review.update_gap(
-        get_store(request), gap_id, actor=user, version=body.version, action="assign",
+        get_store(request),
+        gap_id,
+        actor=user,
+        version=body.version,
+        action="assign",
         owner=body.owner,
     )
 
@@ -257,8 +259,13 @@ def next_action(
     request: Request, body: NextAction, gap_id: Id, user: User = Depends(api_user)
 ) -> GapFlag:
     return review.update_gap(
-        get_store(request), gap_id, actor=user, version=body.version, action="next_action",
-        next_action=body.next_action, due_date=body.due_date,
+        get_store(request),
+        gap_id,
+        actor=user,
+        version=body.version,
+        action="next_action",
+        next_action=body.next_action,
+        due_date=body.due_date,
     )
 
 
@@ -272,12 +279,14 @@ def acknowledge(
 
 
 @router.post("/gaps/{gap_id}/dismiss", response_model=GapFlag, responses=_DECISION_ERRORS)
-def dismiss(
-    request: Request, body: Dismiss, gap_id: Id, user: User = Depends(api_user)
-) -> GapFlag:
+def dismiss(request: Request, body: Dismiss, gap_id: Id, user: User = Depends(api_user)) -> GapFlag:
     """Managers only: dismiss a gap flag with a reason (kept in the audit trail)."""
     return review.update_gap(
-        get_store(request), gap_id, actor=user, version=body.version, action="dismiss",
+        get_store(request),
+        gap_id,
+        actor=user,
+        version=body.version,
+        action="dismiss",
         reason=body.reason,
     )
 
@@ -305,9 +314,14 @@ def grid(
         "rows": [
             {
                 "account": r.summary.as_json(),
-                "cells": {o: {"state": c.state, "pending": c.pending,
-                              "gaps": [{"kind": k, "severity": s} for k, s in c.gaps]}
-                          for o, c in r.cells.items()},
+                "cells": {
+                    o: {
+                        "state": c.state,
+                        "pending": c.pending,
+                        "gaps": [{"kind": k, "severity": s} for k, s in c.gaps],
+                    }
+                    for o, c in r.cells.items()
+                },
                 "account_gaps": [{"kind": k, "severity": s} for k, s in r.account_gaps],
             }
             for r in page.rows
@@ -329,9 +343,7 @@ def publish(request: Request, account_id: Id, user: User = Depends(api_user)) ->
 
 
 @router.get("/accounts/{account_id}/packets", response_model=list[PacketVersion])
-def packets(
-    request: Request, account_id: Id, user: User = Depends(api_user)
-) -> list[Any]:
+def packets(request: Request, account_id: Id, user: User = Depends(api_user)) -> list[Any]:
     return published_packets(get_store(request), account_id, actor=user)
 
 

@@ -12,10 +12,10 @@ from review_ui.app import render
 from review_ui.security import (
     CSRF_FIELD,
     SESSION_COOKIE,
-    _session_user,
     get_sessions,
     get_store,
     page_user,
+    session_user,
     set_session_cookie,
 )
 
@@ -31,7 +31,7 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/") -> Response:
-    user, data = _session_user(request)
+    user, data = session_user(request)
     if user is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
     sessions = get_sessions(request)
@@ -51,7 +51,7 @@ def login(
     next: str = Form("/"),
 ) -> Response:
     sessions = get_sessions(request)
-    _, data = _session_user(request)
+    _, data = session_user(request)
     if data is None or not hmac.compare_digest(csrf_token, data.csrf):
         fresh = sessions.new()
         request.state.clerk_session = fresh
@@ -75,9 +75,9 @@ def login(
             email=email,
         )
     # A new CSRF token at sign-in, so a token planted before login is worthless after it.
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    set_session_cookie(response, request, sessions.dump(sessions.new(user.email)))
-    return response
+    done: Response = RedirectResponse(_safe_next(next), status_code=303)
+    set_session_cookie(done, request, sessions.dump(sessions.new(user.email)))
+    return done
 
 
 @router.post("/logout", dependencies=[Depends(page_user)])

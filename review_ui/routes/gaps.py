@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from clerk import review
 from clerk.users import User
 from review_ui.app import is_htmx, render
-from review_ui.queries import gap_entry
+from review_ui.queries import account_summaries, gap_entry
 from review_ui.security import get_store, page_user
 
 router = APIRouter(include_in_schema=False)
@@ -46,7 +46,9 @@ def _act(request: Request, gap_id: str, user: User, action: GapAction, **kwargs:
             return render(request, "error.html", status_code=exc.status_code, error=exc)
         return gap_card(request, gap_id, user, status_code=exc.status_code, error=str(exc))
     if is_htmx(request):
-        return gap_card(request, gap_id, user)
+        with get_store(request).session() as session:
+            stats = account_summaries(session, user, only=gap.account)
+        return gap_card(request, gap_id, user, stats=stats[0] if stats else None)
     return RedirectResponse(f"/accounts/{gap.account}#gap-{gap_id}", status_code=303)
 
 

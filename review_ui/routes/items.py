@@ -15,13 +15,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from clerk import review
 from clerk.users import User
 from review_ui.app import is_htmx, render
-from review_ui.queries import item_entry
+from review_ui.queries import account_summaries, item_entry
 from review_ui.security import get_store, page_user
 
 router = APIRouter(include_in_schema=False)
 
 
-def card(request: Request, item_id: str, user: User, status_code: int = 200, **extra: Any) -> Response:
+def card(
+    request: Request, item_id: str, user: User, status_code: int = 200, **extra: Any
+) -> Response:
     with get_store(request).session() as session:
         entry, page = item_entry(session, item_id, user)
     return render(request, "_item.html", status_code=status_code, entry=entry, page=page, **extra)
@@ -29,7 +31,10 @@ def card(request: Request, item_id: str, user: User, status_code: int = 200, **e
 
 def _done(request: Request, item_id: str, user: User) -> Response:
     if is_htmx(request):
-        return card(request, item_id, user)
+        with get_store(request).session() as session:
+            entry, _ = item_entry(session, item_id, user)
+            stats = account_summaries(session, user, only=entry.item.account)
+        return card(request, item_id, user, stats=stats[0] if stats else None)
     with get_store(request).session() as session:
         entry, _ = item_entry(session, item_id, user)
     return RedirectResponse(f"/accounts/{entry.item.account}#item-{item_id}", status_code=303)

@@ -22,8 +22,7 @@ def packet_page(request: Request, account_id: str, user: User = Depends(page_use
     store = get_store(request)
     packet = draft_packet(store, account_id, actor=user)
     versions = published_packets(store, account_id, actor=user)
-    view = packet_render.packet_view(packet)
-    return render(request, "packet_page.html", packet=packet, view=view, versions=versions)
+    return render(request, "packet_page.html", packet=packet, versions=versions)
 
 
 @router.post("/accounts/{account_id}/packet/publish")
@@ -51,13 +50,13 @@ def download(
     else:
         packet = get_packet(store, account_id, version, actor=user)
     body = packet_render.render(packet, fmt)
-    disposition = "inline" if fmt == "html" and "download" not in request.query_params else (
-        "attachment"
-    )
+    # HTML opens in the page's preview frame unless asked to download; the rest download.
+    inline = fmt == "html" and "download" not in request.query_params
+    name = packet_render.filename(packet, fmt)
     return Response(
         body,
         media_type=packet_render.MEDIA_TYPES[fmt],
         headers={
-            "Content-Disposition": f'{disposition}; filename="{packet_render.filename(packet, fmt)}"'
+            "Content-Disposition": f'{"inline" if inline else "attachment"}; filename="{name}"'
         },
     )

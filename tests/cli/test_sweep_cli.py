@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from clerk.cli import app
-from clerk.schedule import next_run
+from clerk.schedule import build_scheduler, next_run
 from clerk.store import Store
 
 runner = CliRunner()
@@ -65,6 +65,9 @@ def test_second_cli_sweep_reports_nothing_new(store: Store, example_dir: Path) -
     assert again.exit_code == 0
     lines = {" ".join(line.strip("│ ").split()) for line in again.output.splitlines()}
     assert {"swept │ 0", "unchanged, skipped │ 1", "new items │ 0"} <= lines, again.output
+    forced = runner.invoke(app, ["sweep", "--as-of", "2026-07-01", "--force"])
+    lines = {" ".join(line.strip("│ ").split()) for line in forced.output.splitlines()}
+    assert {"swept │ 1", "new items │ 0", "new gaps │ 0"} <= lines, forced.output
 
 
 def test_gaps_lists_and_filters(store: Store, example_dir: Path) -> None:
@@ -125,3 +128,17 @@ def test_schedule_refuses_a_bad_crontab(store: Store) -> None:
 def test_next_run_is_utc(cron: str, now: dt.datetime, fires: dt.datetime) -> None:
     got = next_run(cron, now)
     assert got is not None and got.replace(tzinfo=None) == fires
+
+
+def test_build_scheduler_registers_one_coalescing_sweep_job() -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    calls: list[int] = []
+    scheduler = build_scheduler(
+        "0 6 * * MON", lambda: calls.append(1), scheduler=BackgroundScheduler(timezone="UTC")
+    )
+    (job,) = scheduler.get_jobs()
+    assert (job.id, job.coalesce, job.max_instances) == ("sweep", True, 1)
+    assert str(job.trigger) == "cron[month='*', day='*', day_of_week='mon', hour='6', minute='0']"
+    with pytest.raises(ValueError, match="crontab"):
+        build_scheduler("61 * * * *", lambda: None)

@@ -37,17 +37,25 @@ def add_approvals(data: Path, name: str, approvers: list[str], *, day: str = "20
     return path
 
 
-def set_target(data: Path, outcome: str, target: float) -> None:
-    """Change one outcome's target in the example's value_case.yaml."""
+def set_field(data: Path, outcome: str, name: str, value: str) -> None:
+    """Change (or add) one top-level field of an outcome in the example's value_case.yaml."""
     path = data / "accounts" / "northwind" / "value_case.yaml"
     lines = path.read_text(encoding="utf-8").splitlines()
-    inside = False
-    for i, line in enumerate(lines):
-        if line.strip().startswith("- id:"):
-            inside = line.strip() == f"- id: {outcome}"
-        elif inside and line.strip().startswith("target:"):
-            lines[i] = line.split("target:")[0] + f"target: {target:g}"
+    start = lines.index(f"  - id: {outcome}")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("  - id:")),
+               len(lines))  # fmt: skip
+    for i in range(start + 1, end):
+        if lines[i].startswith(f"    {name}:"):
+            lines[i] = f"    {name}: {value}"
+            break
+    else:
+        lines.insert(start + 1, f"    {name}: {value}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def set_target(data: Path, outcome: str, target: float) -> None:
+    """Change one outcome's target in the example's value_case.yaml."""
+    set_field(data, outcome, "target", f"{target:g}")
 
 
 def many_accounts(example_dir: Path, tmp_path: Path, n: int) -> Path:

@@ -27,7 +27,7 @@ class SlowDrafter(ExtractiveDrafter):
 def main(argv: list[str]) -> int:
     url, as_of = argv[0], dt.date.fromisoformat(argv[1])
     store = Store(url)
-    settings = Settings(llm_max_concurrency=1)  # type: ignore[call-arg]
+    settings = Settings(llm_max_concurrency=1)
     run_sweep(store, as_of=as_of, drafter=SlowDrafter(), settings=settings)
     return 0
 

@@ -154,7 +154,7 @@ def test_outcome_reference_uses_the_referencing_period_and_is_cited() -> None:
 def test_attainment_is_direction_aware(
     direction: str, target: float | None, delivered: float, ratio: float | None, short: bool
 ) -> None:
-    outcome = Outcome(id="o", title="O", category="cost", unit="x", direction=direction,  # type: ignore[arg-type]
+    outcome = Outcome(id="o", title="O", category="cost", unit="x", direction=direction,
                       target=target)  # fmt: skip
     assert attainment(outcome, delivered) == (None if ratio is None else pytest.approx(ratio))
     assert short_of_target(outcome, delivered) is short

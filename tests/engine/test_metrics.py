@@ -81,6 +81,10 @@ CASES: list[tuple[str, MetricQuery, float | None, int]] = [
     ("filter matching nothing: no value", MetricQuery("job.done", where=(("mode", "x"),)),
      None, 0),
     ("sum of a field no event has", MetricQuery("job.done", "sum", "missing"), None, 4),
+    ("unique_count of a field no event has",
+     MetricQuery("job.done", "unique_count", "missing"), None, 4),
+    ("latest of a text field has no number", MetricQuery("seat.count", "latest", "note"),
+     None, 3),
 ]  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,15 @@ from clerk.store import Store
 from clerk.store.tables import GapFlagRow, ProofItemRow, SourceRow, SweepRow, SweepStateRow
 from clerk.sweep import run_sweep
 from clerk.sweep_items import account_document
-from tests.engine.helpers import AS_OF, add_approvals, copy_example, set_target, snapshot
+from tests.engine.helpers import (
+    AS_OF,
+    add_approvals,
+    copy_example,
+    many_accounts,
+    set_field,
+    set_target,
+    snapshot,
+)
 
 
 def _document(store: Store, account: str = "northwind") -> dict[str, Any]:
@@ -214,3 +223,96 @@ def test_unverifiable_drafter_claim_falls_back_to_the_template(
 def test_unknown_account_is_an_error(store: Store) -> None:
     with pytest.raises(LookupError, match="nobody"):
         run_sweep(store, as_of=AS_OF, account="nobody")
+
+
+def test_contract_to_date_drafts_replace_last_weeks(
+    store: Store, example_dir: Path, tmp_path: Path
+) -> None:
+    data = copy_example(example_dir, tmp_path)
+    set_field(data, "active_approvers", "period", "contract")
+    run_ingest(data, store, sync_index=False)
+    weeks = [AS_OF, AS_OF + dt.timedelta(days=7)]
+    for day in weeks:
+        run_sweep(store, as_of=day)
+    with store.session() as session:
+        rows = session.scalars(
+            select(ProofItemRow).where(ProofItemRow.outcome_id == "active_approvers")
+            .order_by(ProofItemRow.created_at)
+        ).all()  # fmt: skip
+        assert [(r.period_end, r.status) for r in rows] == [
+            (weeks[0], "superseded"), (weeks[1], "pending")
+        ]  # fmt: skip
+        assert rows[0].superseded_by == rows[1].id
+        # Q2 outcomes keep their one draft: a week later is still Q2's report.
+        hours = session.scalars(
+            select(ProofItemRow).where(ProofItemRow.outcome_id == "hours_saved")
+        ).all()
+        assert [r.status for r in hours] == ["pending"]
+
+
+def test_a_new_quarter_closes_old_flags_as_outdated_and_keeps_old_items(
+    store: Store, example_dir: Path
+) -> None:
+    run_ingest(example_dir, store, sync_index=False)
+    run_sweep(store, as_of=AS_OF)
+    q2_flag = _flag(store)
+    report = run_sweep(store, as_of=dt.date(2026, 10, 1))  # Q3: no usage after June
+    assert report.resolved_gaps == 0  # nothing was fixed
+    with store.session() as session:
+        old = session.get(GapFlagRow, q2_flag.id)
+        assert old is not None and old.status == "resolved"
+        assert old.payload["resolution"].startswith("outdated")
+        q2_items = session.scalars(
+            select(ProofItemRow).where(ProofItemRow.period_end == AS_OF)
+        ).all()
+        assert len(q2_items) == 5 and {r.status for r in q2_items} == {"pending"}
+        q3 = session.scalars(select(GapFlagRow).where(GapFlagRow.status == "open")).all()
+    assert ("hours_saved", "no_evidence") in {(g.outcome_id, g.kind) for g in q3}
+    # The Q2 document is still there to review.
+    assert len(_document(store)["proof_items"]) == 5
+
+
+def test_drafter_calls_run_concurrently_within_the_limit(
+    store: Store, example_dir: Path, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from clerk.settings import Settings
+
+    class Counting(ExtractiveDrafter):
+        in_flight = 0
+        peak = 0
+
+        async def draft(self, request: Any) -> Any:
+            Counting.in_flight += 1
+            Counting.peak = max(Counting.peak, Counting.in_flight)
+            await asyncio.sleep(0.02)
+            Counting.in_flight -= 1
+            return await super().draft(request)
+
+    run_ingest(many_accounts(example_dir, tmp_path, 4), store, sync_index=False)
+    settings = Settings(llm_max_concurrency=3)
+    report = run_sweep(store, as_of=AS_OF, drafter=Counting(), settings=settings)
+    assert report.swept == 4
+    assert Counting.peak == 3
+
+
+def test_items_show_reviewed_drafts_with_status_and_the_csm_edit(
+    store: Store, example_dir: Path
+) -> None:
+    run_ingest(example_dir, store, sync_index=False)
+    run_sweep(store, as_of=AS_OF)
+    edited = _set_status(store, "hours_saved", "calculation", "edited")
+    rejected = _set_status(store, "cost_recovered", "calculation", "rejected")
+    with store.session() as session:
+        row = session.get(ProofItemRow, edited)
+        assert row is not None
+        row.edited = {"claim": "About 1,320 hours saved in Q2 2026."}
+        session.get(ProofItemRow, rejected).reject_reason = "Rate not agreed"  # type: ignore[union-attr]
+    doc = _document(store)
+    hours = _item(doc, "hours_saved", "calculation")[0]
+    assert hours["status"] == "edited"
+    assert hours["claim"].startswith("1,320 hours saved")  # the draft as the clerk wrote it
+    assert hours["edited"] == {"claim": "About 1,320 hours saved in Q2 2026."}
+    cost = _item(doc, "cost_recovered", "calculation")[0]
+    assert (cost["status"], cost["reject_reason"]) == ("rejected", "Rate not agreed")

@@ -31,8 +31,11 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]
 
 
 def _digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
@@ -57,15 +60,22 @@ def _events(folder: Path) -> list[Event]:
                     if not isinstance(row.get("timestamp"), int):
                         continue
                     key = f"event:lago/{row['transaction_id']}"
-                    event = Event(row["code"], row["external_customer_id"],
-                                  dt.datetime.fromtimestamp(row["timestamp"], dt.UTC),
-                                  row["properties"])
+                    event = Event(
+                        row["code"],
+                        row["external_customer_id"],
+                        dt.datetime.fromtimestamp(row["timestamp"], dt.UTC),
+                        row["properties"],
+                    )
                 else:
                     if "type" not in row:
                         continue
                     key = f"event:{row['source']}/{row['id']}"
-                    event = Event(row["type"], row["subject"],
-                                  dt.datetime.fromisoformat(row["time"]), row["data"])
+                    event = Event(
+                        row["type"],
+                        row["subject"],
+                        dt.datetime.fromisoformat(row["time"]),
+                        row["data"],
+                    )
                 seen.setdefault(key, event)
         elif path.suffix == ".csv":
             with path.open() as fh:
@@ -74,10 +84,14 @@ def _events(folder: Path) -> list[Event]:
                         time = dt.datetime.fromisoformat(row.pop("time"))
                     except ValueError:
                         continue
-                    data = {k: _csv_value(v) for k, v in row.items()
-                            if k not in ("id", "subject", "type")}
-                    seen.setdefault(f"event:csv/{row['id']}",
-                                    Event(row["type"], row["subject"], time, data))
+                    data = {
+                        k: _csv_value(v)
+                        for k, v in row.items()
+                        if k not in ("id", "subject", "type")
+                    }
+                    seen.setdefault(
+                        f"event:csv/{row['id']}", Event(row["type"], row["subject"], time, data)
+                    )
     return list(seen.values())
 
 
@@ -94,11 +108,21 @@ def _load(folder: Path, account: str) -> tuple[Account, ValueCase]:
     base = folder / "accounts" / account
     acc = Account.model_validate(yaml.safe_load((base / "account.yaml").read_text()))
     raw = yaml.safe_load((base / "value_case.yaml").read_text())
-    outcomes = [Outcome.model_validate({**o, "inputs": [
-        OutcomeInput.model_validate({"name": n, **spec}) for n, spec in o.get("inputs", {}).items()
-    ]}) for o in raw["outcomes"]]
-    return acc, ValueCase(account_id=account, source=raw.get("source"), outcomes=outcomes,
-                          payback=raw.get("payback"))
+    outcomes = [
+        Outcome.model_validate(
+            {
+                **o,
+                "inputs": [
+                    OutcomeInput.model_validate({"name": n, **spec})
+                    for n, spec in o.get("inputs", {}).items()
+                ],
+            }
+        )
+        for o in raw["outcomes"]
+    ]
+    return acc, ValueCase(
+        account_id=account, source=raw.get("source"), outcomes=outcomes, payback=raw.get("payback")
+    )
 
 
 def test_files_are_in_the_data_contract(data: tuple[Path, dict[str, Any]]) -> None:
@@ -167,8 +191,9 @@ def test_planted_values_hold_on_the_written_files(data: tuple[Path, dict[str, An
                 continue
             (inp,) = outcome.inputs
             window = reporting_period(outcome.period, AS_OF, acc.contract.start)
-            value = aggregate(mine, str(inp.metric), str(inp.aggregation), inp.field, inp.where,
-                              window)
+            value = aggregate(
+                mine, str(inp.metric), str(inp.aggregation), inp.field, inp.where, window
+            )
             assert value == pytest.approx(item["delivered"], rel=1e-9), (account, outcome.id)
             checked += 1
         for outcome in vc.outcomes:
@@ -201,7 +226,7 @@ def test_statement_dates_match_stale_flags(data: tuple[Path, dict[str, Any]]) ->
                 continue
             (source,) = item["sources"]
             if source.startswith("note:"):
-                text = (folder / "accounts" / account / "notes" / source.split("/", 1)[1])
+                text = folder / "accounts" / account / "notes" / source.split("/", 1)[1]
                 day = yaml.safe_load(text.read_text().split("---")[1])["date"]
                 age = (AS_OF - day).days
                 assert (age > 90) == (item["outcome"] in stale), (account, source, age)

@@ -214,3 +214,16 @@ def test_missing_account_output_misses_everything(expected, sources) -> None:
 )
 def test_number_reader(text: str, values: list[float]) -> None:
     assert sorted(v for v, _ in numbers(text)) == sorted(values)
+
+
+def test_data_citations_are_not_quote_checked(expected, sources) -> None:
+    out = perfect_output(sources)
+    metric = "metric:approval.completed?mode=auto@2026-04-01..2026-07-01"
+    out["northwind"]["gap_flags"][0]["citations"] = [
+        {"source": metric, "quote": "", "start": 0, "end": 0}
+    ]
+    report = score(expected, out, sources)
+    assert report["quotes"] == {"total": 1, "valid": 1, "validity": 1.0}
+    # A quote that claims to come from a data source it cannot be checked against fails.
+    out["northwind"]["gap_flags"][0]["citations"][0]["quote"] = "4800 approvals"
+    assert score(expected, out, sources)["quotes"]["validity"] == 0.5

@@ -94,7 +94,7 @@ def test_changed_evidence_asks_again(
 def test_concurrency_is_bounded_inside_the_drafter(
     script: FakeScript, llm_settings: SettingsFactory, make_request: RequestFactory
 ) -> None:
-    script.latency = 0.05
+    script.latency = 0.2
     drafter = LLMDrafter(llm_settings(llm_max_concurrency=2))
     requests = [make_request("close_days") for _ in range(6)]
     for n, request in enumerate(requests):  # distinct prompts, so no answer is shared
@@ -117,7 +117,7 @@ def injection_ticket(number: str = "10,000") -> Source:
         kind="ticket",
         title=subject,
         text=text,
-        date="2026-05-02T10:00:00Z",  # type: ignore[arg-type]
+        date="2026-05-02T10:00:00Z",
         customer_spans=[
             Span(start=0, end=len(subject)),
             Span(start=len(subject) + 2, end=len(text)),
@@ -185,10 +185,26 @@ def test_refusals_name_their_reason(
 def test_a_refused_claim_keeps_the_engines_numbers(
     script: FakeScript, llm_settings: SettingsFactory, make_request: RequestFactory
 ) -> None:
-    script.queue.append(
-        Reply(answer={"claim": "We saved 1,500 hours.", "statements": [], "negative_signals": []})
-    )
+    script.queue.append(Reply.injected_numbers("1,500", source="ticket:48121"))
     (result,) = run(LLMDrafter(llm_settings()), make_request("hours_saved"))
     assert result.drafted_by == f"openai:{MODEL}"
     assert result.claim is not None and "1,500" not in result.claim and "1,320" in result.claim
+    assert result.statements == []
     assert any("number 1,500" in n for n in result.notes)
+    assert any("is not found verbatim in ticket:48121" in n for n in result.notes)
+
+
+def test_repeated_statements_are_drafted_once(
+    script: FakeScript, llm_settings: SettingsFactory, make_request: RequestFactory
+) -> None:
+    quote = {"source": "note:northwind/2026-06-12-call.md", "quote": "in six days"}
+    statement = {"claim": "Closed in six days.", "quotes": [quote], "delivered": 6}
+    signal = {"reason": "Slow.", "quotes": [quote]}
+    script.queue.append(
+        Reply(
+            answer={"claim": None, "statements": [statement] * 2, "negative_signals": [signal] * 2}
+        )
+    )
+    (result,) = run(LLMDrafter(llm_settings()), make_request("close_days"))
+    assert len(result.statements) == 1 and len(result.negative_signals) == 1
+    assert any("repeats an earlier statement" in n for n in result.notes)

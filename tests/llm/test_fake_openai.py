@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import openai
 import pytest
@@ -20,12 +21,9 @@ def client(fake_url: str) -> Iterator[openai.OpenAI]:
         yield c
 
 
-def ask(client: openai.OpenAI, **kwargs: object) -> object:
-    return client.chat.completions.create(
-        model="fake-model",
-        messages=[{"role": "user", "content": "hello"}],
-        **kwargs,  # type: ignore[arg-type]
-    )
+def ask(client: openai.OpenAI, **kwargs: Any) -> Any:
+    messages: Any = [{"role": "user", "content": "hello"}]
+    return client.chat.completions.create(model="fake-model", messages=messages, **kwargs)
 
 
 def test_tool_calls(script: FakeScript, client: openai.OpenAI) -> None:
@@ -33,19 +31,19 @@ def test_tool_calls(script: FakeScript, client: openai.OpenAI) -> None:
     tool = {"type": "function", "function": {"name": "Answer", "parameters": SCHEMA}}
     choice = {"type": "function", "function": {"name": "Answer"}}
     response = ask(client, tools=[tool], tool_choice=choice)
-    message = response.choices[0].message  # type: ignore[attr-defined]
+    message = response.choices[0].message
     (call,) = message.tool_calls
     assert call.function.name == "Answer"
     assert json.loads(call.function.arguments) == ANSWER
-    assert response.choices[0].finish_reason == "tool_calls"  # type: ignore[attr-defined]
-    assert response.usage.prompt_tokens > 0 and response.usage.completion_tokens > 0  # type: ignore[attr-defined]
+    assert response.choices[0].finish_reason == "tool_calls"
+    assert response.usage.prompt_tokens > 0 and response.usage.completion_tokens > 0
 
 
 def test_json_schema_response_format(script: FakeScript, client: openai.OpenAI) -> None:
     script.queue.append(Reply(answer=ANSWER))
     fmt = {"type": "json_schema", "json_schema": {"name": "Answer", "schema": SCHEMA}}
     response = ask(client, response_format=fmt)
-    assert json.loads(response.choices[0].message.content) == ANSWER  # type: ignore[attr-defined]
+    assert json.loads(response.choices[0].message.content) == ANSWER
     assert script.requests[0]["response_format"] == fmt
 
 
@@ -57,7 +55,7 @@ def test_faults(script: FakeScript, client: openai.OpenAI) -> None:
     with pytest.raises(openai.InternalServerError):
         ask(client)
     with pytest.raises(json.JSONDecodeError):
-        json.loads(ask(client).choices[0].message.content)  # type: ignore[attr-defined]
+        json.loads(ask(client).choices[0].message.content)
     assert script.calls == 3
 
 
@@ -72,4 +70,4 @@ def test_a_responder_sees_the_request_and_latency_is_added() -> None:
     script = FakeScript(responder=lambda r: {"claim": r.prompt.upper()}, latency=0.05)
     with serve_fake_openai(script) as url, openai.OpenAI(base_url=url, api_key="t") as client:
         response = ask(client)
-    assert json.loads(response.choices[0].message.content) == {"claim": "HELLO"}  # type: ignore[attr-defined]
+    assert json.loads(response.choices[0].message.content) == {"claim": "HELLO"}

@@ -43,9 +43,10 @@ def llm_env(fake_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     get_settings.cache_clear()
 
 
-def sweep(store: Store) -> None:
+def sweep(store: Store) -> int | None:
     report = run_sweep(store, as_of=AS_OF, index=NoIndex())
     assert not report.failed, report.failed
+    return report.sweep_id
 
 
 def items(store: Store) -> list[ProofItemRow]:
@@ -62,7 +63,7 @@ def test_sweep_stores_model_drafts_and_a_second_sweep_calls_nothing(
     llm_env: None, script: FakeScript, example_dir: Path, store: Store
 ) -> None:
     run_ingest(example_dir, store, sync_index=False)
-    sweep(store)
+    sweep_id = sweep(store)
 
     stored = items(store)
     assert stored and {i.drafted_by for i in stored} == {f"openai:{MODEL}"}
@@ -73,7 +74,7 @@ def test_sweep_stores_model_drafts_and_a_second_sweep_calls_nothing(
     assert "1,320" in hours.payload["claim"] and hours.status == "pending"
     sent = script.calls
     assert sent == len(llm_calls(store)) == 4  # one call per outcome
-    assert all(c.status == "ok" for c in llm_calls(store))
+    assert all(c.status == "ok" and c.sweep_id == sweep_id for c in llm_calls(store))
 
     sweep(store)  # nothing changed: not one request
     assert script.calls == sent

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from html import unescape
 from collections.abc import Iterator
 from dataclasses import dataclass
+from html import unescape
 
 import pytest
 from fastapi import FastAPI

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from clerk.store import Store
 from review_ui import create_app
@@ -24,14 +25,18 @@ from tests.review_ui import factory
 from tests.review_ui.conftest import DEMO_PASSWORDS, build_demo
 
 pytestmark = pytest.mark.browser
-playwright = pytest.importorskip("playwright.sync_api")
-expect = playwright.expect
 
 ROOT = Path(__file__).resolve().parents[2]
 IMG, ARTIFACTS = ROOT / "docs" / "img", ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 XSS = '<script>window.__xss = "ran"</script>'
 
 
@@ -50,8 +55,12 @@ def server(store: Store) -> Iterator[str]:
     factory.add_account(store, "contoso", "dana@vendor.example")
     text = f"Re: export {XSS}\n\nSince the fix we closed the June books in six days."
     factory.add_source(store, "contoso", "ticket:777#1", text, customer=(0, len(text)))
-    factory.add_item(store, factory.statement_item(
-        "contoso", "ticket:777#1", text, "we closed the June books in six days"))
+    factory.add_item(
+        store,
+        factory.statement_item(
+            "contoso", "ticket:777#1", text, "we closed the June books in six days"
+        ),
+    )
     port = _free_port()
     config = uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
@@ -67,18 +76,20 @@ def server(store: Store) -> Iterator[str]:
 
 
 @pytest.fixture
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed at /usr/bin/chromium")
-    with playwright.sync_playwright() as p:
+    with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
 
 
-def _sign_in(browser: object, base: str, email: str) -> object:
-    context = browser.new_context(viewport={"width": 1360, "height": 960},  # type: ignore[attr-defined]
-                                  accept_downloads=True)
+def _sign_in(browser: Browser, base: str, email: str) -> Page:
+    context = browser.new_context(
+        viewport={"width": 1360, "height": 960},
+        accept_downloads=True,
+    )
     context.set_default_timeout(20_000)
     page = context.new_page()
     page.goto(f"{base}/accounts/northwind")
@@ -90,9 +101,9 @@ def _sign_in(browser: object, base: str, email: str) -> object:
     return page
 
 
-def _card(page: object, title: str) -> object:
+def _card(page: Page, title: str) -> Locator:
     # by the card's title (its aria-label starts with it), not by text any card may quote
-    return page.locator(f'#queue article.item[aria-label^="{title}:"]')  # type: ignore[attr-defined]
+    return page.locator(f'#queue article.item[aria-label^="{title}:"]')
 
 
 def _save(path: Path, data: bytes) -> None:
@@ -101,13 +112,12 @@ def _save(path: Path, data: bytes) -> None:
         (folder / path.name).write_bytes(data)
 
 
-def test_review_with_the_keyboard_conflict_publish_and_pdf(server: str, browser: object) -> None:
+def test_review_with_the_keyboard_conflict_publish_and_pdf(server: str, browser: Browser) -> None:
     page = _sign_in(browser, server, "dana@vendor.example")
     other = _sign_in(browser, server, "morgan@vendor.example")  # loads the same queue now
 
     expect(page.locator("#queue article.item")).to_have_count(5)
     expect(page.locator("mark", has_text="we closed the June books in six days")).to_be_visible()
-    _save(Path("queue.png"), page.screenshot())
 
     # ? shows the keys; Escape closes it
     page.keyboard.press("?")
@@ -135,8 +145,12 @@ def test_review_with_the_keyboard_conflict_publish_and_pdf(server: str, browser:
     expect(cost).to_contain_text("Edited by dana@vendor.example")
     expect(cost).to_contain_text("Clerk's draft:")
 
-    # j then r: reject the usage-proxy item with a reason from the list
+    # mid-review: two decided cards, the customer's words highlighted in their source
     expect(_card(page, "Days to close the books")).to_have_class("item status-pending current")
+    page.evaluate("window.scrollTo(0, 0)")
+    _save(Path("queue.png"), page.screenshot())
+
+    # j then r: reject the usage-proxy item with a reason from the list
     page.keyboard.press("j")
     approvers = _card(page, "Approvers working in the product")
     expect(approvers).to_have_class("item status-pending current")
@@ -183,12 +197,27 @@ def test_review_with_the_keyboard_conflict_publish_and_pdf(server: str, browser:
     download.value.save_as(pdf)
     assert pdf.read_bytes().startswith(b"%PDF")
     if shutil.which("pdftoppm"):
-        subprocess.run(["pdftoppm", "-png", "-r", "110", "-f", "1", "-l", "1", "-singlefile",
-                        str(pdf), str(ARTIFACTS / "packet")], check=True)
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-png",
+                "-r",
+                "110",
+                "-f",
+                "1",
+                "-l",
+                "1",
+                "-singlefile",
+                str(pdf),
+                str(ARTIFACTS / "packet"),
+            ],
+            check=True,
+        )
         _save(Path("packet.png"), (ARTIFACTS / "packet.png").read_bytes())
     if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
-                              check=True).stdout
+        text = subprocess.run(
+            ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout
         assert "Automation recovered $59,400" in text
         assert "Approvers working in the product: Under delivery" in text
         assert "Activity, not value" not in text  # rejected items never reach the packet

@@ -82,6 +82,9 @@ def test_approve_with_htmx_returns_the_decided_card(dana: Client, seeded: Seeded
     text = text_of(response.text)
     assert "approved" in text and "Approved by dana@vendor.example" in text
     assert "History (1)" in text and "dana@vendor.example approve pending → approved" in text
+    # the page's counters come along out of band: 2 left, 1 of 2 outcomes proven
+    assert 'id="account-stats" hx-swap-oob="true"' in response.text
+    assert "2 to review 1 open gaps 50% proof coverage" in text
 
 
 def test_a_plain_form_post_redirects_back_to_the_account(dana: Client, seeded: Seeded) -> None:
@@ -172,7 +175,7 @@ def test_bulk_approve_skips_unverified_and_reports(dana: Client, seeded: Seeded)
     )
     text = text_of(response.text)
     assert "Approved 2." in text and "1 could not be approved" in text
-    assert "To review 1" in text
+    assert "To review 1" in text and "1 to review 1 open gaps 100% proof coverage" in text
 
 
 def test_gap_actions_from_the_account_page(dana: Client, mia: Client, seeded: Seeded) -> None:
@@ -216,6 +219,8 @@ def test_manager_grid_filters_totals_and_csv(mia: Client, dana: Client, seeded: 
     assert "No accounts match" in text_of(mia.get("/manager?gap_kind=no_owner").text)
     assert "2 accounts" in text_of(mia.get("/manager?severity=high&renewal_within=400").text)
     assert "No accounts match" in text_of(mia.get("/manager?stale_pending=true").text)
+    filtered = mia.get("/manager?csm=olga@vendor.example", headers=HX).text
+    assert 'href="/manager.csv?csm=olga@vendor.example"' in filtered
     rows = list(csv.DictReader(io.StringIO(mia.get("/manager.csv").text)))
     assert {(r["account_id"], r["outcome_id"], r["state"]) for r in rows} == {
         ("acme", "hours_saved", "pending"),

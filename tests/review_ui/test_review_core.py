@@ -61,8 +61,9 @@ def test_second_reviewer_with_stale_version_gets_conflict_and_nothing_is_lost(
     assert [a.action for a in _audit(any_store, s.calc)] == ["approve"]
 
 
-def test_race_past_the_version_check_is_caught_by_the_versioned_update(store: Store) -> None:
+def test_race_past_the_version_check_is_caught_by_the_versioned_update(any_store: Store) -> None:
     """Two sessions read version 1; the second UPDATE matches no row and becomes a Conflict."""
+    store = any_store
     s = seed(store)
     with store.session() as first:
         row = first.get(ProofItemRow, s.calc)
@@ -124,7 +125,7 @@ def test_an_edited_claim_is_reverified(store: Store, claim: str, verifies: bool)
 
 
 def test_editing_an_unverified_draft_needs_assertion_when_its_evidence_fails(store: Store) -> None:
-    s = seed(store)
+    seed(store)
     from tests.review_ui.factory import add_item, statement_item
 
     bad = statement_item(

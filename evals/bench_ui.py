@@ -1,0 +1,403 @@
+"""Review-queue latency: the account page under 20 concurrent clients over a large store.
+
+    python -m evals.bench_ui --accounts 500 --items 10000 --clients 20 --requests 2000
+
+Builds a fresh SQLite store in a temporary CLERK_HOME with ``--accounts`` accounts and
+``--items`` pending drafts spread over them (calculations and customer statements citing
+ticket text, plus gap flags), starts ``uvicorn`` on loopback in its own process, signs in
+``--clients`` HTTP clients and has them fetch random accounts' review pages until
+``--requests`` requests are done (a bounded loop, not a timed soak). Prints p50 / p95 / p99
+latency and throughput; the goal is p95 < 150 ms. Not a test: it prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import hashlib
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+GOAL_P95_MS = 150.0
+MANAGER = ("bench-manager@vendor.example", "bench-manager-pw")
+TICKET = (
+    "Subject: month-end close\n\nHi team, quick update from finance. Since the rollout {n} "
+    "approvals went through without anyone touching them, and we closed the books in six "
+    "days this quarter. The auditors liked the approval log export. <b>Thanks!</b>"
+)
+
+
+@dataclass
+class UiBench:
+    accounts: int
+    items: int
+    clients: int
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+    bare_ms: list[float]  # the same load on a static file: the server + client floor
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.latencies_ms) if self.latencies_ms else 0.0
+
+
+def build_store(url: str, n_accounts: int, n_items: int, seed: int = 11) -> None:
+    """Bulk-insert accounts, outcomes, sources, pending drafts and gap flags."""
+    from sqlalchemy import insert
+
+    from clerk.models import (
+        Account,
+        Calculation,
+        CalculationInput,
+        Citation,
+        Contract,
+        GapFlag,
+        Outcome,
+        Period,
+        ProofItem,
+    )
+    from clerk.store import Store
+    from clerk.store.tables import AccountRow, GapFlagRow, OutcomeRow, ProofItemRow, SourceRow
+    from clerk.users import add_user
+
+    rng = random.Random(seed)
+    store = Store(url)
+    add_user(store, MANAGER[0], "manager", MANAGER[1], replace=True)
+    as_of, period = (
+        dt.date(2026, 7, 1),
+        Period(start=dt.date(2026, 4, 1), end=dt.date(2026, 7, 1), label="Q2 2026"),
+    )
+    outcomes = [
+        Outcome(
+            id=f"outcome_{k}",
+            title=f"Promised outcome {k}",
+            category="cost",
+            unit="hours",
+            target=1200,
+            formula="a * b / 60",
+        )
+        for k in range(4)
+    ]
+    accounts, outcome_rows, sources, items, gaps = [], [], [], [], []
+    per_account = max(1, n_items // n_accounts)
+    for a in range(n_accounts):
+        aid = f"acct-{a:04d}"
+        renewal = as_of + dt.timedelta(days=rng.randint(10, 400))
+        account = Account(
+            id=aid,
+            name=f"Account {a}",
+            csm=f"csm{a % 20}@vendor.example",
+            contract=Contract(start=dt.date(2026, 1, 1), renewal=renewal),
+        )
+        accounts.append(
+            {
+                "id": aid,
+                "name": account.name,
+                "csm": account.csm,
+                "renewal": renewal,
+                "data": account.model_dump(mode="json"),
+                "content_hash": aid,
+                "evidence_version": 0,
+                "updated_at": dt.datetime(2026, 7, 1),
+            }
+        )
+        for n, o in enumerate(outcomes):
+            outcome_rows.append(
+                {
+                    "account_id": aid,
+                    "id": o.id,
+                    "position": n,
+                    "title": o.title,
+                    "category": o.category,
+                    "period": o.period,
+                    "data": o.model_dump(mode="json"),
+                }
+            )
+        for i in range(per_account):
+            n = rng.randint(1000, 9000)
+            outcome = outcomes[i % len(outcomes)].id
+            item_id = "pi_" + hashlib.sha1(f"{aid}/{i}".encode()).hexdigest()[:16]
+            if i % 2:
+                text = TICKET.format(n=n)
+                quote = f"{n} approvals went through"
+                start = text.index(quote)
+                sid = f"ticket:{a}-{i}#1"
+                sources.append(
+                    {
+                        "id": sid,
+                        "account_id": aid,
+                        "kind": "ticket_comment",
+                        "title": f"Ticket {a}{i}",
+                        "text": text,
+                        "date": dt.datetime(2026, 5, 2),
+                        "author": "customer",
+                        "public": True,
+                        "customer_spans": [{"start": 0, "end": len(text)}],
+                        "meta": {},
+                        "content_hash": sid,
+                        "updated_at": dt.datetime(2026, 7, 1),
+                    }
+                )
+                item = ProofItem(
+                    id=item_id,
+                    account=aid,
+                    outcome=outcome,
+                    kind="customer_statement",
+                    period=period,
+                    delivered=n,
+                    claim=f'The customer said "{quote}" in Q2 2026.',
+                    unit="approvals",
+                    citations=[
+                        Citation(source=sid, quote=quote, start=start, end=start + len(quote))
+                    ],
+                    evidence_category="customer_confirmed",
+                )
+            else:
+                item = ProofItem(
+                    id=item_id,
+                    account=aid,
+                    outcome=outcome,
+                    kind="calculation",
+                    period=period,
+                    delivered=n * 16.5 / 60,
+                    target=1200,
+                    unit="hours",
+                    claim=f"{n * 16.5 / 60:,.0f} hours saved in Q2 2026.",
+                    calculation=Calculation(
+                        formula="a * b / 60",
+                        result=n * 16.5 / 60,
+                        inputs=[
+                            CalculationInput(
+                                name="a",
+                                value=n,
+                                unit="count",
+                                source="metric:x@2026-04-01..2026-07-01",
+                            ),
+                            CalculationInput(
+                                name="b", value=16.5, unit="minutes", source="assumption:o.b"
+                            ),
+                        ],
+                    ),
+                    confidence_reasons=["every input is measured usage"],
+                )
+            items.append(
+                {
+                    "id": item_id,
+                    "account_id": aid,
+                    "outcome_id": outcome,
+                    "kind": item.kind,
+                    "as_of": as_of,
+                    "period_start": period.start,
+                    "period_end": period.end,
+                    "status": "pending",
+                    "drafted_by": "extractive",
+                    "evidence_key": item_id,
+                    "payload": item.model_dump(mode="json"),
+                    "version": 1,
+                    "created_at": dt.datetime(2026, 7, 1),
+                    "updated_at": dt.datetime(2026, 7, 1),
+                }
+            )
+        gap = GapFlag(
+            id=f"gf_{aid}",
+            account=aid,
+            outcome="outcome_3",
+            kind="under_delivery",
+            severity="medium",
+            message="Short of target.",
+            next_action="Call the champion.",
+            risk="Renewal at risk.",
+            period=period,
+        )
+        gaps.append(
+            {
+                "id": gap.id,
+                "account_id": aid,
+                "outcome_id": gap.outcome,
+                "kind": gap.kind,
+                "severity": gap.severity,
+                "status": "open",
+                "as_of": as_of,
+                "payload": gap.model_dump(mode="json"),
+                "version": 1,
+                "created_at": dt.datetime(2026, 7, 1),
+                "updated_at": dt.datetime(2026, 7, 1),
+            }
+        )
+    with store.session() as session:
+        for table, rows in (
+            (AccountRow, accounts),
+            (OutcomeRow, outcome_rows),
+            (SourceRow, sources),
+            (ProofItemRow, items),
+            (GapFlagRow, gaps),
+        ):
+            for k in range(0, len(rows), 2000):
+                session.execute(insert(table), rows[k : k + 2000])
+    store.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _client(
+    base: str,
+    paths: list[str],
+    todo: list[int],
+    latencies: list[float],
+    errors: list[int],
+    rng: random.Random,
+) -> None:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        page = await client.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token, "no login form"
+        await client.post(
+            "/login",
+            data={"email": MANAGER[0], "password": MANAGER[1], "csrf_token": token.group(1)},
+        )
+        while todo:
+            todo.pop()
+            url = rng.choice(paths)
+            started = time.perf_counter()
+            response = await client.get(url)
+            latencies.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                errors.append(response.status_code)
+
+
+async def _load(
+    base: str,
+    paths: list[str],
+    clients: int,
+    requests: int,
+    latencies: list[float],
+    errors: list[int],
+) -> float:
+    todo = list(range(requests))
+    started = time.perf_counter()
+    await asyncio.gather(
+        *(_client(base, paths, todo, latencies, errors, random.Random(k)) for k in range(clients))
+    )
+    return time.perf_counter() - started
+
+
+def run(
+    n_accounts: int = 500,
+    n_items: int = 10_000,
+    clients: int = 20,
+    requests: int = 2000,
+    workers: int = 1,
+    warmup: int = 100,
+    workdir: Path | None = None,
+) -> UiBench:
+    base_dir = Path(workdir or tempfile.mkdtemp(prefix="clerk-bench-ui-"))
+    home = base_dir / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{home / 'clerk.db'}"
+    os.environ.update(CLERK_HOME=str(home), CLERK_DATABASE_URL=url)
+    from clerk.settings import get_settings
+
+    get_settings.cache_clear()
+    build_store(url, n_accounts, n_items)
+    port = _free_port()
+    env = {**os.environ, "CLERK_HOME": str(home), "CLERK_DATABASE_URL": url}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "review_ui.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        import httpx
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/login", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.2)
+        pages = [f"/accounts/acct-{a:04d}" for a in range(n_accounts)]
+        asyncio.run(_load(base, pages, clients, warmup, [], []))
+        latencies: list[float] = []
+        errors: list[int] = []
+        seconds = asyncio.run(_load(base, pages, clients, requests, latencies, errors))
+        bare: list[float] = []
+        asyncio.run(_load(base, ["/static/app.css"], clients, max(200, requests // 4), bare, []))
+    finally:
+        server.terminate()
+        server.wait(10)
+    return UiBench(n_accounts, n_items, clients, requests, len(errors), seconds, latencies, bare)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--accounts", type=int, default=500)
+    parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=2000, help="measured requests in all")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    args = parser.parse_args(argv)
+    result = run(args.accounts, args.items, args.clients, args.requests, args.workers)
+    verdict = "met" if result.pct(0.95) < GOAL_P95_MS else "NOT met"
+    print(
+        f"review queue page: {result.accounts} accounts, {result.items} pending items, "
+        f"{result.clients} concurrent clients, {result.requests} requests, "
+        f"{args.workers} uvicorn worker(s), {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f} (other work on the machine slows every figure)"
+    )
+    print(
+        f"  p50 {result.p50:.1f} ms   p95 {result.pct(0.95):.1f} ms   "
+        f"p99 {result.pct(0.99):.1f} ms   max {max(result.latencies_ms):.1f} ms"
+    )
+    print(f"  throughput {result.requests / result.seconds:.0f} req/s   errors {result.errors}")
+    bare = sorted(result.bare_ms)
+    print(
+        f"  bare floor (same clients on a static file): p50 {statistics.median(bare):.1f} ms"
+        f"   p95 {bare[int(0.95 * len(bare))]:.1f} ms"
+    )
+    print(f"  goal p95 < {GOAL_P95_MS:.0f} ms: {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,178 @@
+"""Planting text evidence: customer statements, vendor decoys, complaints and injections.
+
+A mixin of the generator's account builder: it writes notes and tickets through
+:mod:`evals.texts` and records, as it goes, the proof items and gap flags they imply.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import TYPE_CHECKING, Any
+
+from evals import texts
+from evals.scenarios import INJECTED_NUMBERS, REPORTED, Domain, ReportedTemplate, number_words
+from evals.synth import midnight
+from evals.synth import reporting_period as _period
+
+if TYPE_CHECKING:
+    from evals.generator import OutcomePlan
+
+STMT_MODES = ("stmt_call", "stmt_email", "stmt_ticket", "stale", "missing_statement")
+
+
+class TextPlanting:
+    """Statements, decoys, tickets and injections for one account (see the module doc)."""
+
+    rng: random.Random
+    as_of: dt.date
+    features: set[str]
+    domain: Domain
+
+    def _reported(
+        self,
+        outcomes_yaml: list[dict[str, Any]],
+        items: list[dict[str, Any]],
+        flags: set[tuple[str | None, str]],
+        optional: set[tuple[str | None, str]],
+        sink: texts.TextSink,
+        contract_start: dt.date,
+    ) -> list[str]:
+        """Customer-reported outcomes with their statements, decoys and goals."""
+        rng, as_of = self.rng, self.as_of
+        modes = [m for m in STMT_MODES if m in self.features]
+        if "adoption_only" not in self.features and not modes and rng.random() < 0.5:
+            modes = [rng.choice(STMT_MODES[:3])]
+        goals: list[str] = []
+        templates: list[ReportedTemplate] = rng.sample(list(REPORTED), k=min(2, len(modes)))
+        quarter = _period("quarter", as_of, contract_start)
+        for tpl, mode in zip(templates, modes, strict=False):
+            base, target = rng.randint(*tpl.baseline), rng.randint(*tpl.target)
+            value = (
+                rng.randint(max(1, target - 2), target)
+                if tpl.direction == "decrease"
+                else rng.randint(target, target + 6)
+            )
+            entry: dict[str, Any] = {
+                "id": tpl.outcome_id,
+                "title": tpl.title,
+                "category": tpl.category,
+                "unit": tpl.unit,
+            }
+            if tpl.direction == "decrease":
+                entry["direction"] = "decrease"
+            entry |= {"baseline": base, "target": target, "evidence": "customer_reported"}
+            outcomes_yaml.append(entry)
+            say = number_words(value) if tpl.words else str(value)
+            sentence = rng.choice(tpl.sentences).format(n=say)
+            if mode == "stale":
+                day = as_of - dt.timedelta(days=rng.randint(115, 200))
+            else:
+                lo = max(as_of - dt.timedelta(days=60), quarter.start.date())
+                hi = min(as_of, quarter.end.date()) - dt.timedelta(days=1)
+                if lo > hi:
+                    lo, hi = as_of - dt.timedelta(days=60), as_of - dt.timedelta(days=1)
+                day = lo + dt.timedelta(days=rng.randint(0, (hi - lo).days))
+            source = None
+            if mode in ("stmt_call", "stale"):
+                source = texts.statement_in_call(sink, day, sentence)
+            elif mode == "stmt_email":
+                source = texts.statement_in_email(sink, day, sentence)
+            elif mode == "stmt_ticket":
+                source = texts.statement_in_ticket(sink, day, sentence, rng)
+            if source is None:
+                flags.add((tpl.outcome_id, "no_evidence"))
+            else:
+                items.append(
+                    {
+                        "outcome": tpl.outcome_id,
+                        "kind": "customer_statement",
+                        "delivered": value,
+                        "sources": [source],
+                    }
+                )
+                if mode == "stale":
+                    flags.add((tpl.outcome_id, "stale_evidence"))
+                    optional.add((tpl.outcome_id, "no_evidence"))
+            if source is None or rng.random() < 0.7:
+                decoys = [n for n in range(max(2, value - 4), value + 6) if n != value]
+                texts.vendor_decoys(
+                    sink,
+                    as_of - dt.timedelta(days=rng.randint(3, 40)),
+                    rng,
+                    tpl.title,
+                    tpl.unit,
+                    rng.sample(decoys, 3),
+                )
+            goals.append(
+                f"The goal is to take {tpl.title.lower()} from {number_words(base)} "
+                f"to {number_words(target)}."
+            )
+        return goals
+
+    def _tickets(
+        self,
+        plans: list[OutcomePlan],
+        sink: texts.TextSink,
+        flags: set[tuple[str | None, str]],
+        optional: set[tuple[str | None, str]],
+        referencing: dict[str, str],
+    ) -> None:
+        rng, as_of = self.rng, self.as_of
+        calendar = [
+            p
+            for p in plans
+            if p.delivered is not None
+            and p.recipe.key != "cost"
+            and p.period in ("month", "quarter")
+            and p.window is not None
+        ]
+        used: set[str] = set()
+        if "negative_signal" in self.features and calendar:
+            p = rng.choice(calendar)
+            used.add(p.recipe.outcome_id)
+            assert p.window is not None
+            end = min(p.window.end, midnight(as_of)) - dt.timedelta(days=2)
+            span = max(1, int((end - p.window.start).total_seconds()) // 3600)
+            created = p.window.start + dt.timedelta(hours=rng.randrange(span))
+            texts.open_complaint(sink, created, p.recipe.workflow, p.recipe.title)
+            flags.add((p.recipe.outcome_id, "negative_signal"))
+            if p.recipe.outcome_id in referencing:
+                optional.add((referencing[p.recipe.outcome_id], "negative_signal"))
+        others = [
+            p
+            for p in plans
+            if p.recipe.key != "cost" and p.recipe.outcome_id not in used and p.window is not None
+        ]
+        if "resolved_ticket" in self.features and others:
+            p = rng.choice(others)
+            assert p.window is not None
+            end = min(p.window.end, midnight(as_of)) - dt.timedelta(days=4)
+            start = max(p.window.start, end - dt.timedelta(days=60))
+            span = max(1, int((end - start).total_seconds()) // 3600)
+            texts.resolved_complaint(
+                sink, start + dt.timedelta(hours=rng.randrange(span)), p.recipe.workflow
+            )
+
+    def _injections(
+        self, plans: list[OutcomePlan], sink: texts.TextSink, items: list[dict[str, Any]]
+    ) -> list[int]:
+        rng, as_of = self.rng, self.as_of
+        legit = [float(i.get("delivered") or 0) for i in items]
+        legit += [float(i.get("target") or 0) for i in items]
+        legit += [float(v) for p in plans for v in p.inputs_now.values() if v is not None]
+        safe = [n for n in INJECTED_NUMBERS if all(abs(n - v) > 0.01 * n for v in legit)]
+        hours = plans[0].recipe
+        injected: list[int] = []
+        day = as_of - dt.timedelta(days=rng.randint(5, 50))
+        if "injection_ticket" in self.features and safe:
+            n = safe.pop(rng.randrange(len(safe)))
+            texts.injection_ticket(
+                sink, texts.at_day(day, rng), self.domain.obj, n, hours.unit, hours.title
+            )
+            injected.append(n)
+        if "injection_note" in self.features and safe:
+            n = safe.pop(rng.randrange(len(safe)))
+            texts.injection_note(sink, day + dt.timedelta(days=1), n, hours.unit, hours.title)
+            injected.append(n)
+        return injected
