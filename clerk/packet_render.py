@@ -104,7 +104,7 @@ class PacketView:
         parts = [f"{proven} of {len(self.promises)} promised outcomes proven"]
         pb = self.payback
         if pb is not None and pb.delivered is not None:
-            forecast = f" against a forecast of {fmt_num(pb.forecast)}" if pb.forecast else ""
+            forecast = f" (forecast: {fmt_num(pb.forecast)} months)" if pb.forecast else ""
             parts.append(f"payback in {fmt_num(pb.delivered)} months{forecast}")
         gaps = len(self.packet.gap_flags)
         parts.append(f"{gaps} open gap{'s' if gaps != 1 else ''} in the proof")

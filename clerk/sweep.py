@@ -77,6 +77,8 @@ class SweepReport:
     resolved_gaps: int = 0
     seconds: float = 0.0
     changes: list[AccountChanges] = field(default_factory=list)
+    # "account/outcome" -> what the drafter refused, fell back on or gave up (kept in SQL).
+    drafter_notes: dict[str, list[str]] = field(default_factory=dict)
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -88,6 +90,7 @@ class SweepReport:
             "superseded": self.superseded,
             "new_gaps": self.new_gaps,
             "resolved_gaps": self.resolved_gaps,
+            "drafter_notes": sum(len(n) for n in self.drafter_notes.values()),
             "seconds": round(self.seconds, 3),
         }
 
@@ -270,6 +273,9 @@ async def arun_sweep(
                     prep = prepare(session, account_id, as_of)
                 prep.fingerprint = fp
                 drafts = await _draft_all(store, prep, as_of, drafter, limit, index)
+                for outcome_id, draft in drafts.items():
+                    if draft.notes:
+                        report.drafter_notes[f"{account_id}/{outcome_id}"] = list(draft.notes)
                 changes = store_account(store, prep, drafts, as_of, drafter.name, thresholds)
             except Exception as exc:  # noqa: BLE001 - one broken account must not stop the rest
                 report.failed[account_id] = f"{type(exc).__name__}: {exc}"
@@ -299,7 +305,11 @@ async def arun_sweep(
         if sweep_row is not None:
             sweep_row.finished_at = utcnow()
             sweep_row.status = "failed" if report.failed else "done"
-            sweep_row.stats = {**report.stats(), "errors": dict(list(report.failed.items())[:50])}
+            sweep_row.stats = {
+                **report.stats(),
+                "errors": dict(list(report.failed.items())[:50]),
+                "notes": dict(sorted(report.drafter_notes.items())[:500]),
+            }
     return report
 
 

@@ -272,7 +272,10 @@ def build(
                 sources,
                 thresholds,
             )
-            item = _verified(_with_id(item, drafter, keys), sources)
+            item = _with_id(item, drafter, keys)
+            if any(seen.id == item.id for seen in items):
+                continue  # the same quotes drafted twice: one item, never a twin
+            item = _verified(item, sources)
             items.append(item)
             if item.status != "unverified":
                 evidence.statements.append(item)

@@ -279,13 +279,14 @@ def run_baseline(
 def llm_reader(base_url: str, model: str = "fake-oracle") -> Reader:
     """A reader that asks an OpenAI-compatible endpoint to state the delivered value."""
     from langchain_openai import ChatOpenAI
+    from pydantic import SecretStr
 
     from prompts import FACTS_CLOSE, FACTS_OPEN, evidence_block
 
     llm = ChatOpenAI(
         model=model,
         base_url=base_url,
-        api_key="not-needed",  # type: ignore[arg-type]
+        api_key=SecretStr("not-needed"),
         timeout=30,
         max_retries=2,
         temperature=0,

@@ -142,7 +142,8 @@ def run_one(bench: Bench, full: bool, timeout: float) -> Outcome:
     output = proc.stdout.strip()
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
-        output = f"{output}\n--- exit status {proc.returncode}; stderr tail:\n{tail}".strip()
+        note = f"--- exit status {proc.returncode}" + (f"; stderr tail:\n{tail}" if tail else "")
+        output = f"{output}\n{note}".strip()
     # Benchmarks exit 1 when they ran but missed a goal; a traceback means they broke.
     if proc.returncode == 0:
         status = "ok"

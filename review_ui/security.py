@@ -17,6 +17,7 @@ import binascii
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,7 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SESSION_MAX_AGE = 12 * 3600
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+USER_TTL = 5.0
 
 
 class LoginRequired(Exception):
@@ -57,6 +59,21 @@ class Sessions:
         # Digests of recently verified Basic credentials: argon2 is deliberately slow, and
         # an API client sends the same credentials on every request.
         self._verified: dict[bytes, None] = {}
+        # Who an email is, for a few seconds: every page needs it, and a role change or a
+        # deleted user taking effect USER_TTL seconds later is an acceptable delay.
+        self._users: dict[str, tuple[float, User | None]] = {}
+
+    def user(self, store: Store, email: str) -> User | None:
+        now = time.monotonic()
+        hit = self._users.get(email)
+        if hit is not None and now - hit[0] < USER_TTL:
+            return hit[1]
+        row = _user_row(store, email)
+        user = None if row is None else User(email=row.email, role=_role(row.role))
+        if len(self._users) > 4096:
+            self._users.clear()
+        self._users[email] = (now, user)
+        return user
 
     def load(self, request: Request) -> SessionData | None:
         raw = request.cookies.get(SESSION_COOKIE)
@@ -120,15 +137,15 @@ def _user_row(store: Store, email: str) -> UserRow | None:
 
 
 def session_user(request: Request) -> tuple[User | None, SessionData | None]:
-    """The signed-in user from the cookie (looked up again, so a deleted user is out)."""
+    """The signed-in user from the cookie, looked up again (cached for USER_TTL seconds), so a
+    deleted user is soon out even while their cookie is still validly signed."""
     if hasattr(request.state, "clerk_user"):
         return request.state.clerk_user, request.state.clerk_session
-    data = get_sessions(request).load(request)
+    sessions = get_sessions(request)
+    data = sessions.load(request)
     user = None
     if data is not None and data.email:
-        row = _user_row(get_store(request), data.email)
-        if row is not None:
-            user = User(email=row.email, role=_role(row.role))
+        user = sessions.user(get_store(request), data.email)
     request.state.clerk_user, request.state.clerk_session = user, data
     return user, data
 

@@ -122,6 +122,14 @@ def evaluate(
         f"duplicates, {got.get('rejected_rows', 0):,} rejected, "
         f"{got.get('unrouted_events', 0):,} unrouted: {verdict} expected.json"
     )
+    runs = {"clerk": result.clerk, **result.variants, **result.baselines}
+    console.print(
+        "Drafted by: "
+        + "; ".join(
+            f"{name} " + ", ".join(f"{k} {v:,}" for k, v in r.get("drafted_by", {}).items())
+            for name, r in runs.items()
+        )
+    )
     console.print("Seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))
     if result.sweep_failures:
         console.print(f"[red]{len(result.sweep_failures)} account(s) failed to sweep[/]")

@@ -57,10 +57,16 @@ def print_sweep_summary(report: SweepReport, out: Console, digests: int = 0) -> 
     table.add_row("resolved gaps", f"{report.resolved_gaps:,}")
     if digests:
         table.add_row("CSM digests written", f"{digests:,}")
+    notes = sum(len(n) for n in report.drafter_notes.values())
+    if notes:
+        table.add_row("drafter notes (refusals, fallbacks)", f"{notes:,}")
     table.add_row("time", f"{report.seconds:.2f} s")
     out.print(table)
     for account_id, error in list(report.failed.items())[:20]:
         out.print(f"[red]{escape(account_id)}[/]: {escape(error)}", soft_wrap=True)
+    for where, lines in list(sorted(report.drafter_notes.items()))[:10]:
+        for line in lines[:3]:
+            out.print(f"[yellow]{escape(where)}[/]: {escape(line)}", soft_wrap=True)
 
 
 @app.command()

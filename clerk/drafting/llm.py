@@ -21,7 +21,6 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import httpx
 import openai
 from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -111,7 +110,7 @@ class _LoopState:
 
     runnable: Runnable[Any, Any]
     semaphore: asyncio.Semaphore
-    http: httpx.AsyncClient
+    http: Any  # the SDK's async HTTP client (httpx or httpx2, by openai version)
 
 
 class LLMDrafter:
@@ -376,10 +375,9 @@ class LLMDrafter:
         state = self._loops.get(loop)
         if state is None:
             limit = max(1, self.settings.llm_max_concurrency)
-            http = httpx.AsyncClient(
-                timeout=self.settings.llm_timeout,
-                limits=httpx.Limits(max_connections=limit * 2, max_keepalive_connections=limit),
-            )
+            # One client per event loop: a pooled connection cannot outlive its loop, and
+            # LangChain's default client is shared process-wide.
+            http = openai.DefaultAsyncHttpxClient(timeout=self.settings.llm_timeout)
             key = self.settings.openai_api_key
             chat = ChatOpenAI(
                 model=self.model,

@@ -10,7 +10,6 @@ import email.utils
 import logging
 import time
 
-import httpx
 import openai
 from tenacity import RetryCallState
 from tenacity.stop import stop_base
@@ -60,7 +59,7 @@ def is_retryable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in (408, 409, 429) or exc.status_code >= 500
-    return isinstance(exc, httpx.TransportError)
+    return False
 
 
 def retry_after(exc: BaseException | None) -> float | None:

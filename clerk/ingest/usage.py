@@ -1,10 +1,10 @@
 """Usage events into SQL: streamed in batches, deduplicated by identity, routed by subject.
 
-The hot path avoids ORM objects: rows are plain dicts sent with one core
-``INSERT ... ON CONFLICT DO NOTHING`` per batch (executemany). Before each insert the batch's
-identities are looked up, so "new" and "duplicates" are exact on SQLite and PostgreSQL alike
-(``rowcount`` of an executemany is not reliable across drivers), and memory stays bounded by
-the batch size however long the file.
+The hot path avoids ORM objects: rows are plain tuples sent with one core
+``INSERT ... ON CONFLICT DO NOTHING`` per batch (executemany). "New" and "duplicates" are exact
+on both databases: SQLite reports an exact rowcount (and seq tells which rows are new), while on
+PostgreSQL, whose executemany rowcount is not reliable, the batch's identities are looked up
+first. Memory stays bounded by the batch size however long the file.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def insert_statement(dialect: str) -> Insert:
 
 
 class _Writer:
-    """Looks up existing identities and inserts rows, the fast way for each dialect.
+    """Inserts a batch and tells which rows were new, the fast way for each dialect.
 
     On SQLite, SQLAlchemy's per-row parameter processing costs more than the insert itself,
     so the compiled core statement runs through the driver with rows already in storage
@@ -63,25 +63,42 @@ class _Writer:
         statement = insert_statement(conn.dialect.name)
         self.statement = statement
         self.sql = str(statement.compile(dialect=conn.dialect, column_keys=list(COLUMNS)))
-        if self.sqlite:
-            self.lookup = text(
-                "SELECT source_id FROM usage_events "
-                "WHERE source_id IN (SELECT value FROM json_each(:ids))"
-            )
-        else:
-            self.lookup = text("SELECT source_id FROM usage_events WHERE source_id = ANY(:ids)")
+        self.lookup = text("SELECT source_id FROM usage_events WHERE source_id = ANY(:ids)")
 
     def existing(self, ids: list[str]) -> set[str]:
+        """The ids already stored (PostgreSQL: one array parameter per slice)."""
         found: set[str] = set()
         for start in range(0, len(ids), _LOOKUP_SLICE):
             chunk = ids[start : start + _LOOKUP_SLICE]
-            param: Any = _dumps(chunk) if self.sqlite else chunk
-            found.update(self.conn.execute(self.lookup, {"ids": param}).scalars())
+            found.update(self.conn.execute(self.lookup, {"ids": chunk}).scalars())
         return found
 
-    def insert(self, rows: list[Row]) -> None:
+    def write(self, rows: list[Row]) -> list[Row]:
+        """Insert the rows whose identity is not stored yet; return exactly those."""
+        if not self.sqlite:
+            existing = self.existing([r[0] for r in rows])
+            fresh = [r for r in rows if r[0] not in existing]
+            if fresh:
+                self.insert(fresh)
+            return fresh
+        # SQLite: insert first, ask later. sqlite3's executemany rowcount is exact, so a batch
+        # of only new rows (the usual case) needs no lookup at all; otherwise the new rows are
+        # the ones with a seq (rowid) above the largest one before the insert.
+        before = self.conn.execute(text("SELECT max(seq) FROM usage_events")).scalar() or 0
+        inserted = self.insert(rows)
+        if inserted == len(rows):
+            return rows
+        new_ids = set(
+            self.conn.execute(
+                text("SELECT source_id FROM usage_events WHERE seq > :seq"), {"seq": before}
+            ).scalars()
+        )
+        return [r for r in rows if r[0] in new_ids]
+
+    def insert(self, rows: list[Row]) -> int:
+        """Insert rows (ON CONFLICT DO NOTHING); returns the rowcount the driver reports."""
         if self.sqlite:
-            self.conn.exec_driver_sql(
+            result = self.conn.exec_driver_sql(
                 self.sql,
                 [
                     (
@@ -97,8 +114,11 @@ class _Writer:
                     for r in rows
                 ],
             )
-        else:
-            self.conn.execute(self.statement, [dict(zip(COLUMNS, r, strict=True)) for r in rows])
+            return int(result.rowcount)
+        result = self.conn.execute(
+            self.statement, [dict(zip(COLUMNS, r, strict=True)) for r in rows]
+        )
+        return int(result.rowcount)
 
 
 def subject_routes(conn: Connection) -> dict[str, str]:
@@ -178,15 +198,13 @@ class EventSink:
         return KindCounts(**{k: after[k] - before[k] for k in after})
 
     def flush(self) -> None:
-        """Write the pending batch: look up which identities exist, insert the rest."""
+        """Write the pending batch; count what was new and what was stored already."""
         if not self._batch:
             return
-        existing = self.writer.existing(list(self._batch))
-        fresh = [row for sid, row in self._batch.items() if sid not in existing]
-        if fresh:
-            self.writer.insert(fresh)
+        rows = list(self._batch.values())
+        fresh = self.writer.write(rows)
         self.conn.commit()
-        self.counts.duplicates += len(existing)
+        self.counts.duplicates += len(rows) - len(fresh)
         self.counts.new += len(fresh)
         touched = self.touched
         for row in fresh:

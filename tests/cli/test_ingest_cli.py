@@ -85,7 +85,7 @@ def test_accounts_when_empty(store: Store) -> None:
 
 
 def test_demo_ingests_the_packaged_example(store: Store) -> None:
-    result = runner.invoke(app, ["demo"])
+    result = runner.invoke(app, ["demo", "--no-serve"])
     assert result.exit_code == 0, result.output
     assert "10,440 new" in result.output
     row = next(line for line in result.output.splitlines() if "northwind" in line)

@@ -194,6 +194,12 @@ def test_a_failing_drafter_still_yields_template_claims(store: Store, example_di
     run_ingest(example_dir, store, sync_index=False)
     report = run_sweep(store, as_of=AS_OF, drafter=Broken())
     assert report.failed == {}
+    # Why the drafter gave nothing is kept where a person can read it.
+    assert "model down" in report.drafter_notes["northwind/close_days"][0]
+    with store.session() as session:
+        stats = session.scalars(select(SweepRow)).one().stats
+    assert stats["drafter_notes"] == 4
+    assert "model down" in stats["notes"]["northwind/hours_saved"][0]
     doc = _document(store)
     kinds = sorted((i["outcome"] or "", i["kind"]) for i in doc["proof_items"])
     # Numbers never depend on the drafter; the customer statement does.
@@ -218,6 +224,21 @@ def test_unverifiable_drafter_claim_falls_back_to_the_template(
     hours = _item(_document(store), "hours_saved", "calculation")[0]
     assert "9,999" not in hours["claim"] and "1,320" in hours["claim"]
     assert hours["status"] == "pending"
+
+
+def test_a_statement_drafted_twice_is_stored_once(store: Store, example_dir: Path) -> None:
+    class Repeating(ExtractiveDrafter):
+        async def draft(self, request: Any) -> Any:
+            result = await super().draft(request)
+            result.statements = result.statements + result.statements
+            return result
+
+    run_ingest(example_dir, store, sync_index=False)
+    report = run_sweep(store, as_of=AS_OF, drafter=Repeating())
+    assert report.failed == {}
+    statements = _item(_document(store), "close_days", "customer_statement")
+    assert len(statements) == 1
+    assert statements[0]["delivered"] == 6
 
 
 def test_unknown_account_is_an_error(store: Store) -> None:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import logging
 import time
+from typing import Any
 
+import httpx
+import openai
 import pytest
 
 from clerk.drafting.llm import BREAKER_NOTE, BUDGET_NOTE, FALLBACK_NOTE, REPAIRED_NOTE, LLMDrafter
+from clerk.drafting.llm_faults import is_retryable, retry_after
 from clerk.store import Store
 from evals.fake_openai import FakeScript, Reply
 from tests.llm.conftest import MODEL, RequestFactory
@@ -194,3 +200,31 @@ def test_a_new_sweep_starts_with_a_closed_breaker_and_a_full_budget(
     drafter.sweep_id = 2  # what the sweep does when it starts
     (second,) = run(drafter, make_request("close_days"))
     assert second.drafted_by == f"openai:{MODEL}" and not drafter.breaker.open
+
+
+def status_error(status: int, headers: dict[str, str] | None = None) -> openai.APIStatusError:
+    request = httpx.Request("POST", "http://x/v1/chat/completions")
+    response: Any = httpx.Response(status, headers=headers or {}, request=request)
+    return openai.APIStatusError("fake", response=response, body=None)
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"retry-after": "2"}, 2.0),
+        ({"retry-after": "0.5"}, 0.5),
+        ({"retry-after-ms": "250", "retry-after": "9"}, 0.25),
+        ({"retry-after": email.utils.format_datetime(dt.datetime(2000, 1, 1, tzinfo=dt.UTC))}, 0.0),
+        ({}, None),
+    ],
+)
+def test_retry_after(headers: dict[str, str], expected: float | None) -> None:
+    assert retry_after(status_error(429, headers)) == expected
+
+
+@pytest.mark.parametrize(
+    ("status", "retry"),
+    [(429, True), (500, True), (503, True), (408, True), (400, False), (401, False)],
+)
+def test_which_statuses_are_retried(status: int, retry: bool) -> None:
+    assert is_retryable(status_error(status)) is retry

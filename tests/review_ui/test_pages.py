@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from fastapi import FastAPI
 
 from tests.review_ui.conftest import Client, Seeded, login, text_of, version_of
@@ -257,3 +258,17 @@ def test_packet_page_publish_and_downloads(dana: Client, seeded: Seeded) -> None
 def test_manager_sees_every_account_page(mia: Client) -> None:
     assert mia.get("/accounts/globex").status_code == 200
     assert mia.get("/accounts/nope").status_code == 404
+
+
+def test_a_deleted_user_is_signed_out_despite_a_valid_cookie(
+    dana: Client, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import delete
+
+    from clerk.store.tables import UserRow
+
+    assert dana.get("/", follow_redirects=False).status_code == 200
+    monkeypatch.setattr("review_ui.security.USER_TTL", 0.0)
+    with seeded.store.session() as session:
+        session.execute(delete(UserRow).where(UserRow.email == "dana@vendor.example"))
+    assert dana.get("/", follow_redirects=False).status_code == 303
