@@ -17,7 +17,7 @@ from clerk.cli.app import app, console, err_console
 from clerk.models import GAP_KINDS
 from clerk.store import Store
 from clerk.store.tables import GapFlagRow
-from clerk.sweep import SweepReport, today_utc
+from clerk.sweep import SweepReport, run_sweep, today_utc
 from clerk.sweep_items import account_document, latest_as_of
 
 _STATUS_STYLE = {
@@ -151,6 +151,12 @@ def items(
         None, "--as-of", help="Date the items report at (default: the account's latest sweep)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print FORMATS §8 JSON."),
+    sweep_first: bool = typer.Option(
+        True,
+        "--sweep/--no-sweep",
+        help="First bring the account's drafts up to date at this date (incremental: "
+        "nothing is redrafted when its evidence has not changed).",
+    ),
 ) -> None:
     """Show an account's drafted proof items and gap flags with their review status."""
     day = _parse_date(as_of)
@@ -158,6 +164,15 @@ def items(
     try:
         with store.session() as session:
             day = day or latest_as_of(session, account) or today_utc()
+        if sweep_first:
+            try:
+                report = run_sweep(store, as_of=day, account=account)
+            except LookupError as exc:
+                err_console.print(f"[bold red]Error:[/] {escape(str(exc.args[0]))}")
+                raise typer.Exit(1) from None
+            for failed, error in report.failed.items():
+                err_console.print(f"[red]sweep of {escape(failed)} failed:[/] {escape(error)}")
+        with store.session() as session:
             try:
                 document = account_document(session, account, day)
             except LookupError as exc:

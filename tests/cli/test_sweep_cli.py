@@ -58,6 +58,27 @@ def test_sweep_then_items_json_is_the_expected_document(
     assert "under_delivery" in table.output
 
 
+def test_items_right_after_ingest_drafts_that_date_first(store: Store, example_dir: Path) -> None:
+    _ingest(example_dir)
+    shown = runner.invoke(app, ["items", "northwind", "--as-of", "2026-07-01", "--json"])
+    assert shown.exit_code == 0, shown.output
+    doc = json.loads(shown.stdout)
+    delivered = {(i["outcome"], i["kind"]): i["delivered"] for i in doc["proof_items"]}
+    assert delivered[("hours_saved", "calculation")] == pytest.approx(1320)
+    assert delivered[("close_days", "customer_statement")] == 6
+    assert [(g["outcome"], g["kind"]) for g in doc["gap_flags"]] == [
+        ("active_approvers", "under_delivery")
+    ]
+    # Reading again redrafts nothing: the sweep behind it is incremental.
+    again = runner.invoke(app, ["items", "northwind", "--as-of", "2026-07-01", "--json"])
+    assert json.loads(again.stdout) == doc
+    # --no-sweep only reads: another date has nothing drafted yet.
+    other = runner.invoke(
+        app, ["items", "northwind", "--as-of", "2026-10-01", "--no-sweep", "--json"]
+    )
+    assert json.loads(other.stdout)["proof_items"] == []
+
+
 def test_second_cli_sweep_reports_nothing_new(store: Store, example_dir: Path) -> None:
     _ingest(example_dir)
     runner.invoke(app, ["sweep", "--as-of", "2026-07-01"])
