@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -23,6 +24,7 @@ from clerk.store import Store
 from review_ui.security import LoginRequired, Sessions, csrf_token, session_user
 
 HERE = Path(__file__).parent
+SWAGGER_UI_VERSION = "5.35.0"  # vendored from the npm package swagger-ui-dist
 HTMX_JS = "htmx-2.0.11.min.js"
 
 
@@ -137,7 +139,9 @@ def create_app(store: Store | None = None, settings: Settings | None = None) -> 
         ),
         version="1",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        # Served below from vendored files: the default page loads Swagger UI from a CDN,
+        # which an offline install cannot reach.
+        docs_url=None,
         redoc_url=None,
     )
     app.state.store = store or Store.from_settings(settings)
@@ -147,6 +151,17 @@ def create_app(store: Store | None = None, settings: Settings | None = None) -> 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     for module in (auth, accounts, items, gaps, manager, packets, api):
         app.include_router(module.router)
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="Evidence Clerk API",
+            swagger_js_url=f"/static/swagger-ui-bundle-{SWAGGER_UI_VERSION}.js",
+            swagger_css_url=f"/static/swagger-ui-{SWAGGER_UI_VERSION}.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
     app.add_exception_handler(ReviewError, _review_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(LoginRequired, _login_required)

@@ -272,3 +272,14 @@ def test_a_deleted_user_is_signed_out_despite_a_valid_cookie(
     with seeded.store.session() as session:
         session.execute(delete(UserRow).where(UserRow.email == "dana@vendor.example"))
     assert dana.get("/", follow_redirects=False).status_code == 303
+
+
+def test_api_docs_work_offline_from_vendored_files(app: FastAPI) -> None:
+    client = Client(app)
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text.lower()
+    for url in ("/static/swagger-ui-bundle-5.35.0.js", "/static/swagger-ui-5.35.0.css"):
+        assert url in page.text
+        assert client.get(url).status_code == 200
+    assert client.get("/api/openapi.json").json()["info"]["title"] == "Evidence Clerk"
