@@ -208,9 +208,9 @@ def _llm_runs(
 
 def _llm_drafter(base_url: str, store: Store) -> Any:
     """The clerk's LLM drafter pointed at ``base_url``; None while it has not landed."""
-    from clerk.drafting import get_drafter
     from pydantic import SecretStr
 
+    from clerk.drafting import get_drafter
     from clerk.settings import Settings
 
     overrides: dict[str, Any] = {
