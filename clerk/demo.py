@@ -1,20 +1,31 @@
-"""The demo: the packaged example data ingested into CLERK_HOME.
+"""The demo: the packaged example ingested and swept at its as-of date, demo users made.
 
-Later steps of the demo (sweep, serving the review UI) hang off :func:`prepare_demo`.
+`clerk demo` prints what each step did and then serves the review UI over this store.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from pathlib import Path
 
 from rich.console import Console
 
 from clerk.ingest import IngestReport, run_ingest
 from clerk.store import Store
+from clerk.sweep import SweepReport, run_sweep
+from clerk.users import add_user
 
 DEMO_DATA = Path(__file__).parent / "demo_data"
+DEMO_ACCOUNT = "northwind"
 # The example's CSM (account.yaml) and a manager who sees every account.
 DEMO_USERS = (("dana@vendor.example", "csm"), ("morgan@vendor.example", "manager"))
+
+
+def demo_as_of() -> dt.date:
+    """The date the packaged example is drafted at (its expected.json's as_of)."""
+    expected = json.loads((DEMO_DATA / "expected.json").read_text(encoding="utf-8"))
+    return dt.date.fromisoformat(expected["as_of"])
 
 
 def prepare_demo(
@@ -25,10 +36,13 @@ def prepare_demo(
     return run_ingest(DEMO_DATA, store, console=console, sync_index=sync_index)
 
 
+def sweep_demo(store: Store) -> SweepReport:
+    """Draft the demo account's proof at the example's as-of date."""
+    return run_sweep(store, as_of=demo_as_of())
+
+
 def create_demo_users(store: Store) -> list[tuple[str, str, str]]:
     """(email, role, password) of the demo's users, with fresh random passwords each run."""
-    from clerk.users import add_user
-
     return [
         (user.email, user.role, password)
         for user, password in (add_user(store, e, r, replace=True) for e, r in DEMO_USERS)
