@@ -101,7 +101,11 @@ class PacketView:
     def headline(self) -> str:
         """One line a CFO reads first: proof coverage, payback, and what is still missing."""
         proven = sum(1 for r in self.promises if r.status != "missing")
+        short = sum(1 for r in self.promises if r.status == "short")
+        # "Proven" means approved proof exists; a shortfall is said beside it, never hidden.
         parts = [f"{proven} of {len(self.promises)} promised outcomes proven"]
+        if short:
+            parts[0] += f" ({short} short of target)"
         pb = self.payback
         if pb is not None and pb.delivered is not None:
             forecast = f" (forecast: {fmt_num(pb.forecast)} months)" if pb.forecast else ""

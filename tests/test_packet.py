@@ -214,3 +214,18 @@ def test_cli_users_add_hashes_with_argon2(store: Store) -> None:
     with store.session() as session:
         stored = session.scalar(select(UserRow.password_hash))
     assert stored is not None and stored.startswith("$argon2id$") and password not in stored
+
+
+def test_headline_says_when_proven_outcomes_fall_short(store: Store) -> None:
+    factory.add_account(store, "acme", "dana@vendor.example")
+    short = factory.calc_item(
+        "acme",
+        claim="1,100 hours saved on approvals in Q2 2026, against a target of 1,200.",
+        delivered=1100.0,
+        attainment=1100 / 1200,
+    )
+    factory.add_item(store, short)
+    review.approve(store, short.id, actor=ADMIN, version=1)
+    md = render_markdown(draft_packet(store, "acme"))
+    assert "1 of 2 promised outcomes proven (1 short of target)" in md
+    assert "| Hours saved on approvals | 1,200 hours a quarter | 1,100 hours |" in md
