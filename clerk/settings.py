@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -49,6 +49,11 @@ class Settings(BaseSettings):
         None,
         validation_alias=AliasChoices("CLERK_OPENAI_API_KEY", "OPENAI_API_KEY"),
         description="API key for the OpenAI-compatible endpoint (also read from OPENAI_API_KEY).",
+    )
+    llm_method: Literal["json_schema", "function_calling"] = Field(
+        "json_schema",
+        description="How the model returns structured output: a response_format JSON schema, "
+        "or tool calling for servers without structured outputs.",
     )
     llm_timeout: float = Field(60.0, description="Seconds before one model call times out.")
     llm_max_concurrency: int = Field(8, description="Model calls in flight at once.")

@@ -29,7 +29,7 @@ def get_drafter(settings: Settings | None = None, store: Any = None) -> Drafter:
         from clerk.drafting.llm import LLMDrafter
 
         # The sweep sets ``drafter.sweep_id`` once its sweep row exists, to tag llm_calls.
-        return LLMDrafter(settings, store)
+        return LLMDrafter(settings, store, method=settings.llm_method)
     raise ValueError(
         f"unknown drafter {choice!r} in CLERK_LLM: use 'extractive' or 'openai:<model>'"
     )

@@ -78,3 +78,15 @@ def test_openai_without_a_key_or_a_local_server_fails_at_start_up() -> None:
         get_drafter(Settings(llm="openai:gpt-4o-mini"))
     local = Settings(llm="openai:qwen", openai_base_url="http://localhost:11434/v1")
     assert get_drafter(local).name == "openai:qwen"
+
+
+def test_the_structured_output_method_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    local = {"llm": "openai:qwen", "openai_base_url": "http://localhost:11434/v1"}
+    drafter = get_drafter(Settings(**local))
+    assert isinstance(drafter, LLMDrafter) and drafter.method == "json_schema"
+    monkeypatch.setenv("CLERK_LLM_METHOD", "function_calling")
+    drafter = get_drafter(Settings(**local))
+    assert isinstance(drafter, LLMDrafter) and drafter.method == "function_calling"
+    monkeypatch.setenv("CLERK_LLM_METHOD", "regex")
+    with pytest.raises(ValueError, match="function_calling"):
+        Settings(**local)
