@@ -207,44 +207,44 @@ def count_events(session: Session, account_id: str, event_type: str, month: str)
 
 
 def field_stats(session: Session, account_id: str, event_type: str, month: str) -> list[FieldStats]:
-    """Statistics of every data field of a month's events, computed in SQL."""
+    """Statistics of every data field of a month's events, computed in SQL in one pass.
+
+    Values are grouped once by (field, value); window functions over those groups give each
+    field's totals and its most frequent values, so the month's JSON is unpacked only once.
+    """
     dialect = session.get_bind().dialect.name
-    values = _VALUES_SQL[dialect]
-    params = _params(account_id, event_type, month)
-    summary = _typed(
+    query = _typed(
         text(
-            f"WITH v AS ({values}) SELECT k, count(*), count(num), sum(num), min(num), max(num), "
-            "min(is_int), max(decimals), count(DISTINCT txt) FROM v GROUP BY k"
+            f"WITH v AS ({_VALUES_SQL[dialect]}), "
+            "g AS (SELECT k, txt, count(*) AS c, count(num) AS cn, sum(num) AS s, "
+            "min(num) AS lo, max(num) AS hi, min(is_int) AS ii, max(decimals) AS d "
+            "FROM v GROUP BY k, txt), "
+            "r AS (SELECT k, txt, c, sum(c) OVER w AS n, sum(cn) OVER w AS n_num, "
+            "sum(s) OVER w AS total, min(lo) OVER w AS low, max(hi) OVER w AS high, "
+            "min(ii) OVER w AS all_int, max(d) OVER w AS decimals, count(*) OVER w AS n_distinct, "
+            f"row_number() OVER (PARTITION BY k ORDER BY c DESC, txt{_COLLATE[dialect]}) AS rn "
+            "FROM g WINDOW w AS (PARTITION BY k)) "
+            f"SELECT k, txt, c, n, n_num, total, low, high, all_int, decimals, n_distinct "
+            f"FROM r WHERE rn <= {TOP_VALUES} ORDER BY k, rn"
         )
     )
     stats: dict[str, FieldStats] = {}
-    for key, n, n_num, total, low, high, all_int, decimals, distinct in session.execute(
-        summary, params
-    ):
-        numeric = n_num == n
-        stats[key] = FieldStats(
-            name=key,
-            count=int(n),
-            numeric=numeric,
-            sum=float(total) if numeric else None,
-            min=float(low) if numeric else None,
-            max=float(high) if numeric else None,
-            integral=numeric and bool(all_int),
-            decimals=int(decimals or 0),
-            distinct=int(distinct),
-        )
-    categorical = [key for key, s in stats.items() if not s.numeric]
-    if categorical:
-        top = _typed(
-            text(
-                f"WITH v AS ({values}), "
-                "g AS (SELECT k, txt, count(*) AS c FROM v WHERE k IN :keys GROUP BY k, txt), "
-                "r AS (SELECT k, txt, c, row_number() OVER "
-                f"(PARTITION BY k ORDER BY c DESC, txt{_COLLATE[dialect]}) AS rn FROM g) "
-                f"SELECT k, txt, c FROM r WHERE rn <= {TOP_VALUES} ORDER BY k, rn"
-            ).bindparams(bindparam("keys", expanding=True))
-        )
-        for key, value, count in session.execute(top, {**params, "keys": categorical}):
+    rows = session.execute(query, _params(account_id, event_type, month))
+    for key, value, count, n, n_num, total, low, high, all_int, decimals, distinct in rows:
+        if key not in stats:
+            numeric = n_num == n
+            stats[key] = FieldStats(
+                name=key,
+                count=int(n),
+                numeric=numeric,
+                sum=float(total) if numeric else None,
+                min=float(low) if numeric else None,
+                max=float(high) if numeric else None,
+                integral=numeric and bool(all_int),
+                decimals=int(decimals or 0),
+                distinct=int(distinct),
+            )
+        if not stats[key].numeric:
             stats[key].top.append((str(value), int(count)))
     # Numbers first, then categories from the fewest distinct values: how an analyst reads.
     return sorted(

@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from clerk.store import Store
 from clerk.store.tables import AccountRow, OutcomeRow
+from evals.numwords import read_word
 
 TOP_K = 5
 _UNIT_WORDS = {
@@ -36,31 +37,6 @@ _UNIT_WORDS = {
     "ms": r"(?:ms|milliseconds?)",
 }
 _NUMBER = r"(?P<n>\$?\d{1,3}(?:,\d{3})+(?:\.\d+)?|\$?\d+(?:\.\d+)?|[a-z]+(?:-[a-z]+)?)"
-_SMALL_WORDS = (
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-)
-_TENS_WORDS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-_WORDS = {w: i for i, w in enumerate(_SMALL_WORDS)}
-_TENS = {w: 10 * (i + 2) for i, w in enumerate(_TENS_WORDS)}
 
 
 class IndexRetriever(BaseRetriever):
@@ -98,12 +74,8 @@ def _value(token: str) -> float | None:
         return float(token)
     except ValueError:
         pass
-    if token in _WORDS:
-        return float(_WORDS[token])
-    head, _, tail = token.partition("-")
-    if head in _TENS and (not tail or tail in _WORDS):
-        return float(_TENS[head] + _WORDS.get(tail, 0))
-    return None
+    word = read_word(token)
+    return None if word is None else float(word)
 
 
 def read_number(unit: str, docs: list[Document]) -> tuple[float, Document, int, int] | None:

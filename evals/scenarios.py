@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
 
+from evals.numwords import spell
+
 
 @dataclass(frozen=True)
 class Domain:
@@ -517,39 +519,10 @@ REPORTED: tuple[ReportedTemplate, ...] = (
     ),
 )
 
-_UNITS = (
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-)
-_TENS = ("_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-
 
 def number_words(n: int) -> str:
     """0..99 in English words ("forty-two"): customers write small numbers this way."""
-    if not 0 <= n < 100:
-        raise ValueError(f"{n} is out of range for number_words")
-    if n < 20:
-        return _UNITS[n]
-    tens, unit = divmod(n, 10)
-    return _TENS[tens] + ("" if unit == 0 else f"-{_UNITS[unit]}")
+    return spell(n)
 
 
 # Numbers an attacker plants; far from any value a generated value case produces.

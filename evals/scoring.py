@@ -16,6 +16,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from evals.numwords import SMALL, TENS
+
 CALC_TOLERANCE = 0.005  # FORMATS §9: delivered within 0.5 %
 PAYBACK_TOLERANCE = 0.01  # and 1 % for payback
 MAX_EXAMPLES = 40  # failures kept in the report for reading
@@ -55,31 +57,6 @@ _NOT_AMOUNTS = re.compile(
     re.IGNORECASE,
 )
 _DIGITS = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(\s*[kKmM]\b)?")
-_SMALL_WORDS = (
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-)
-_TENS_WORDS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-_SMALL = {w: i for i, w in enumerate(_SMALL_WORDS)}
-_TENS = {w: 10 * (i + 2) for i, w in enumerate(_TENS_WORDS)}
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 _WORD = re.compile(r"[a-z]+(?:-[a-z]+)?", re.IGNORECASE)
 
@@ -108,10 +85,10 @@ def _word_numbers(text: str) -> list[float]:
     for m in _WORD.finditer(text):
         word = m.group(0).lower()
         parts = word.split("-")
-        if len(parts) == 2 and parts[0] in _TENS and parts[1] in _SMALL:
-            value: float | None = _TENS[parts[0]] + _SMALL[parts[1]]
+        if len(parts) == 2 and parts[0] in TENS and parts[1] in SMALL:
+            value: float | None = TENS[parts[0]] + SMALL[parts[1]]
         else:
-            value = _SMALL.get(word, _TENS.get(word))
+            value = SMALL.get(word, TENS.get(word))
         if value is not None and word != "one":  # "one" is most often a pronoun
             current = (current or 0) + value
         elif word in _SCALES and (current is not None or total):
