@@ -412,7 +412,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=2000, help="measured requests in all")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="uvicorn worker processes (default: one per core, as `clerk serve --workers`)",
+    )
     args = parser.parse_args(argv)
     result = run(args.accounts, args.items, args.clients, args.requests, args.workers)
     verdict = "met" if result.pct(0.95) < GOAL_P95_MS else "NOT met"

@@ -17,8 +17,11 @@ users_app = typer.Typer(
 app.add_typer(users_app, name="users")
 
 
-def serve_app(host: str, port: int, *, store: Store | None = None) -> None:
-    """Run the review UI with uvicorn until interrupted."""
+def serve_app(host: str, port: int, *, store: Store | None = None, workers: int = 1) -> None:
+    """Run the review UI with uvicorn until interrupted.
+
+    More than one worker means separate processes, each opening the store from settings.
+    """
     import uvicorn
 
     from review_ui import create_app
@@ -29,6 +32,16 @@ def serve_app(host: str, port: int, *, store: Store | None = None) -> None:
             "[yellow]CLERK_SECRET_KEY is the default: fine on this machine, "
             "set your own before anyone else can reach the server.[/]"
         )
+    if workers > 1:
+        uvicorn.run(
+            "review_ui.app:create_app",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="warning",
+        )
+        return
     uvicorn.run(
         create_app(store=store, settings=settings),
         host=host,
@@ -41,12 +54,15 @@ def serve_app(host: str, port: int, *, store: Store | None = None) -> None:
 def serve(
     host: str | None = typer.Option(None, help="Address to bind (default: CLERK_HOST)."),
     port: int | None = typer.Option(None, help="Port (default: CLERK_PORT)."),
+    workers: int = typer.Option(
+        1, "--workers", min=1, help="uvicorn worker processes (one per core serves most)."
+    ),
 ) -> None:
     """Serve the review UI and the JSON API (docs at /api/docs)."""
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
     console.print(f"Evidence Clerk review UI on [bold]http://{host}:{port}/[/]  (Ctrl+C stops)")
-    serve_app(host, port)
+    serve_app(host, port, workers=workers)
 
 
 @users_app.command("add")
