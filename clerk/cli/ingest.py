@@ -13,6 +13,8 @@ from clerk.ingest import IngestError, IngestReport, run_ingest
 from clerk.ingest.report import KINDS
 from clerk.store import Store
 
+UNROUTED_EXAMPLES = 3
+
 
 def print_report(report: IngestReport, out: Console) -> None:
     """The per-kind summary, the first rejects and where the full reject report is."""
@@ -37,11 +39,14 @@ def print_report(report: IngestReport, out: Console) -> None:
         if report.rejected_total > len(report.rejects):
             out.print(f"  ... and {report.rejected_total - len(report.rejects):,} more")
     if report.unrouted_total:
-        out.print(f"\n[bold yellow]Unrouted {report.unrouted_total:,} record(s)[/]:")
-        for reject in report.unrouted:
+        # The grouped "route to no account" note above names every subject; a few examples
+        # show where they stand, the reject report lists them all.
+        shown = report.unrouted[:UNROUTED_EXAMPLES]
+        out.print(f"\n[bold yellow]Unrouted {report.unrouted_total:,} record(s)[/], for example:")
+        for reject in shown:
             out.print(f"  {escape(reject.where())}: {escape(reject.reason)}", soft_wrap=True)
-        if report.unrouted_total > len(report.unrouted):
-            out.print(f"  ... and {report.unrouted_total - len(report.unrouted):,} more")
+        if report.unrouted_total > len(shown):
+            out.print(f"  ... and {report.unrouted_total - len(shown):,} more")
     if report.reject_report is not None:
         out.print(f"Reject report: {escape(str(report.reject_report))}", soft_wrap=True)
 
