@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
+from clerk.packet_render import fmt_num
 from clerk.review import Conflict, NeedsAssertion, ReviewError
 from clerk.settings import Settings, get_settings
 from clerk.store import Store
@@ -26,15 +27,6 @@ from review_ui.security import LoginRequired, Sessions, csrf_token, session_user
 HERE = Path(__file__).parent
 SWAGGER_UI_VERSION = "5.35.0"  # vendored from the npm package swagger-ui-dist
 HTMX_JS = "htmx-2.0.11.min.js"
-
-
-def fmt_num(value: float | int | None, digits: int = 2) -> str:
-    """1320.0 -> "1,320"; 4.8485 -> "4.85"; None -> "—"."""
-    if value is None:
-        return "—"
-    if float(value).is_integer():
-        return f"{value:,.0f}"
-    return f"{value:,.{digits}f}".rstrip("0").rstrip(".")
 
 
 def fmt_pct(value: float | None) -> str:
