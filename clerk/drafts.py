@@ -261,10 +261,16 @@ def item_from_row(row: ProofItemRow) -> ProofItem:
 
 
 def gap_from_row(row: GapFlagRow) -> GapFlag:
-    gap = GapFlag.model_validate(row.payload)
-    gap.status = row.status  # type: ignore[assignment]
-    gap.owner = row.owner
-    return gap
+    """The gap flag with the reviewers' owner, next action, due date and status applied."""
+    data = dict(row.payload)
+    data.update(status=row.status, version=row.version, account=row.account_id)
+    if row.owner is not None:
+        data["owner"] = row.owner
+    if row.next_action is not None:
+        data["next_action"] = row.next_action
+    if row.due_date is not None:
+        data["due_date"] = row.due_date.isoformat()
+    return GapFlag.model_validate(data)
 
 
 def current_items(

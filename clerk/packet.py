@@ -15,12 +15,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from clerk.drafts import gap_from_row
 from clerk.models import Account, GapFlag, Outcome, Packet, ProofItem
 from clerk.review import (
     OPEN_GAP_STATUSES,
     NotFound,
     check_account,
-    effective_gap,
     effective_item,
 )
 from clerk.store import Store
@@ -150,7 +150,7 @@ def _draft(session: Session, account_id: str, as_of: dt.date | None) -> Packet:
         account_from_row(account_row),
         outcomes,
         [effective_item(r) for r in items],
-        [effective_gap(g) for g in gaps],
+        [gap_from_row(g) for g in gaps],
         as_of=as_of,
         version=_next_version(session, account_id),
     )

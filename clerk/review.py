@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from clerk.drafts import gap_from_row
 from clerk.models import GapFlag, ProofItem, Review, Source
 from clerk.store import Store
 from clerk.store.tables import (
@@ -120,19 +121,6 @@ def draft_item(row: ProofItemRow) -> ProofItem:
     return ProofItem.model_validate(
         {**row.payload, "status": row.status, "version": row.version, "account": row.account_id}
     )
-
-
-def effective_gap(row: GapFlagRow) -> GapFlag:
-    """The gap flag with the reviewers' owner, next action, due date and status applied."""
-    data = dict(row.payload)
-    data.update(status=row.status, version=row.version, account=row.account_id)
-    if row.owner is not None:
-        data["owner"] = row.owner
-    if row.next_action is not None:
-        data["next_action"] = row.next_action
-    if row.due_date is not None:
-        data["due_date"] = row.due_date.isoformat()
-    return GapFlag.model_validate(data)
 
 
 def load_sources(session: Session, source_ids: Iterable[str]) -> dict[str, Source]:
@@ -485,7 +473,7 @@ def update_gap(
             before=before,
             reason=reason,
         )
-        return effective_gap(row)
+        return gap_from_row(row)
 
 
 # --- audit trail ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
+from clerk.drafts import gap_from_row
 from clerk.models import Account, GapFlag, Outcome, ProofItem, Review, Source
 from clerk.packet import account_from_row, outcome_from_row
 from clerk.review import (
@@ -24,7 +25,6 @@ from clerk.review import (
     audit_trail,
     check_account,
     draft_item,
-    effective_gap,
     effective_item,
     load_sources,
 )
@@ -325,7 +325,7 @@ def account_page(session: Session, account_id: str, user: User) -> AccountPage:
     trail = audit_trail(session, [r.id for r in rows] + [g.id for g in gap_rows])
     gaps = [
         GapEntry(
-            gap=effective_gap(g),
+            gap=gap_from_row(g),
             outcome_title=titles.get(g.outcome_id or "", "Whole account"),
             audit=trail.get(g.id, []),
             dismiss_reason=g.dismiss_reason,
@@ -372,7 +372,7 @@ def gap_entry(session: Session, gap_id: str, user: User) -> GapEntry:
     check_account(session, row.account_id, user)
     titles = {o.id: o.title for o in account_outcomes(session, row.account_id)}
     return GapEntry(
-        gap=effective_gap(row),
+        gap=gap_from_row(row),
         outcome_title=titles.get(row.outcome_id or "", "Whole account"),
         audit=audit_trail(session, [row.id]).get(row.id, []),
         dismiss_reason=row.dismiss_reason,

@@ -337,3 +337,18 @@ def test_items_show_reviewed_drafts_with_status_and_the_csm_edit(
     assert hours["edited"] == {"claim": "About 1,320 hours saved in Q2 2026."}
     cost = _item(doc, "cost_recovered", "calculation")[0]
     assert (cost["status"], cost["reject_reason"]) == ("rejected", "Rate not agreed")
+
+
+def test_items_show_the_reviewers_owner_and_next_action_on_gaps(
+    store: Store, example_dir: Path
+) -> None:
+    run_ingest(example_dir, store, sync_index=False)
+    run_sweep(store, as_of=AS_OF)
+    with store.session() as session:
+        flag = session.scalars(select(GapFlagRow)).one()
+        flag.owner = "lee@vendor.example"
+        flag.next_action = "Walk Priya through the approver list on Friday."
+    [gap] = _document(store)["gap_flags"]
+    # What a manager set in the review UI is what `clerk items` and `clerk gaps` show.
+    assert gap["owner"] == "lee@vendor.example"
+    assert gap["next_action"] == "Walk Priya through the approver list on Friday."
