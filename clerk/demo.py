@@ -12,9 +12,10 @@ from pathlib import Path
 from rich.console import Console
 
 from clerk.ingest import IngestReport, run_ingest
+from clerk.retrieval import index_ingested
+from clerk.review.users import add_user
 from clerk.store import Store
-from clerk.sweep import SweepReport, run_sweep
-from clerk.users import add_user
+from clerk.sweep.run import SweepReport, run_sweep
 
 DEMO_DATA = Path(__file__).parent / "demo_data"
 DEMO_ACCOUNT = "northwind"
@@ -33,7 +34,10 @@ def prepare_demo(
 ) -> IngestReport:
     """Ingest the packaged demo data (a copy of the shared example) into the store."""
     store = store or Store()
-    return run_ingest(DEMO_DATA, store, console=console, sync_index=sync_index)
+    report = run_ingest(DEMO_DATA, store, console=console)
+    if sync_index:
+        index_ingested(store, report)
+    return report
 
 
 def sweep_demo(store: Store) -> SweepReport:

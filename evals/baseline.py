@@ -49,7 +49,7 @@ class IndexRetriever(BaseRetriever):
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
-        from clerk.indexing import search
+        from clerk.retrieval import search
 
         hits = search(self.store, self.account_id, query, k=self.k)
         return [
@@ -138,7 +138,9 @@ def _extractive_reader(inputs: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def chain(retriever_for: Callable[[str], BaseRetriever], reader: Reader) -> Runnable:
+def chain(
+    retriever_for: Callable[[str], BaseRetriever], reader: Reader
+) -> Runnable[dict[str, Any], Any]:
     """outcome dict (with ``_account``) -> reader answer, as a LangChain runnable."""
 
     def retrieve(outcome: dict[str, Any]) -> list[Document]:

@@ -3,7 +3,7 @@
     python -m evals.bench_index --chunks 20000 --events 200000
 
 1. Generates N ticket comments (one chunk each) into a fresh SQLite store and times
-   ``clerk.indexing.reindex`` (SQL -> chunks -> MiniLM -> Chroma). In the same run it times a
+   ``clerk.retrieval.reindex`` (SQL -> chunks -> MiniLM -> Chroma). In the same run it times a
    bare ``SentenceTransformer.encode`` of the very same texts with the same batch size, and
    prints both rates and their ratio (goal >= 0.8). The two are timed alternately so the load
    of a shared machine falls on both.
@@ -28,8 +28,8 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from clerk.digests import rebuild_all_digests, rebuild_digests
-from clerk.indexing import reindex
+from clerk.ingest.digests import rebuild_all_digests, rebuild_digests
+from clerk.retrieval import reindex
 from clerk.store import Store
 from clerk.store.tables import AccountRow, SourceRow, UsageEventRow
 from retrievers import ChromaIndex, HybridIndex, MiniLMEmbedder

@@ -200,7 +200,7 @@ def run_benchmark(events: int, accounts: int = 50, workdir: Path | None = None) 
         get_settings.cache_clear()
         store = Store(f"sqlite:///{root / 'ingest.db'}")
         started, started_cpu = time.perf_counter(), time.process_time()
-        report = run_ingest(data, store, sync_index=False)
+        report = run_ingest(data, store)
         ingest_seconds = time.perf_counter() - started
         ingest_cpu = time.process_time() - started_cpu
         rss = peak_rss_mb()  # before the bare insert, so it is the ingest's peak

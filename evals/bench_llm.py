@@ -183,7 +183,7 @@ def write_data(root: Path, accounts: int, outcomes: int, seed: int = 7) -> None:
 
 def _sweep(store: Any, settings: Any) -> float:
     from clerk.drafting import get_drafter
-    from clerk.sweep import run_sweep
+    from clerk.sweep.run import run_sweep
 
     drafter = get_drafter(settings, store)
     started = time.perf_counter()
@@ -199,7 +199,7 @@ def _drive_drafter(store: Any, settings: Any, concurrency: int) -> float:
 
     from clerk.drafting import get_drafter
     from clerk.store.tables import AccountRow
-    from clerk.sweep_items import prepare, request_for
+    from clerk.sweep.account import prepare, request_for
 
     with store.session() as session:
         ids = list(session.scalars(select(AccountRow.id).order_by(AccountRow.id)))
@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             write_data(root / "data", args.accounts, args.outcomes)
             store = Store(f"sqlite:///{root / 'home' / 'clerk.db'}")
-            run_ingest(root / "data", store, sync_index=False)
+            run_ingest(root / "data", store)
             with fake_server(args.latency) as url:
                 settings = Settings(
                     home=root / "home",

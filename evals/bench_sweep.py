@@ -120,7 +120,7 @@ def run(
     get_settings.cache_clear()
     from clerk.ingest import run_ingest
     from clerk.store import Store
-    from clerk.sweep import run_sweep
+    from clerk.sweep.run import run_sweep
 
     t0 = time.perf_counter()
     accounts, used = _generate(data, n_accounts, seed, generator)
@@ -129,7 +129,7 @@ def run(
     store = Store()
     try:
         t0 = time.perf_counter()
-        report = run_ingest(data, store, sync_index=False)
+        report = run_ingest(data, store)
         ingested = time.perf_counter() - t0
         first = run_sweep(store, as_of=AS_OF)
         second = run_sweep(store, as_of=AS_OF)

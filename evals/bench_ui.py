@@ -61,7 +61,7 @@ def build_store(url: str, n_accounts: int, n_items: int, seed: int = 11) -> None
     """Bulk-insert accounts, outcomes, sources, pending drafts and gap flags."""
     from sqlalchemy import insert
 
-    from clerk.models import (
+    from clerk.domain.models import (
         Account,
         Calculation,
         CalculationInput,
@@ -72,9 +72,9 @@ def build_store(url: str, n_accounts: int, n_items: int, seed: int = 11) -> None
         Period,
         ProofItem,
     )
+    from clerk.review.users import add_user
     from clerk.store import Store
     from clerk.store.tables import AccountRow, GapFlagRow, OutcomeRow, ProofItemRow, SourceRow
-    from clerk.users import add_user
 
     rng = random.Random(seed)
     store = Store(url)

@@ -94,7 +94,7 @@ def source_texts(store: Store) -> dict[str, str]:
 
 def documents(store: Store, accounts: list[str], as_of: dt.date) -> dict[str, dict[str, Any]]:
     """The FORMATS §8 document of each account, as ``clerk items ACCOUNT --json`` prints it."""
-    from clerk.sweep_items import account_document
+    from clerk.review.current import account_document
 
     out: dict[str, dict[str, Any]] = {}
     with store.session() as session:
@@ -104,7 +104,8 @@ def documents(store: Store, accounts: list[str], as_of: dt.date) -> dict[str, di
             except LookupError:
                 out[account] = {"account": account, "proof_items": [], "gap_flags": []}
     # Round-trip through JSON so the scorer sees exactly what the CLI would print.
-    return json.loads(json.dumps(out, default=str))
+    scored: dict[str, dict[str, Any]] = json.loads(json.dumps(out, default=str))
+    return scored
 
 
 def run_eval(
@@ -123,7 +124,8 @@ def run_eval(
     against the local OpenAI-protocol server.
     """
     from clerk.ingest import run_ingest
-    from clerk.sweep import run_sweep
+    from clerk.retrieval import index_ingested
+    from clerk.sweep.run import run_sweep
 
     day = as_of or dt.date.fromisoformat(expected["as_of"])
     accounts = sorted(expected.get("accounts", {}))
@@ -134,6 +136,7 @@ def run_eval(
             t0 = time.perf_counter()
             # No console for ingest: its progress bars add nothing to a scored run.
             report = run_ingest(data_dir, store)
+            index_ingested(store, report)
             seconds["ingest"] = time.perf_counter() - t0
             counts = report.counts["events"]
             got = {
@@ -196,7 +199,7 @@ def _llm_runs(
         drafter = _llm_drafter(base_url, store)
         if drafter is None:
             return
-        from clerk.sweep import run_sweep
+        from clerk.sweep.run import run_sweep
 
         t0 = time.perf_counter()
         sweep = run_sweep(store, as_of=day, drafter=drafter, console=console)

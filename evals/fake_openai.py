@@ -38,7 +38,7 @@ import uvicorn
 from fastapi import Body, FastAPI
 from fastapi.responses import JSONResponse
 
-from clerk.textnum import format_number, numbers_in
+from clerk.domain.textnum import format_number, numbers_in
 from prompts import EVIDENCE_RE, FACTS_RE
 
 __all__ = [

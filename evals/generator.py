@@ -16,11 +16,11 @@ import argparse
 import datetime as dt
 import json
 import random
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from evals import texts
+from evals.plans import AccountOut, OutcomePlan
 from evals.planting import STMT_MODES, TextPlanting
 from evals.scenarios import (
     CSMS,
@@ -28,7 +28,6 @@ from evals.scenarios import (
     FIRST_NAMES,
     LAST_NAMES,
     Domain,
-    Recipe,
     calculated_recipes,
     cost_recipe,
     slug,
@@ -75,34 +74,6 @@ EXTRAS = (
 OTHER_RECIPES = ("revenue", "peak", "backlog", "adoption", "rate", "reports")
 PERIOD_CYCLE = ("quarter", "month", "year", "contract")
 SCALE = {"month": 1 / 3, "quarter": 1.0, "year": 2.0, "contract": 1.5}
-
-
-@dataclass
-class OutcomePlan:
-    recipe: Recipe
-    period: str
-    window: Window | None = None
-    prior: Window | None = None
-    no_events: bool = False
-    drop: str | None = None  # drop31 | drop29
-    delivered: float | None = None
-    target: float | None = None
-    under: bool = False
-    inputs_now: dict[str, float | None] = field(default_factory=dict)
-    inputs_before: dict[str, float | None] = field(default_factory=dict)
-
-
-@dataclass
-class AccountOut:
-    """Everything written for one account plus its expected entry."""
-
-    id: str
-    account: dict[str, Any]
-    value_case: dict[str, Any]
-    sink: texts.TextSink
-    events: list[Event]
-    expected: dict[str, Any]
-    csv_recipes: set[str]
 
 
 def _nice(x: float) -> float:

@@ -1,5 +1,5 @@
 """English number words shared by the generator (which writes them), the scorer and the
-baseline (which read them). Kept apart from clerk.textnum on purpose: the evals must not
+baseline (which read them). Kept apart from clerk.domain.textnum on purpose: the evals must not
 judge the clerk with the clerk's own number reader."""
 
 from __future__ import annotations

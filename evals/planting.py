@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from evals import texts
+from evals.plans import OutcomePlan
 from evals.scenarios import INJECTED_NUMBERS, REPORTED, Domain, ReportedTemplate, number_words
 from evals.synth import midnight
 from evals.synth import reporting_period as _period
-
-if TYPE_CHECKING:
-    from evals.generator import OutcomePlan
 
 STMT_MODES = ("stmt_call", "stmt_email", "stmt_ticket", "stale", "missing_statement")
 

@@ -16,14 +16,12 @@ import json
 import random
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
+from evals.plans import AccountOut
 from evals.synth import Event
-
-if TYPE_CHECKING:
-    from evals.generator import AccountOut
 
 BOOL_OR_NUMBER_FILTERS = {"revenue", "backlog", "adoption"}
 

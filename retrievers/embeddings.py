@@ -75,4 +75,5 @@ class MiniLMEmbedder:
             convert_to_numpy=True,
             show_progress_bar=False,
         )
-        return vectors.tolist()
+        out: list[list[float]] = vectors.tolist()
+        return out

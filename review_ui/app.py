@@ -6,8 +6,6 @@ Pages are server-rendered Jinja (autoescaped) enhanced by htmx; the JSON API liv
 
 from __future__ import annotations
 
-import datetime as dt
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -15,64 +13,16 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
-from clerk.packet_render import fmt_num
-from clerk.review import Conflict, NeedsAssertion, ReviewError
+from clerk.review.decisions import Conflict, NeedsAssertion, ReviewError
 from clerk.settings import Settings, get_settings
 from clerk.store import Store
-from review_ui.security import LoginRequired, Sessions, csrf_token, session_user
+from review_ui.rendering import HERE, is_htmx, make_templates, render
+from review_ui.routes import accounts, api, auth, gaps, items, manager, packets
+from review_ui.security import LoginRequired, Sessions
 
-HERE = Path(__file__).parent
 SWAGGER_UI_VERSION = "5.35.0"  # vendored from the npm package swagger-ui-dist
-HTMX_JS = "htmx-2.0.11.min.js"
-
-
-def fmt_pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.0f}%"
-
-
-def fmt_date(value: dt.date | dt.datetime | None, with_time: bool = False) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, dt.datetime) and with_time:
-        return value.strftime("%Y-%m-%d %H:%M UTC")
-    return value.strftime("%Y-%m-%d")
-
-
-def make_templates() -> Jinja2Templates:
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
-    env = templates.env
-    # Templates ship inside the package; checking their mtimes on every include (20 cards a
-    # page) costs more than it is worth outside development.
-    env.auto_reload = False
-    env.filters.update(num=fmt_num, pct=fmt_pct, date=fmt_date)
-    env.globals.update(htmx_js=HTMX_JS, csrf_field="csrf_token")
-    return templates
-
-
-def is_htmx(request: Request) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def render(
-    request: Request,
-    name: str,
-    status_code: int = 200,
-    headers: dict[str, str] | None = None,
-    **context: Any,
-) -> HTMLResponse:
-    """Render a page or partial with the user and CSRF token every template may need."""
-    user, _ = session_user(request)
-    templates: Jinja2Templates = request.app.state.templates
-    return templates.TemplateResponse(
-        request,
-        name,
-        {"user": user, "csrf": csrf_token(request), "htmx": is_htmx(request), **context},
-        status_code=status_code,
-        headers=headers,
-    )
 
 
 def _is_api(request: Request) -> bool:
@@ -116,8 +66,6 @@ async def _login_required(request: Request, exc: Exception) -> Response:
 
 def create_app(store: Store | None = None, settings: Settings | None = None) -> FastAPI:
     """The review app over ``store`` (default: the store named by settings)."""
-    from review_ui.routes import accounts, api, auth, gaps, items, manager, packets
-
     settings = settings or get_settings()
     app = FastAPI(
         title="Evidence Clerk",

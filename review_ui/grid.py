@@ -16,10 +16,10 @@ from typing import Literal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from clerk.models import GAP_KINDS
-from clerk.review import OPEN_GAP_STATUSES, PENDING_STATUSES
+from clerk.domain.models import GAP_KINDS
+from clerk.review.decisions import OPEN_GAP_STATUSES, PENDING_STATUSES
+from clerk.review.users import User
 from clerk.store.tables import GapFlagRow, OutcomeRow, ProofItemRow
-from clerk.users import User
 from review_ui.queries import PROVEN_STATUSES, AccountSummary, account_summaries
 
 CellState = Literal["proven", "pending", "gap"]

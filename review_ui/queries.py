@@ -14,10 +14,8 @@ from typing import Any
 from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
-from clerk.drafts import gap_from_row
-from clerk.models import Account, GapFlag, Outcome, ProofItem, Review, Source
-from clerk.packet import account_from_row, outcome_from_row
-from clerk.review import (
+from clerk.domain.models import Account, GapFlag, Outcome, ProofItem, Review, Source
+from clerk.review.decisions import (
     DECIDED_STATUSES,
     OPEN_GAP_STATUSES,
     PENDING_STATUSES,
@@ -28,8 +26,9 @@ from clerk.review import (
     effective_item,
     load_sources,
 )
+from clerk.review.users import User
+from clerk.store.rows import account_from_row, gap_from_row, outcome_from_row
 from clerk.store.tables import AccountRow, GapFlagRow, OutcomeRow, ProofItemRow, utcnow
-from clerk.users import User
 
 PROVEN_STATUSES = ("approved", "edited")
 STALE_PENDING_DAYS = 7
@@ -347,7 +346,7 @@ def account_page(session: Session, account_id: str, user: User) -> AccountPage:
 
 def item_entry(session: Session, item_id: str, user: User) -> tuple[QueueEntry, AccountPage]:
     """One item's card (for htmx partials); the page gives the reject reasons and outcomes."""
-    from clerk.review import NotFound
+    from clerk.review.decisions import NotFound
 
     row = session.get(ProofItemRow, item_id)
     if row is None:
@@ -364,7 +363,7 @@ def item_entry(session: Session, item_id: str, user: User) -> tuple[QueueEntry, 
 
 
 def gap_entry(session: Session, gap_id: str, user: User) -> GapEntry:
-    from clerk.review import NotFound
+    from clerk.review.decisions import NotFound
 
     row = session.get(GapFlagRow, gap_id)
     if row is None:

@@ -25,11 +25,11 @@ from fastapi import HTTPException, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from clerk.models import Role
+from clerk.domain.models import Role
+from clerk.review.users import User, normalise_email, verify_password
 from clerk.settings import Settings
 from clerk.store import Store
 from clerk.store.tables import UserRow
-from clerk.users import User, normalise_email, verify_password
 
 SESSION_COOKIE = "clerk_session"
 CSRF_FIELD = "csrf_token"

@@ -8,11 +8,14 @@ CLERK_TEST_CHROMA_URL). Without them those tests skip, unless CLERK_REQUIRE_SERV
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -21,6 +24,52 @@ from clerk.settings import get_settings
 from clerk.store import Store
 
 EXAMPLE_DIR = Path(clerk.__file__).parent / "demo_data"
+
+# Hypothesis (through schemathesis) keeps its example database and caches in the working
+# directory by default; tests write nothing into the tree.
+set_hypothesis_home_dir(tempfile.mkdtemp(prefix="clerk-hypothesis-"))
+hypothesis_settings.register_profile("clerk", database=None)
+hypothesis_settings.load_profile("clerk")
+
+
+# Modules whose tests take seconds each (whole ingest + sweep runs, real embeddings, servers,
+# subprocesses). With the service tests they make the `slow` tier: `pytest -m "not slow"`
+# is the fast tier for day-to-day work.
+SLOW_MODULES = {
+    "tests/cli/test_index_cli.py",
+    "tests/evals/test_cli.py",
+    "tests/evals/test_gate.py",
+    "tests/retrievers/test_embeddings.py",
+    "tests/retrievers/test_hybrid.py",
+    "tests/review_ui/test_demo.py",
+    "tests/review_ui/test_schemathesis.py",
+    "tests/review_ui/test_serve.py",
+    "tests/sweep/test_sweep_kill.py",
+    "tests/test_retrieval.py",
+}
+SERVICE_MARKS = ("postgres", "chroma_server", "browser")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs a service, whichever fixture brings the service in.
+
+    ``-m "not postgres and not chroma_server and not browser"`` then runs without services;
+    in CI (CLERK_REQUIRE_SERVICES=1) none of them skips. Service tests and the modules above
+    are also ``slow``.
+    """
+    root = Path(__file__).resolve().parent.parent
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "postgres_url" in names or "postgresql" in params.values():
+            item.add_marker(pytest.mark.postgres)
+        if "chroma_server_url" in names or any(
+            params.get(name) == "server" for name in ("index", "vectors")
+        ):
+            item.add_marker(pytest.mark.chroma_server)
+        module = Path(str(item.fspath)).resolve().relative_to(root).as_posix()
+        if module in SLOW_MODULES or any(item.get_closest_marker(m) for m in SERVICE_MARKS):
+            item.add_marker(pytest.mark.slow)
 
 
 def _service(name: str) -> str:

@@ -13,8 +13,8 @@ from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from clerk.cli.app import app, console
-from clerk.digests import rebuild_all_digests
-from clerk.indexing import describe, reindex, search, sync_index
+from clerk.ingest.digests import rebuild_all_digests
+from clerk.retrieval import describe, reindex, search, sync_index
 from clerk.store import Store
 
 KINDS = ("ticket", "ticket_comment", "note", "usage_digest")

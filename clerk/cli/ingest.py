@@ -11,6 +11,7 @@ from rich.markup import escape
 from clerk.cli.app import app, console, err_console
 from clerk.ingest import IngestError, IngestReport, run_ingest
 from clerk.ingest.report import KINDS
+from clerk.retrieval import index_ingested
 from clerk.store import Store
 
 UNROUTED_EXAMPLES = 3
@@ -61,7 +62,9 @@ def ingest(
     """Read a data folder into the store. Exit status 1 when any record was rejected."""
     store = Store()
     try:
-        report = run_ingest(data, store, console=console, sync_index=index)
+        report = run_ingest(data, store, console=console)
+        if index:
+            index_ingested(store, report)
     except IngestError as exc:
         err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(1) from None

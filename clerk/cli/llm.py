@@ -10,7 +10,7 @@ from rich import box
 from rich.table import Column, Table
 
 from clerk.cli.app import app, console
-from clerk.llm_usage import STATUSES, UsageRow, latest_sweep_id, usage_summary
+from clerk.drafting.llm_usage import STATUSES, UsageRow, latest_sweep_id, usage_summary
 from clerk.store import Store
 
 

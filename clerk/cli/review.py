@@ -8,61 +8,12 @@ from pathlib import Path
 import typer
 
 from clerk.cli.app import app, console, err_console
-from clerk.settings import get_settings
 from clerk.store import Store
 
 users_app = typer.Typer(
     help="Users of the review UI (roles: csm, manager, admin).", no_args_is_help=True
 )
 app.add_typer(users_app, name="users")
-
-
-def serve_app(host: str, port: int, *, store: Store | None = None, workers: int = 1) -> None:
-    """Run the review UI with uvicorn until interrupted.
-
-    More than one worker means separate processes, each opening the store from settings.
-    """
-    import uvicorn
-
-    from review_ui import create_app
-
-    settings = get_settings()
-    if settings.secret_key.get_secret_value() == "change-me-in-production":
-        err_console.print(
-            "[yellow]CLERK_SECRET_KEY is the default: fine on this machine, "
-            "set your own before anyone else can reach the server.[/]"
-        )
-    if workers > 1:
-        uvicorn.run(
-            "review_ui.app:create_app",
-            factory=True,
-            workers=workers,
-            host=host,
-            port=port,
-            log_level="warning",
-        )
-        return
-    uvicorn.run(
-        create_app(store=store, settings=settings),
-        host=host,
-        port=port,
-        log_level="warning",
-    )
-
-
-@app.command()
-def serve(
-    host: str | None = typer.Option(None, help="Address to bind (default: CLERK_HOST)."),
-    port: int | None = typer.Option(None, help="Port (default: CLERK_PORT)."),
-    workers: int = typer.Option(
-        1, "--workers", min=1, help="uvicorn worker processes (one per core serves most)."
-    ),
-) -> None:
-    """Serve the review UI and the JSON API (docs at /api/docs)."""
-    settings = get_settings()
-    host, port = host or settings.host, port or settings.port
-    console.print(f"Evidence Clerk review UI on [bold]http://{host}:{port}/[/]  (Ctrl+C stops)")
-    serve_app(host, port, workers=workers)
 
 
 @users_app.command("add")
@@ -75,7 +26,7 @@ def users_add(
     replace: bool = typer.Option(False, "--replace", help="Reset role and password if present."),
 ) -> None:
     """Add a user who can sign in to the review UI."""
-    from clerk.users import UserError, add_user
+    from clerk.review.users import UserError, add_user
 
     try:
         user, plain = add_user(Store(), email, role, password, replace=replace)
@@ -90,7 +41,7 @@ def users_add(
 @users_app.command("list")
 def users_list() -> None:
     """List users and their roles."""
-    from clerk.users import list_users
+    from clerk.review.users import list_users
 
     for user in list_users(Store()):
         console.print(f"{user.email}\t{user.role}")
@@ -110,9 +61,9 @@ def packet(
     as_of: str | None = typer.Option(None, "--as-of", help="Drafts of this date (YYYY-MM-DD)."),
 ) -> None:
     """Export an account's Value Proof Packet (approved and edited items, open gaps)."""
-    from clerk import packet_render
-    from clerk.packet import draft_packet, get_packet, publish_packet
-    from clerk.review import ReviewError
+    from clerk.packet import render as packet_render
+    from clerk.packet.assemble import draft_packet, get_packet, publish_packet
+    from clerk.review.decisions import ReviewError
 
     if fmt not in packet_render.FORMATS:
         err_console.print(f"[red]Unknown format {fmt!r}: use pdf, html, md or json.[/]")

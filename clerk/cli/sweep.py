@@ -12,13 +12,13 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
-from clerk.calculations import fmt
 from clerk.cli.app import app, console, err_console
-from clerk.models import GAP_KINDS
+from clerk.domain.models import GAP_KINDS
+from clerk.engine.calculations import fmt
+from clerk.review.current import account_document, latest_as_of
 from clerk.store import Store
 from clerk.store.tables import GapFlagRow
-from clerk.sweep import SweepReport, run_sweep, today_utc
-from clerk.sweep_items import account_document, latest_as_of
+from clerk.sweep.run import SweepReport, run_sweep, today_utc
 
 _STATUS_STYLE = {
     "pending": "yellow",
@@ -80,7 +80,7 @@ def sweep(
     ),
 ) -> None:
     """Compute, draft, verify and flag gaps for every account whose evidence changed."""
-    from clerk.schedule import sweep_and_digest
+    from clerk.sweep.schedule import sweep_and_digest
 
     day = _parse_date(as_of)
     store = Store()
@@ -203,7 +203,7 @@ def gaps(
         raise typer.BadParameter(
             f"{kind!r} is not one of {', '.join(GAP_KINDS)}", param_hint="--kind"
         )
-    from clerk.drafts import gap_document
+    from clerk.store.rows import gap_document
 
     query = select(GapFlagRow)
     if account:
@@ -238,7 +238,7 @@ def schedule(
     ),
 ) -> None:
     """Run sweeps on a schedule in this process (Ctrl-C stops), writing CSM digests."""
-    from clerk.schedule import build_scheduler, next_run, sweep_and_digest
+    from clerk.sweep.schedule import build_scheduler, next_run, sweep_and_digest
 
     day = _parse_date(as_of)
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from clerk.drafting.base import Drafter, DraftRequest, DraftResult, Evidence
+from clerk.domain.models import Evidence
+from clerk.drafting.base import Drafter, DraftRequest, DraftResult
 from clerk.settings import Settings, get_settings
 
 __all__ = ["DraftRequest", "DraftResult", "Drafter", "Evidence", "get_drafter"]

@@ -1,8 +1,8 @@
 """The Drafter interface: one async method, ``draft``, shared by the extractive and LLM drafters.
 
-The sweep computes every number of a calculation itself (clerk.metrics); a drafter only words
+The sweep computes every number of a calculation itself (clerk.engine.metrics); a drafter only words
 claims and finds customer statements and negative signals in the evidence it is handed.
-Whatever a drafter returns goes through clerk.verify before it is stored as verified.
+Whatever a drafter returns goes through clerk.engine.verify before it is stored as verified.
 """
 
 from __future__ import annotations
@@ -12,20 +12,16 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
-from clerk.models import Account, Calculation, Citation, Outcome, Period, Source
-
-
-class Evidence(BaseModel):
-    """One retrieved passage, located inside its source's full text."""
-
-    source_id: str
-    kind: str  # ticket | ticket_comment | note | usage_digest
-    text: str  # the passage text == source.text[start:end]
-    start: int = 0
-    end: int = 0
-    date: dt.datetime
-    customer: bool  # the passage lies inside the customer's words
-    score: float = 0.0
+from clerk.domain.models import (
+    Account,
+    Calculation,
+    Citation,
+    Evidence,
+    Outcome,
+    Period,
+    SignalDraft,
+    Source,
+)
 
 
 class DraftRequest(BaseModel):
@@ -47,13 +43,6 @@ class StatementDraft(BaseModel):
     claim: str
     citations: list[Citation]
     delivered: float | None = None
-
-
-class SignalDraft(BaseModel):
-    """Customer-side evidence that contradicts the outcome."""
-
-    reason: str
-    citations: list[Citation]
 
 
 class DraftResult(BaseModel):

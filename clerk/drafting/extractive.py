@@ -12,6 +12,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from clerk.domain.models import Account, Citation, Outcome, Source
+from clerk.domain.textnum import NumberMention, format_number, numbers_in
 from clerk.drafting.base import DraftRequest, DraftResult, StatementDraft
 from clerk.drafting.signals import (
     Passage,
@@ -22,8 +24,6 @@ from clerk.drafting.signals import (
     negative_signals,
     outcome_keywords,
 )
-from clerk.models import Account, Citation, Outcome, Source
-from clerk.textnum import NumberMention, format_number, numbers_in
 
 __all__ = [
     "ExtractiveDrafter",

@@ -4,7 +4,7 @@
 customer statements and negative signals, all in one LangChain ``ChatOpenAI`` call with
 ``with_structured_output`` into ``OutcomeAnswer``. It never trusts the answer: everything
 passes ``clerk.drafting.llm_guard`` (verbatim quotes located by us, numbers verified by
-``clerk.verify``). It never lets the provider break a sweep either: retries with backoff and
+``clerk.engine.verify``). It never lets the provider break a sweep either: retries with backoff and
 jitter (honouring ``Retry-After``), one repair round for an invalid answer, then the
 extractive drafter for that outcome; a circuit breaker and a token budget stop calling for
 the rest of the run. Every call lands in ``llm_calls``; every valid answer in ``llm_cache``,
@@ -36,7 +36,8 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from clerk.drafting.base import Drafter, DraftRequest, DraftResult, Evidence
+from clerk.domain.models import Evidence
+from clerk.drafting.base import Drafter, DraftRequest, DraftResult
 from clerk.drafting.llm_faults import (
     BREAKER_NOTE,
     BreakerStop,
@@ -51,7 +52,7 @@ from clerk.drafting.llm_guard import (
     guard_answer,
     screen_evidence,
 )
-from clerk.llm_usage import CallRecord, CallStatus, cache_get, prompt_hash, record_call
+from clerk.drafting.llm_usage import CallRecord, CallStatus, cache_get, prompt_hash, record_call
 from clerk.settings import Settings, get_settings
 from clerk.store import Store
 from prompts import NO_EVIDENCE, evidence_block, get_prompts

@@ -4,7 +4,7 @@ The model proposes; this module decides what survives. It is pure: given the mod
 and the DraftRequest it answered, it locates each quote verbatim in its source (computing the
 offsets itself, so the model never supplies them), refuses quotes from sources that were not
 offered, that belong to another account or that read like instructions to the model, and runs
-every claim through ``clerk.verify`` so no number reaches a draft unless the metric engine
+every claim through ``clerk.engine.verify`` so no number reaches a draft unless the metric engine
 computed it or the customer wrote it. Every refusal becomes a note with its reason.
 """
 
@@ -19,11 +19,11 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
-from clerk.drafting.base import DraftRequest, Evidence, SignalDraft, StatementDraft
+from clerk.domain.models import Citation, Evidence, SignalDraft, Source
+from clerk.domain.textnum import numbers_in
+from clerk.drafting.base import DraftRequest, StatementDraft
 from clerk.drafting.signals import looks_like_instruction
-from clerk.models import Citation, Source
-from clerk.textnum import numbers_in
-from clerk.verify import grounded, verify_citation, verify_claim
+from clerk.engine.verify import grounded, verify_citation, verify_claim
 
 log = logging.getLogger("clerk.llm")
 

@@ -17,8 +17,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from clerk.drafting.base import DraftRequest, SignalDraft
-from clerk.models import Citation, Outcome, Source
+from clerk.domain.models import Citation, Outcome, SignalDraft, Source
+from clerk.drafting.base import DraftRequest
 
 __all__ = [
     "Passage",

@@ -1,6 +1,6 @@
 """Ingest: the data folder of shared/spec/FORMATS.md §1-6 into the SQL store.
 
-``run_ingest(data_dir, store=None, *, index=None, console=None)`` reads accounts and value
+``run_ingest(data_dir, store=None, *, console=None)`` reads accounts and value
 cases, usage events (CloudEvents, Lago, CSV), Zendesk exports and notes; it is idempotent and
 reports every record it could not take in an :class:`IngestReport`.
 """

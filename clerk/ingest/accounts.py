@@ -17,9 +17,9 @@ from pydantic import ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from clerk.formula import FormulaError, dependency_order, parse
+from clerk.domain.formula import FormulaError, dependency_order, parse
+from clerk.domain.models import ACCOUNT_ID_RE, OUTCOME_ID_RE, Account, ValueCase
 from clerk.ingest.report import Reject
-from clerk.models import ACCOUNT_ID_RE, OUTCOME_ID_RE, Account, ValueCase
 from clerk.store.tables import AccountRow, OutcomeRow, SubjectRow, ValueCaseRow, utcnow
 
 Path_ = list[str | int]  # a location inside a YAML document: keys and list indexes

@@ -12,8 +12,8 @@ from typing import Any
 
 import yaml
 
+from clerk.domain.models import Account, Source, Span
 from clerk.ingest.accounts import YamlDoc
-from clerk.models import Account, Source, Span
 
 NOTE_KINDS = ("call", "meeting", "qbr", "email", "note")
 _FENCE = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)

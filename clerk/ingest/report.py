@@ -128,8 +128,8 @@ class IngestReport:
     late_routed: int = 0  # events stored unrouted earlier that now route to an account
     touched: set[tuple[str, str, str]] = field(default_factory=set)
     changed_accounts: set[str] = field(default_factory=set)
-    digests: int | None = None  # None: clerk.digests not available
-    index: Any = None  # clerk.indexing.IndexStats, or None when the index was not synced
+    digests: int | None = None  # None: clerk.ingest.digests not available
+    index: Any = None  # clerk.retrieval.IndexStats, or None when the index was not synced
     notes: list[str] = field(default_factory=list)  # things worth saying that are not rejects
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase
 

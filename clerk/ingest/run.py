@@ -1,8 +1,8 @@
-"""``run_ingest``: the whole data folder (FORMATS §1-6) into the SQL store, then digests and index.
+"""``run_ingest``: the whole data folder (FORMATS §1-6) into the SQL store, then usage digests.
 
 Order matters: accounts first (they define routing), then events stored earlier without an
-account are routed, then usage files, tickets and notes; digests and the vector index follow
-from what changed.
+account are routed, then usage files, tickets and notes; the usage digests of the months that
+received events follow. The vector index is derived later from SQL (``clerk.retrieval``).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from clerk.ingest.accounts import AccountFolder, load_account, routing_conflicts, store_account
+from clerk.ingest.digests import rebuild_digests
 from clerk.ingest.notes import NoteError, note_source
 from clerk.ingest.report import IngestReport, KindCounts, Reject, RejectLog
 from clerk.ingest.sources import upsert_sources
@@ -55,13 +56,12 @@ def run_ingest(
     data_dir: Path | str,
     store: Store | None = None,
     *,
-    index: Any = None,
     console: Console | None = None,
-    sync_index: bool = True,
 ) -> IngestReport:
     """Read the data folder into the store; return what was new, duplicate, rejected, unrouted.
 
-    ``sync_index=False`` leaves the vector index alone (``clerk reindex`` catches up later).
+    The vector index is derived from SQL and is not touched here: callers that want it current
+    follow with ``clerk.retrieval.index_ingested`` (``clerk ingest`` does, unless ``--no-index``).
     """
     data = Path(data_dir)
     if not data.exists():
@@ -80,7 +80,7 @@ def run_ingest(
     try:
         run = _Run(data, store, report, log, console, settings.ingest_batch_size)
         run.all()
-        _after_events(store, report, index=index, sync_index=sync_index)
+        _rebuild_digests(store, report)
     finally:
         report.finish(log)
     return report
@@ -381,26 +381,9 @@ def file_digest(path: Path) -> tuple[str, int]:
     return sha.hexdigest(), size
 
 
-def _after_events(store: Store, report: IngestReport, *, index: Any, sync_index: bool) -> None:
-    """Digests for the months that received events, then the vector index."""
+def _rebuild_digests(store: Store, report: IngestReport) -> None:
+    """Usage digests for the months that received events."""
     timer = time.perf_counter()
-    try:
-        from clerk.digests import rebuild_digests
-    except ModuleNotFoundError as exc:  # only a missing clerk.digests is tolerated
-        if exc.name != "clerk.digests":
-            raise
-    else:
-        with store.session() as session:
-            report.digests = rebuild_digests(session, set(report.touched))
+    with store.session() as session:
+        report.digests = rebuild_digests(session, set(report.touched))
     report.seconds["digests"] = time.perf_counter() - timer
-    if not sync_index:
-        return
-    timer = time.perf_counter()
-    try:
-        from clerk.indexing import sync_index as sync
-    except ModuleNotFoundError as exc:
-        if exc.name != "clerk.indexing":
-            raise
-        return
-    report.index = sync(store, index)
-    report.seconds["index"] = time.perf_counter() - timer

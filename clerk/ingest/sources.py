@@ -15,7 +15,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clerk.models import Source
+from clerk.domain.models import Source
 from clerk.store.tables import SourceRow, utcnow
 
 Status = Literal["new", "updated", "unchanged"]

@@ -10,8 +10,8 @@ import json
 import re
 from typing import Any
 
+from clerk.domain.models import Source, Span
 from clerk.ingest.events import EventError, parse_time
-from clerk.models import Source, Span
 
 
 class TicketError(ValueError):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from clerk import review
-from clerk.users import User
-from review_ui.app import is_htmx, render
+from clerk.review import decisions as review
+from clerk.review.users import User
 from review_ui.queries import account_page, account_summaries
+from review_ui.rendering import is_htmx, render
 from review_ui.security import get_store, page_user
 
 router = APIRouter(include_in_schema=False)

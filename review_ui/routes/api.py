@@ -14,10 +14,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, Field
 
-from clerk import review
-from clerk.models import GapFlag, Packet, ProofItem, Review
-from clerk.packet import draft_packet, get_packet, publish_packet, published_packets
-from clerk.users import User
+from clerk.domain.models import GapFlag, Packet, ProofItem, Review
+from clerk.packet.assemble import draft_packet, get_packet, publish_packet, published_packets
+from clerk.review import decisions as review
+from clerk.review.users import User
 from review_ui.grid import GridFilters, manager_page
 from review_ui.queries import account_page, account_summaries, gap_entry, item_entry
 from review_ui.security import api_user, get_store

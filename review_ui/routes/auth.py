@@ -7,8 +7,8 @@ import hmac
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from clerk.users import authenticate
-from review_ui.app import render
+from clerk.review.users import authenticate
+from review_ui.rendering import render
 from review_ui.security import (
     CSRF_FIELD,
     SESSION_COOKIE,

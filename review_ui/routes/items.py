@@ -1,7 +1,7 @@
 """Decisions on one proof item. htmx gets the item's card back; plain forms a redirect.
 
 Every form carries the item version its reviewer saw; a stale version is a 409 with the
-conflict partial (see clerk.review.Conflict). A refused decision (missing reason, claim
+conflict partial (see clerk.review.decisions.Conflict). A refused decision (missing reason, claim
 that does not verify) re-renders the card with the message and the reviewer's input kept.
 """
 
@@ -12,10 +12,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from clerk import review
-from clerk.users import User
-from review_ui.app import is_htmx, render
+from clerk.review import decisions as review
+from clerk.review.users import User
 from review_ui.queries import account_summaries, item_entry
+from review_ui.rendering import is_htmx, render
 from review_ui.security import get_store, page_user
 
 router = APIRouter(include_in_schema=False)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from clerk.users import User
-from review_ui.app import render
+from clerk.review.users import User
 from review_ui.grid import GridFilters, grid_csv, manager_page
+from review_ui.rendering import render
 from review_ui.security import get_store, page_user
 
 router = APIRouter(include_in_schema=False)

@@ -8,10 +8,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from clerk import packet_render
-from clerk.packet import draft_packet, get_packet, publish_packet, published_packets
-from clerk.users import User
-from review_ui.app import render
+from clerk.packet import render as packet_render
+from clerk.packet.assemble import draft_packet, get_packet, publish_packet, published_packets
+from clerk.review.users import User
+from review_ui.rendering import render
 from review_ui.security import get_store, page_user
 
 router = APIRouter(include_in_schema=False)

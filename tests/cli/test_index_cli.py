@@ -15,7 +15,7 @@ runner = CliRunner()
 
 
 def test_reindex_with_digests_then_search(store: Store, example_dir: Path) -> None:
-    run_ingest(example_dir, store, sync_index=False)
+    run_ingest(example_dir, store)
 
     result = runner.invoke(app, ["reindex", "--digests"])
     assert result.exit_code == 0, result.output

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from clerk.cli import app
-from clerk.schedule import build_scheduler, next_run
 from clerk.store import Store
+from clerk.sweep.schedule import build_scheduler, next_run
 
 runner = CliRunner()
 ITEM_KEYS = {"id", "outcome", "kind", "claim", "period", "delivered", "target", "unit",

@@ -16,8 +16,17 @@ from typing import Any
 
 import yaml
 
-from clerk.drafting.base import DraftRequest, Evidence
-from clerk.models import Account, Outcome, OutcomeInput, Period, Source, Span, ValueCase
+from clerk.domain.models import (
+    Account,
+    Evidence,
+    Outcome,
+    OutcomeInput,
+    Period,
+    Source,
+    Span,
+    ValueCase,
+)
+from clerk.drafting.base import DraftRequest
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "clerk" / "demo_data"
 Q2_2026 = Period(start=dt.date(2026, 4, 1), end=dt.date(2026, 7, 1), label="Q2 2026")

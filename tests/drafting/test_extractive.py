@@ -8,10 +8,18 @@ from typing import Any
 
 import pytest
 
-from clerk.drafting.base import Drafter, DraftRequest, DraftResult, Evidence
+from clerk.domain.models import (
+    Calculation,
+    CalculationInput,
+    Evidence,
+    Outcome,
+    Period,
+    ProofItem,
+    Source,
+)
+from clerk.drafting.base import Drafter, DraftRequest, DraftResult
 from clerk.drafting.extractive import NOTE_INSTRUCTION, NOTE_NO_RESULT, ExtractiveDrafter
-from clerk.models import Calculation, CalculationInput, Outcome, Period, ProofItem, Source
-from clerk.verify import verify_item
+from clerk.engine.verify import verify_item
 from tests.drafting.sources import (
     example_account,
     example_sources,

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from clerk.domain.models import Outcome, OutcomeInput, Source
 from clerk.drafting.extractive import ExtractiveDrafter
 from clerk.drafting.signals import complaint, is_fix, negative_signals, outcome_keywords, stem
-from clerk.models import Outcome, OutcomeInput, Source
 from tests.drafting.sources import (
     EXAMPLE,
     example_account,

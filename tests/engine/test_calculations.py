@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from clerk.calculations import (
+from clerk.domain.formula import FormulaError, parse
+from clerk.domain.models import Account, Outcome, Period, ValueCase
+from clerk.engine.calculations import (
     attainment,
     calculation_claim,
     evaluate_payback,
@@ -17,10 +19,8 @@ from clerk.calculations import (
     payback_item,
     short_of_target,
 )
-from clerk.formula import FormulaError, parse
-from clerk.metrics import MetricQuery, MetricValue, metric_source_id
-from clerk.models import Account, Outcome, Period, ValueCase
-from clerk.verify import verify_item
+from clerk.engine.metrics import MetricQuery, MetricValue, metric_source_id
+from clerk.engine.verify import verify_item
 
 AS_OF = dt.date(2026, 7, 1)
 ACCOUNT = Account.model_validate(

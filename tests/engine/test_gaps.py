@@ -7,10 +7,9 @@ from typing import Any
 
 import pytest
 
-from clerk.calculations import evaluate_value_case
-from clerk.drafting.base import SignalDraft
-from clerk.gaps import OutcomeEvidence, Thresholds, raise_gaps
-from clerk.models import Account, Citation, ProofItem, ValueCase
+from clerk.domain.models import Account, Citation, ProofItem, SignalDraft, ValueCase
+from clerk.engine.calculations import evaluate_value_case
+from clerk.engine.gaps import OutcomeEvidence, Thresholds, raise_gaps
 from tests.engine.test_calculations import fetch_from
 
 AS_OF = dt.date(2026, 7, 1)

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from clerk.metrics import MetricQuery, aggregate, metric_source_id
-from clerk.models import Period
+from clerk.domain.models import Period
+from clerk.engine.metrics import MetricQuery, aggregate, metric_source_id
 from clerk.store import Store
 from clerk.store.tables import UsageEventRow
 

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from clerk.models import Period
-from clerk.periods import bounds, months_in, previous_period, reporting_period
+from clerk.domain.models import Period
+from clerk.domain.periods import bounds, months_in, previous_period, reporting_period
 
 D = dt.date
 CONTRACT = D(2025, 11, 15)

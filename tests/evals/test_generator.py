@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from clerk.models import GAP_KINDS, Account, Outcome, OutcomeInput, ValueCase
+from clerk.domain.models import GAP_KINDS, Account, Outcome, OutcomeInput, ValueCase
 from evals.generator import generate
 from evals.synth import Event, Window, aggregate, period_before, reporting_period
 

@@ -31,7 +31,7 @@ def _rejects_for(store: Store, tmp_path: Path, value_case: str) -> list[Reject]:
     data = tmp_path / "data"
     add_account(data, "good", org=1, value_case=GOOD_CASE)
     add_account(data, "broken", org=2, value_case=value_case)
-    report = run_ingest(data, store, sync_index=False)
+    report = run_ingest(data, store)
     with store.session() as session:
         assert session.get(AccountRow, "good") is not None  # the other account still loads
         assert session.get(AccountRow, "broken") is None  # only the broken one is skipped
@@ -44,7 +44,7 @@ def _rejects_for(store: Store, tmp_path: Path, value_case: str) -> list[Reject]:
 def test_good_value_case_is_stored_with_defaults(store: Store, tmp_path: Path) -> None:
     data = tmp_path / "data"
     add_account(data, "good", value_case=GOOD_CASE)
-    report = run_ingest(data, store, sync_index=False)
+    report = run_ingest(data, store)
     assert report.exit_code == 0
     with store.session() as session:
         from clerk.store.tables import ValueCaseRow
@@ -138,7 +138,7 @@ def test_broken_yaml_and_account_fields(store: Store, tmp_path: Path) -> None:
         "id: other\nname: M\ncontract: {start: 2026-01-01}\n",
     )
     write(data / "accounts" / "Bad Name" / "account.yaml", "id: x\n")
-    report = run_ingest(data, store, sync_index=False)
+    report = run_ingest(data, store)
     found = {r.file: r for r in report.rejects}
     assert "not valid YAML" in found["accounts/syntax/account.yaml"].reason
     assert found["accounts/syntax/account.yaml"].line is not None
@@ -155,6 +155,6 @@ def test_subject_claimed_by_two_accounts(store: Store, tmp_path: Path) -> None:
     folder = add_account(data, "beta", org=2)
     path = folder / "account.yaml"
     path.write_text(path.read_text() + "usage_subjects: [alpha]\n")
-    report = run_ingest(data, store, sync_index=False)
+    report = run_ingest(data, store)
     [reject] = report.rejects
     assert reject.field == "usage_subjects" and "'alpha'" in reject.reason

@@ -56,7 +56,7 @@ def test_malformed_lines_are_reported_and_the_rest_kept(store: Store, tmp_path: 
     ]
     write(data / "usage" / "mixed.jsonl", b"\n".join(lines) + b"\n")
 
-    report = run_ingest(data, store, sync_index=False)
+    report = run_ingest(data, store)
     events = report.counts["events"]
     assert (events.new, events.rejected) == (2, 5)
     assert report.exit_code == 1
@@ -81,7 +81,7 @@ def test_every_reject_goes_to_the_report_file(store: Store, tmp_path: Path) -> N
     data = tmp_path / "data"
     add_account(data, "acme")
     write(data / "usage" / "junk.jsonl", "\n".join(["not json"] * 25 + [_ce("fine")]) + "\n")
-    report = run_ingest(data, store, sync_index=False)
+    report = run_ingest(data, store)
     assert report.rejected_total == 25
     assert len(report.rejects) == 10  # the screen shows the first ones
     assert report.reject_report is not None
@@ -100,7 +100,7 @@ def test_csv_parses_numbers_and_booleans(store: Store, tmp_path: Path) -> None:
         "c3,acme,invoice.paid,2026-03-03T09:00:00Z,1e3\n"
         "c4,acme,invoice.paid,soon,1,1,true,1,x\n",
     )
-    report = run_ingest(data, store, sync_index=False)
+    report = run_ingest(data, store)
     rows = _events(store)
     first = rows["event:csv/c1"]
     assert first.data == {"amount": 12.5, "seats": 3, "auto": True, "zip": "02134", "note": "hello"}
@@ -117,7 +117,7 @@ def test_csv_without_the_required_header_is_rejected(store: Store, tmp_path: Pat
     data = tmp_path / "data"
     add_account(data, "acme")
     write(data / "usage" / "bad.csv", "id,who,type,time\n1,acme,login,2026-01-01T00:00:00Z\n")
-    report = run_ingest(data, store, sync_index=False)
+    report = run_ingest(data, store)
     assert report.rejects[0].line == 1
     assert "subject" in report.rejects[0].reason
     assert report.counts["events"].new == 0
@@ -149,7 +149,7 @@ def test_lago_timestamps_in_every_shape(store: Store, tmp_path: Path) -> None:
         json.dumps({"transaction_id": "t6", "external_customer_id": "acme", "code": "approval"})
     )
     write(data / "usage" / "lago.jsonl", "\n".join(lines))
-    report = run_ingest(data, store, sync_index=False)
+    report = run_ingest(data, store)
     rows = _events(store)
     expected = dt.datetime(2026, 4, 2, 9, 15)
     for tx in ("t1", "t3", "t4", "t5"):
@@ -165,7 +165,7 @@ def test_repeated_identity_counts_once(store: Store, tmp_path: Path) -> None:
     add_account(data, "acme")
     write(data / "usage" / "a.jsonl", "\n".join([_ce("e1"), _ce("e1"), _ce("e2")]))
     write(data / "usage" / "b.jsonl", "\n".join([_ce("e2"), _ce("e3")]))
-    report = run_ingest(data, store, sync_index=False)
+    report = run_ingest(data, store)
     assert (report.counts["events"].new, report.counts["events"].duplicates) == (3, 2)
 
 
@@ -175,7 +175,7 @@ def test_unrouted_events_are_reported_then_routed(store: Store, tmp_path: Path) 
     write(
         data / "usage" / "a.jsonl", "\n".join([_ce("e1"), _ce("g1", "globex"), _ce("g2", "globex")])
     )
-    report = run_ingest(data, store, sync_index=False)
+    report = run_ingest(data, store)
     assert report.counts["events"].unrouted == 2
     assert report.exit_code == 0  # unrouted is reported, not rejected
     assert {(r.line, r.status) for r in report.unrouted} == {(2, "unrouted"), (3, "unrouted")}
@@ -184,7 +184,7 @@ def test_unrouted_events_are_reported_then_routed(store: Store, tmp_path: Path) 
     assert _events(store)["event:app/g1"].account_id is None
 
     add_account(data, "globex", org=2)
-    again = run_ingest(data, store, sync_index=False)
+    again = run_ingest(data, store)
     assert again.late_routed == 2
     assert ("globex", "login", "2026-03") in again.touched
     assert again.counts["events"].unrouted == 0

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from clerk.domain.models import Account, ValueCase
 from clerk.ingest import run_ingest
-from clerk.models import Account, ValueCase
 from clerk.store import Store
 from clerk.store.tables import (
     AccountRow,
@@ -29,7 +29,7 @@ def _count(store: Store, *where: Any, table: Any = UsageEventRow) -> int:
 
 def test_shared_example_counts_and_second_run(any_store: Store, example_dir: Path) -> None:
     expected = json.loads((example_dir / "expected.json").read_text())["ingest"]
-    report = run_ingest(example_dir, any_store, sync_index=False)
+    report = run_ingest(example_dir, any_store)
     events = report.counts["events"]
     assert (events.new, events.duplicates, events.rejected, events.unrouted) == (
         expected["new_events"],
@@ -59,7 +59,7 @@ def test_shared_example_counts_and_second_run(any_store: Store, example_dir: Pat
         assert outcomes == ["hours_saved", "cost_recovered", "close_days", "active_approvers"]
         assert session.scalars(select(SubjectRow.subject)).all() == ["northwind"]
 
-    again = run_ingest(example_dir, any_store, sync_index=False)
+    again = run_ingest(example_dir, any_store)
     for kind in ("events", "tickets", "notes", "accounts"):
         assert again.counts[kind].new == 0, kind
         assert again.counts[kind].updated == 0, kind
@@ -70,7 +70,7 @@ def test_shared_example_counts_and_second_run(any_store: Store, example_dir: Pat
 
 def test_new_file_adds_only_what_is_new(store: Store, example_dir: Path, tmp_path: Path) -> None:
     data = copy_example(example_dir, tmp_path)
-    run_ingest(data, store, sync_index=False)
+    run_ingest(data, store)
     first = (data / "usage" / "events.jsonl").read_text().splitlines()[0]
     fresh = [
         {
@@ -86,7 +86,7 @@ def test_new_file_adds_only_what_is_new(store: Store, example_dir: Path, tmp_pat
     ]
     write(data / "usage" / "july.jsonl", "\n".join([first, *map(json.dumps, fresh)]) + "\n")
 
-    report = run_ingest(data, store, sync_index=False)
+    report = run_ingest(data, store)
     events = report.counts["events"]
     assert (events.new, events.duplicates, events.skipped_files) == (3, 1, 1)
     assert ("northwind", "approval.completed", "2026-07") in report.touched
@@ -99,11 +99,11 @@ def test_changed_value_case_replaces_outcomes(
     store: Store, example_dir: Path, tmp_path: Path
 ) -> None:
     data = copy_example(example_dir, tmp_path)
-    run_ingest(data, store, sync_index=False)
+    run_ingest(data, store)
     path = data / "accounts" / "northwind" / "value_case.yaml"
     path.write_text(path.read_text().replace("target: 1200", "target: 1500"))
 
-    report = run_ingest(data, store, sync_index=False)
+    report = run_ingest(data, store)
     assert report.counts["accounts"].updated == 1
     with store.session() as session:
         outcome = session.get(OutcomeRow, ("northwind", "hours_saved"))
@@ -112,7 +112,7 @@ def test_changed_value_case_replaces_outcomes(
 
 
 def test_digests_are_written_for_months_with_new_events(store: Store, example_dir: Path) -> None:
-    report = run_ingest(example_dir, store, sync_index=False)
+    report = run_ingest(example_dir, store)
     assert ("northwind", "approval.completed", "2026-04") in report.touched
     assert report.digests is not None and report.digests > 0
     digests = _count(store, SourceRow.kind == "usage_digest", table=SourceRow)
@@ -124,7 +124,7 @@ def test_missing_or_empty_folder_is_a_clear_error(store: Store, tmp_path: Path) 
 
     for folder, words in ((tmp_path / "nope", "does not exist"), (tmp_path, "none of")):
         try:
-            run_ingest(folder, store, sync_index=False)
+            run_ingest(folder, store)
         except IngestError as exc:
             assert words in str(exc)
         else:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from clerk.domain.models import Source
 from clerk.ingest import run_ingest
-from clerk.models import Source
 from clerk.store import Store
 from clerk.store.tables import SourceRow
 from tests.ingest.helpers import add_account, copy_example, write
@@ -27,7 +27,7 @@ def _spans(source: Source) -> list[str]:
 
 
 def test_ticket_sources_spans_and_internal_notes(store: Store, example_dir: Path) -> None:
-    run_ingest(example_dir, store, sync_index=False)
+    run_ingest(example_dir, store)
     sources = _sources(store)
     ticket = sources["ticket:48121"]
     assert ticket.kind == "ticket" and ticket.account_id == "northwind"
@@ -50,7 +50,7 @@ def test_ticket_sources_spans_and_internal_notes(store: Store, example_dir: Path
 
 def test_updated_and_unroutable_tickets(store: Store, example_dir: Path, tmp_path: Path) -> None:
     data = copy_example(example_dir, tmp_path)
-    run_ingest(data, store, sync_index=False)
+    run_ingest(data, store)
     path = data / "tickets" / "zendesk-export.json"
     export = json.loads(path.read_text())
     export["tickets"][0]["comments"].append(
@@ -73,7 +73,7 @@ def test_updated_and_unroutable_tickets(store: Store, example_dir: Path, tmp_pat
     export["tickets"].append({"id": 5001, "subject": "no date", "organization_id": 3612})
     path.write_text(json.dumps(export, indent=1))
 
-    report = run_ingest(data, store, sync_index=False)
+    report = run_ingest(data, store)
     tickets = report.counts["tickets"]
     assert (tickets.new, tickets.updated, tickets.duplicates) == (0, 1, 1)
     assert (tickets.unrouted, tickets.rejected) == (1, 1)
@@ -102,7 +102,7 @@ def test_note_quotes_and_customer_emails(store: Store, tmp_path: Path) -> None:
         folder / "notes" / "vendor-mail.md",
         "---\ndate: 2026-05-03\nauthor: csm@vendor.example\nkind: email\n---\nThanks!\n",
     )
-    report = run_ingest(data, store, sync_index=False)
+    report = run_ingest(data, store)
     assert report.counts["notes"].new == 3
     sources = _sources(store)
     call = sources["note:acme/call.md"]
@@ -130,7 +130,7 @@ def test_notes_with_bad_front_matter_are_rejected(store: Store, tmp_path: Path) 
     write(
         folder / "notes" / "ok.md", "---\ndate: 2026-05-01\nauthor: a@b.example\nkind: qbr\n---\n"
     )
-    report = run_ingest(data, store, sync_index=False)
+    report = run_ingest(data, store)
     found = {r.file: (r.line, r.field) for r in report.rejects}
     assert found == {
         "accounts/acme/notes/bad-date.md": (2, "date"),

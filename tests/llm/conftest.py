@@ -13,11 +13,19 @@ from pathlib import Path
 
 import pytest
 
-from clerk.drafting.base import DraftRequest, Evidence
+from clerk.domain.models import (
+    Account,
+    Calculation,
+    CalculationInput,
+    Evidence,
+    Period,
+    Source,
+    ValueCase,
+)
+from clerk.drafting.base import DraftRequest
 from clerk.ingest.accounts import load_account, load_value_case
 from clerk.ingest.notes import note_source
 from clerk.ingest.tickets import ticket_sources
-from clerk.models import Account, Calculation, CalculationInput, Period, Source, ValueCase
 from clerk.settings import Settings
 from evals.fake_openai import FakeScript, serve_fake_openai
 

@@ -8,10 +8,10 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
+from clerk.domain.models import Source, Span
 from clerk.drafting.base import DraftResult
 from clerk.drafting.llm import LLMDrafter
 from clerk.drafting.llm_guard import INJECTION_NOTE, REFUSED
-from clerk.models import Source, Span
 from clerk.settings import Settings
 from clerk.store import Store
 from clerk.store.tables import LLMCacheRow, LLMCallRow

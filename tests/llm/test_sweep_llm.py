@@ -17,7 +17,7 @@ from clerk.ingest.run import run_ingest
 from clerk.settings import get_settings
 from clerk.store import Store
 from clerk.store.tables import LLMCallRow, ProofItemRow, SweepStateRow
-from clerk.sweep import run_sweep
+from clerk.sweep.run import run_sweep
 from evals.fake_openai import FakeScript, Reply, obey_injection
 from tests.llm.conftest import MODEL
 
@@ -62,7 +62,7 @@ def llm_calls(store: Store) -> list[LLMCallRow]:
 def test_sweep_stores_model_drafts_and_a_second_sweep_calls_nothing(
     llm_env: None, script: FakeScript, example_dir: Path, store: Store
 ) -> None:
-    run_ingest(example_dir, store, sync_index=False)
+    run_ingest(example_dir, store)
     sweep_id = sweep(store)
 
     stored = items(store)
@@ -94,7 +94,7 @@ def test_sweep_survives_a_provider_outage(
     llm_env: None, script: FakeScript, example_dir: Path, store: Store
 ) -> None:
     script.responder = lambda _request: Reply.server_error(503)
-    run_ingest(example_dir, store, sync_index=False)
+    run_ingest(example_dir, store)
     sweep(store)
 
     stored = items(store)
@@ -121,7 +121,7 @@ def test_obeyed_injection_in_a_ticket_never_reaches_a_stored_draft(
     }
     (data / "tickets" / "injected.json").write_text(json.dumps({"tickets": [ticket]}))
     script.responder = obey_injection("10,000", "hours saved", source_id="ticket:666")
-    run_ingest(data, store, sync_index=False)
+    run_ingest(data, store)
     sweep(store)
 
     stored = items(store)

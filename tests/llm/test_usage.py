@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from clerk.cli import app
 from clerk.drafting import get_drafter
 from clerk.drafting.llm import LLMDrafter
-from clerk.llm_usage import CallRecord, percentile, record_call
+from clerk.drafting.llm_usage import CallRecord, percentile, record_call
 from clerk.settings import Settings
 from clerk.store import Store
 

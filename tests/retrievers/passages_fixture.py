@@ -305,7 +305,7 @@ def source_id(key: str) -> str:
 
 
 def _context(kind: str, text: str) -> str:
-    # As clerk.indexing does: a digest is introduced by its event type in words and month.
+    # As clerk.retrieval does: a digest is introduced by its event type in words and month.
     if kind != "usage_digest":
         return ""
     _, event_type, month = text.split(":")[0].split(", ")

@@ -11,8 +11,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from clerk.review.users import add_user
 from clerk.store import Store
-from clerk.users import add_user
 from review_ui import create_app
 from tests.review_ui import factory
 
@@ -41,7 +41,7 @@ def fast_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     from argon2 import PasswordHasher
 
     monkeypatch.setattr(
-        "clerk.users._hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+        "clerk.review.users._hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
     )
 
 
@@ -168,9 +168,9 @@ def build_demo(store: Store) -> None:
     import datetime as dt
 
     from clerk.demo import DEMO_USERS, prepare_demo
-    from clerk.sweep import run_sweep
+    from clerk.sweep.run import run_sweep
 
-    report = prepare_demo(store, sync_index=False)
+    report = prepare_demo(store)
     assert report.exit_code == 0
     run_sweep(store, as_of=dt.date(2026, 7, 1))
     for email, role in DEMO_USERS:

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from clerk.models import (
+from clerk.domain.models import (
     Account,
     Calculation,
     CalculationInput,

@@ -2,12 +2,13 @@
 
 Over the real demo (the example ingested and swept): sign in, review the queue with the
 keyboard (approve, edit, reject), lose a race to another reviewer and reload, publish the
-packet and download it as PDF. Writes docs/img/queue.png and docs/img/packet.png (the PDF's
-first page), with copies under test-artifacts/.
+packet and download it as PDF. With CLERK_SCREENSHOTS=<folder> it also writes queue.png and
+packet.png (the PDF's first page) there; otherwise nothing leaves the test's tmp_path.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -26,8 +27,9 @@ from tests.review_ui.conftest import DEMO_PASSWORDS, build_demo
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-IMG, ARTIFACTS = ROOT / "docs" / "img", ROOT / "test-artifacts"
+# Screenshots for the docs are written only on request:
+#   CLERK_SCREENSHOTS=docs/img .venv/bin/pytest -m browser
+SCREENSHOTS = os.environ.get("CLERK_SCREENSHOTS")
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--no-sandbox",
@@ -78,6 +80,8 @@ def server(store: Store) -> Iterator[str]:
 @pytest.fixture
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
+        if os.environ.get("CLERK_REQUIRE_SERVICES") == "1":
+            pytest.fail("Chromium is not installed at /usr/bin/chromium (run .ci/services.sh)")
         pytest.skip("Chromium is not installed at /usr/bin/chromium")
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -107,12 +111,15 @@ def _card(page: Page, title: str) -> Locator:
 
 
 def _save(path: Path, data: bytes) -> None:
-    for folder in (IMG, ARTIFACTS):
+    if SCREENSHOTS:
+        folder = Path(SCREENSHOTS)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / path.name).write_bytes(data)
 
 
-def test_review_with_the_keyboard_conflict_publish_and_pdf(server: str, browser: Browser) -> None:
+def test_review_with_the_keyboard_conflict_publish_and_pdf(
+    server: str, browser: Browser, tmp_path: Path
+) -> None:
     page = _sign_in(browser, server, "dana@vendor.example")
     other = _sign_in(browser, server, "morgan@vendor.example")  # loads the same queue now
 
@@ -192,8 +199,7 @@ def test_review_with_the_keyboard_conflict_publish_and_pdf(server: str, browser:
     expect(page.locator(".notice")).to_contain_text("Published version 1")
     with page.expect_download() as download:
         page.click("#version-1 a[data-format=pdf]")
-    pdf = ARTIFACTS / "packet.pdf"
-    ARTIFACTS.mkdir(exist_ok=True)
+    pdf = tmp_path / "packet.pdf"
     download.value.save_as(pdf)
     assert pdf.read_bytes().startswith(b"%PDF")
     if shutil.which("pdftoppm"):
@@ -209,11 +215,11 @@ def test_review_with_the_keyboard_conflict_publish_and_pdf(server: str, browser:
                 "1",
                 "-singlefile",
                 str(pdf),
-                str(ARTIFACTS / "packet"),
+                str(tmp_path / "packet"),
             ],
             check=True,
         )
-        _save(Path("packet.png"), (ARTIFACTS / "packet.png").read_bytes())
+        _save(Path("packet.png"), (tmp_path / "packet.png").read_bytes())
     if shutil.which("pdftotext"):
         text = subprocess.run(
             ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True

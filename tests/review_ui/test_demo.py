@@ -22,7 +22,7 @@ def test_demo_prints_logins_that_work_and_starts_the_server(
     def fake_serve(host: str, port: int, *, store: Store | None = None) -> None:
         started.update(host=host, port=port, store=store)
 
-    monkeypatch.setattr("clerk.cli.review.serve_app", fake_serve)
+    monkeypatch.setattr("review_ui.cli.serve_app", fake_serve)
     result = CliRunner().invoke(app, ["demo", "--port", "8123"])
     assert result.exit_code == 0, result.output
     assert "Review UI: http://127.0.0.1:8123/" in result.output
@@ -48,7 +48,7 @@ def test_demo_prints_logins_that_work_and_starts_the_server(
 
 
 def test_demo_no_serve_stops_after_printing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("clerk.cli.review.serve_app", lambda *a, **k: pytest.fail("served"))
+    monkeypatch.setattr("review_ui.cli.serve_app", lambda *a, **k: pytest.fail("served"))
     result = CliRunner().invoke(app, ["demo", "--no-serve"])
     assert result.exit_code == 0, result.output
     assert "dana@vendor.example" in result.output and "password" in result.output

@@ -18,10 +18,10 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import delete
 
-from clerk import review
+from clerk.review import decisions as review
+from clerk.review.users import User
 from clerk.store import Store
 from clerk.store.tables import AuditRow, GapFlagRow, PacketRow, ProofItemRow
-from clerk.users import User
 from review_ui import create_app
 from tests.review_ui.conftest import PASSWORDS, Client, Seeded, login, seed, seed_drafts
 
@@ -283,7 +283,7 @@ USERS = {
 
 
 def _publish(store: Store, account: str) -> None:
-    from clerk.packet import publish_packet
+    from clerk.packet.assemble import publish_packet
 
     publish_packet(store, account, actor=ADMIN)
 
@@ -301,9 +301,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Fas
     store = Store(url)
     from argon2 import PasswordHasher
 
-    import clerk.users
+    import clerk.review.users
 
-    clerk.users._hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    clerk.review.users._hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
     seed(store)
     yield store, create_app(store)
     store.close()

@@ -1,4 +1,4 @@
-"""clerk.review: decisions, their audit trail, permissions and optimistic locking."""
+"""clerk.review.decisions: decisions, their audit trail, permissions and optimistic locking."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from clerk import review
+from clerk.review import decisions as review
+from clerk.review.users import User
 from clerk.store import Store
 from clerk.store.tables import AuditRow, GapFlagRow, ProofItemRow
-from clerk.users import User
 from tests.review_ui.conftest import seed
 from tests.review_ui.factory import calc_item
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from clerk.review.users import add_user
 from clerk.store import Store
-from clerk.users import add_user
 
 
 def _free_port() -> int:

@@ -1,0 +1,1 @@
+"""The vocabulary of the clerk: models, ids, periods, formulas, numbers in text. Pure, no I/O."""

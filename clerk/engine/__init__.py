@@ -1,0 +1,1 @@
+"""The evidence engine: metrics in SQL, calculations, verification and gap rules."""

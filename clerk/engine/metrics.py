@@ -1,0 +1,167 @@
+"""The metric engine: FORMATS §3 aggregations over usage events, run in SQL.
+
+Each metric input of an outcome becomes one aggregate query over ``usage_events`` restricted to
+(account, type, [start, end)) — the columns of ``ix_usage_events_account_type_time`` — and to
+the ``where`` filters. Filters compare JSON values, not their text: ``{flag: true}`` matches the
+boolean ``true`` and never the string ``"true"``; ``{n: 5}`` matches ``5`` and ``5.0``. SQLite
+uses ``json_type``/``json_extract`` and PostgreSQL ``jsonb`` equality for that.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Float, and_, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from clerk.domain.models import OutcomeInput, Period
+from clerk.domain.periods import bounds
+from clerk.store.tables import UsageEventRow
+
+# Aggregations that read ``data[field]`` (FORMATS: "All but count need field").
+FIELD_AGGREGATIONS = frozenset({"sum", "max", "latest", "unique_count"})
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """What one metric input aggregates: event type, aggregation, field and equality filters."""
+
+    metric: str
+    aggregation: str = "count"
+    field: str | None = None
+    where: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def from_input(cls, item: OutcomeInput) -> MetricQuery:
+        if item.metric is None:
+            raise ValueError(f"input {item.name} is not a metric input")
+        where = tuple(sorted((str(k), v) for k, v in (item.where or {}).items()))
+        return cls(item.metric, item.aggregation or "count", item.field, where)
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """An aggregate and how many events it rests on. ``value`` is None when no event matched."""
+
+    value: float | None
+    events: int
+    source_id: str = ""
+    notes: tuple[str, ...] = field(default=())
+
+
+def _where_text(value: Any) -> str:
+    # Strings read as themselves; everything else as JSON so true/5/5.0 stay distinguishable.
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def metric_source_id(query: MetricQuery, period: Period) -> str:
+    """``metric:<type>?<k=v&... sorted>@<start>..<end>``; no ``?`` part without filters."""
+    where = "&".join(f"{k}={_where_text(v)}" for k, v in sorted(query.where))
+    qs = f"?{where}" if where else ""
+    return f"metric:{query.metric}{qs}@{period.start.isoformat()}..{period.end.isoformat()}"
+
+
+def _json_path(name: str) -> str:
+    return '$."' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class _Dialect:
+    """The JSON expressions of one SQL dialect."""
+
+    def __init__(self, name: str) -> None:
+        self.pg = name == "postgresql"
+        self.data = UsageEventRow.__table__.c.data
+
+    def equals(self, key: str, value: Any) -> ColumnElement[bool]:
+        if self.pg:
+            return self.data[key] == cast(literal(json.dumps(value)), JSONB)
+        path = _json_path(key)
+        kind = func.json_type(self.data, path)
+        if value is None:
+            return kind == "null"
+        if isinstance(value, bool):
+            return kind == ("true" if value else "false")
+        if isinstance(value, int | float):
+            return and_(kind.in_(("integer", "real")), func.json_extract(self.data, path) == value)
+        if isinstance(value, str):
+            return and_(kind == "text", func.json_extract(self.data, path) == value)
+        # Arrays and objects: compare minified JSON text.
+        return func.json(func.json_extract(self.data, path)) == func.json(json.dumps(value))
+
+    def is_number(self, key: str) -> ColumnElement[bool]:
+        if self.pg:
+            return func.jsonb_typeof(self.data[key]) == "number"
+        return func.json_type(self.data, _json_path(key)).in_(("integer", "real"))
+
+    def is_present(self, key: str) -> ColumnElement[bool]:
+        if self.pg:
+            return and_(self.data[key].isnot(None), func.jsonb_typeof(self.data[key]) != "null")
+        return func.json_type(self.data, _json_path(key)).notin_(("null",))
+
+    def number(self, key: str) -> ColumnElement[Any]:
+        if self.pg:
+            return cast(self.data[key].as_string(), Float)
+        return func.json_extract(self.data, _json_path(key))
+
+    def raw(self, key: str) -> ColumnElement[Any]:
+        if self.pg:
+            return self.data[key]
+        # json_quote keeps 5 and "5" apart when counting distinct values.
+        return func.json_quote(func.json_extract(self.data, _json_path(key)))
+
+
+def aggregate(session: Session, account_id: str, query: MetricQuery, period: Period) -> MetricValue:
+    """Run one aggregation in SQL for an account and period.
+
+    Only events with a numeric ``data[field]`` feed sum/max/latest; only events where the field
+    is present feed unique_count. The event count is of all events matching type and filters.
+    """
+    t = UsageEventRow.__table__.c
+    d = _Dialect(session.get_bind().dialect.name)
+    start, end = bounds(period)
+    conditions: list[ColumnElement[bool]] = [
+        t.account_id == account_id,
+        t.type == query.metric,
+        t.time >= start,
+        t.time < end,
+    ]
+    conditions += [d.equals(k, v) for k, v in query.where]
+    source_id = metric_source_id(query, period)
+    agg = query.aggregation
+    if agg != "count" and not query.field:
+        raise ValueError(f"aggregation {agg} needs a field")
+    fld = query.field or ""
+
+    if agg == "latest":
+        events = session.execute(select(func.count()).where(*conditions)).scalar_one()
+        row = session.execute(
+            select(d.number(fld))
+            .where(*conditions, d.is_number(fld))
+            .order_by(t.time.desc(), t.seq.desc())
+            .limit(1)
+        ).first()
+        value = None if row is None or row[0] is None else float(row[0])
+        return MetricValue(value, int(events), source_id)
+
+    if agg == "count":
+        expr: ColumnElement[Any] = func.count()
+    elif agg == "sum":
+        expr = func.sum(d.number(fld)).filter(d.is_number(fld))
+    elif agg == "max":
+        expr = func.max(d.number(fld)).filter(d.is_number(fld))
+    elif agg == "unique_count":
+        # NULL when no event has the field, so that reads as a missing input, not as zero.
+        present = func.count(func.distinct(d.raw(fld))).filter(d.is_present(fld))
+        expr = func.nullif(present, 0)
+    else:
+        raise ValueError(f"unknown aggregation {agg!r}")
+    events, result = session.execute(select(func.count(), expr).where(*conditions)).one()
+    if not events:
+        return MetricValue(None, 0, source_id)
+    if result is None:
+        return MetricValue(None, int(events), source_id, (f"no event has a value in {fld}",))
+    return MetricValue(float(result), int(events), source_id)

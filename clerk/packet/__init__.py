@@ -1,0 +1,1 @@
+"""The Value Proof Packet: assembly from approved items, and rendering (HTML, PDF, Markdown)."""

@@ -1,0 +1,221 @@
+"""The Value Proof Packet: assembly (pure), drafts, publishing (immutable versions).
+
+Only approved and edited items reach a packet; every open or acknowledged gap flag does,
+worded as the clerk drafted it. A published packet is a snapshot stored whole in
+``packets``; publishing again makes the next version and never changes an earlier one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from clerk.domain.models import Account, GapFlag, Outcome, Packet, ProofItem
+from clerk.review.decisions import (
+    OPEN_GAP_STATUSES,
+    NotFound,
+    check_account,
+    effective_item,
+)
+from clerk.review.users import User
+from clerk.store import Store
+from clerk.store.rows import account_from_row, gap_from_row, outcome_from_row
+from clerk.store.tables import AccountRow, GapFlagRow, OutcomeRow, PacketRow, ProofItemRow, utcnow
+
+PACKET_STATUSES = ("approved", "edited")
+_KIND_ORDER = {"calculation": 0, "customer_statement": 1, "payback": 2}
+_SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+
+
+def assemble_packet(
+    account: Account,
+    outcomes: Iterable[Outcome],
+    items: Iterable[ProofItem],
+    gaps: Iterable[GapFlag],
+    *,
+    as_of: dt.date,
+    version: int,
+    published_at: dt.datetime | None = None,
+    published_by: str | None = None,
+) -> Packet:
+    """The packet from an account's reviewed items and gap flags (pure).
+
+    Items not approved or edited are left out; gap flags that are open or acknowledged are
+    all kept (a packet never hides missing proof), highest severity first.
+    """
+    outcomes = list(outcomes)
+    position = {o.id: i for i, o in enumerate(outcomes)}
+    kept_items = sorted(
+        (i for i in items if i.status in PACKET_STATUSES),
+        key=lambda i: (
+            position.get(i.outcome or "", len(position)),
+            _KIND_ORDER.get(i.kind, 9),
+            i.id,
+        ),
+    )
+    kept_gaps = sorted(
+        (g for g in gaps if g.status in OPEN_GAP_STATUSES),
+        key=lambda g: (
+            _SEVERITY_ORDER.get(g.severity, 9),
+            position.get(g.outcome or "", -1),
+            g.kind,
+            g.id,
+        ),
+    )
+    return Packet(
+        account=account,
+        as_of=as_of,
+        version=version,
+        published_at=published_at,
+        published_by=published_by,
+        proof_items=kept_items,
+        gap_flags=kept_gaps,
+        outcomes=outcomes,
+    )
+
+
+def latest_as_of(session: Session, account_id: str) -> dt.date | None:
+    """The newest as-of date the account has drafts for (the packet's default)."""
+    value: dt.date | None = session.scalar(
+        select(func.max(ProofItemRow.as_of)).where(
+            ProofItemRow.account_id == account_id, ProofItemRow.status != "superseded"
+        )
+    )
+    return value
+
+
+def _next_version(session: Session, account_id: str) -> int:
+    latest = session.scalar(
+        select(func.max(PacketRow.version)).where(PacketRow.account_id == account_id)
+    )
+    return (latest or 0) + 1
+
+
+def _draft(session: Session, account_id: str, as_of: dt.date | None) -> Packet:
+    account_row = session.get(AccountRow, account_id)
+    if account_row is None:
+        raise NotFound(f"No account {account_id!r}.")
+    as_of = as_of or latest_as_of(session, account_id) or utcnow().date()
+    outcomes = [
+        outcome_from_row(r)
+        for r in session.scalars(
+            select(OutcomeRow)
+            .where(OutcomeRow.account_id == account_id)
+            .order_by(OutcomeRow.position)
+        )
+    ]
+    items = session.scalars(
+        select(ProofItemRow).where(
+            ProofItemRow.account_id == account_id,
+            ProofItemRow.as_of == as_of,
+            ProofItemRow.status.in_(PACKET_STATUSES),
+        )
+    )
+    gaps = session.scalars(
+        select(GapFlagRow).where(
+            GapFlagRow.account_id == account_id,
+            GapFlagRow.as_of == as_of,
+            GapFlagRow.status.in_(OPEN_GAP_STATUSES),
+        )
+    )
+    return assemble_packet(
+        account_from_row(account_row),
+        outcomes,
+        [effective_item(r) for r in items],
+        [gap_from_row(g) for g in gaps],
+        as_of=as_of,
+        version=_next_version(session, account_id),
+    )
+
+
+def draft_packet(
+    store: Store, account_id: str, *, actor: User | None = None, as_of: dt.date | None = None
+) -> Packet:
+    """The packet as it would be published now (``version`` is the next one, unpublished).
+
+    ``actor`` None means a trusted local caller (the CLI); otherwise access is checked.
+    """
+    with store.session() as session:
+        if actor is not None:
+            check_account(session, account_id, actor)
+        return _draft(session, account_id, as_of)
+
+
+def publish_packet(
+    store: Store,
+    account_id: str,
+    *,
+    actor: User | None = None,
+    published_by: str | None = None,
+    as_of: dt.date | None = None,
+) -> Packet:
+    """Store the current packet as the next immutable version and return it."""
+    by = actor.email if actor is not None else (published_by or "cli")
+    for _attempt in range(3):
+        try:
+            with store.session() as session:
+                if actor is not None:
+                    check_account(session, account_id, actor)
+                packet = _draft(session, account_id, as_of)
+                packet = packet.model_copy(
+                    update={"published_at": utcnow().replace(microsecond=0), "published_by": by}
+                )
+                session.add(
+                    PacketRow(
+                        account_id=account_id,
+                        version=packet.version,
+                        as_of=packet.as_of,
+                        published_at=packet.published_at,
+                        published_by=by,
+                        payload=packet.model_dump(mode="json"),
+                    )
+                )
+                session.flush()
+                return packet
+        except IntegrityError:
+            # Someone published the same version at the same moment: take the next one.
+            continue
+    raise RuntimeError(f"could not publish a packet for {account_id}: versions kept colliding")
+
+
+@dataclass
+class PublishedPacket:
+    version: int
+    as_of: dt.date
+    published_at: dt.datetime
+    published_by: str
+
+
+def published_packets(
+    store: Store, account_id: str, *, actor: User | None = None
+) -> list[PublishedPacket]:
+    """The account's published versions, newest first."""
+    with store.session() as session:
+        if actor is not None:
+            check_account(session, account_id, actor)
+        rows = session.scalars(
+            select(PacketRow)
+            .where(PacketRow.account_id == account_id)
+            .order_by(PacketRow.version.desc())
+        )
+        return [PublishedPacket(r.version, r.as_of, r.published_at, r.published_by) for r in rows]
+
+
+def get_packet(store: Store, account_id: str, version: int, *, actor: User | None = None) -> Packet:
+    """A published version exactly as it was published."""
+    with store.session() as session:
+        if actor is not None:
+            check_account(session, account_id, actor)
+        row = session.scalar(
+            select(PacketRow).where(
+                PacketRow.account_id == account_id, PacketRow.version == version
+            )
+        )
+        if row is None:
+            raise NotFound(f"No published packet {version} for {account_id!r}.")
+        return Packet.model_validate(row.payload)

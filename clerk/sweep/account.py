@@ -1,0 +1,376 @@
+"""One account's sweep, step by step: load, evaluate, gather the customer's words, and turn
+computed outcomes and drafts into verified proof items, gap flags and considered slots.
+
+clerk.sweep.run orchestrates these per account (fingerprints, concurrency, transactions); the
+functions here hold what an account's drafts are made of.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clerk.domain.ids import evidence_key, item_id
+from clerk.domain.models import (
+    Account,
+    Citation,
+    Evidence,
+    GapFlag,
+    Outcome,
+    Period,
+    ProofItem,
+    SignalDraft,
+    Source,
+    Span,
+    ValueCase,
+)
+from clerk.drafting.base import DraftRequest, DraftResult
+from clerk.engine.calculations import (
+    OutcomeResult,
+    PaybackResult,
+    attainment,
+    calculation_item,
+    evaluate_payback,
+    evaluate_value_case,
+    payback_item,
+)
+from clerk.engine.gaps import OutcomeEvidence, Thresholds, raise_gaps
+from clerk.engine.metrics import MetricQuery, MetricValue, aggregate
+from clerk.engine.verify import verify_citation, verify_item
+from clerk.store import Store
+from clerk.store.tables import AccountRow, SourceRow, ValueCaseRow
+from clerk.sweep.drafts import Slot
+
+
+@dataclass
+class Prepared:
+    """An account loaded and computed, ready for the drafter."""
+
+    account: Account
+    value_case: ValueCase
+    fingerprint: str
+    results: dict[str, OutcomeResult]
+    payback: PaybackResult | None
+    sources: dict[str, Source]
+    evidence: list[Evidence]
+
+
+def load_value_case(row: ValueCaseRow | None, account_id: str) -> ValueCase:
+    """The stored value case (an empty one when the account has none)."""
+    if row is None:
+        return ValueCase(account_id=account_id)
+    data = copy.deepcopy(row.data)  # never mutate the row's JSON in the session
+    data.setdefault("account_id", account_id)
+    for outcome in data.get("outcomes") or []:
+        # Tolerate the YAML shape (inputs keyed by name) as well as the model's list.
+        if isinstance(outcome.get("inputs"), dict):
+            outcome["inputs"] = [{**v, "name": k} for k, v in outcome["inputs"].items()]
+    return ValueCase.model_validate(data)
+
+
+def load_sources(session: Session, account_id: str, as_of: dt.date) -> dict[str, Source]:
+    """Every ticket, comment and note of the account dated up to and including as-of."""
+    until = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
+    rows = session.scalars(
+        select(SourceRow).where(
+            SourceRow.account_id == account_id,
+            SourceRow.kind != "usage_digest",
+            SourceRow.date < until,
+        )
+    )
+    return {
+        r.id: Source(
+            id=r.id,
+            account_id=r.account_id,
+            kind=r.kind,
+            title=r.title or "",
+            text=r.text,
+            date=r.date,
+            author=r.author,
+            public=r.public,
+            customer_spans=[Span.model_validate(s) for s in r.customer_spans or []],
+            meta=r.meta or {},
+        )
+        for r in rows
+    }
+
+
+def customer_evidence(sources: dict[str, Source]) -> list[Evidence]:
+    """Every customer span of every source as a passage, newest first.
+
+    This is the recall guarantee: the drafter sees all of the customer's words, whatever a
+    top-k search would have ranked; there are only a handful per account.
+    """
+    out = [
+        Evidence(
+            source_id=s.id,
+            kind=s.kind,
+            text=s.text[span.start : span.end],
+            start=span.start,
+            end=span.end,
+            date=s.date,
+            customer=True,
+        )
+        for s in sources.values()
+        for span in s.customer_spans
+        if span.end > span.start
+    ]
+    out.sort(key=lambda e: (e.date, e.source_id, e.start), reverse=True)
+    return out
+
+
+def ranked(
+    store: Store,
+    account: Account,
+    outcome: Outcome,
+    as_of: dt.date,
+    base: list[Evidence],
+    index: Any,
+) -> list[Evidence]:
+    """Search hits for the outcome first, then every other customer passage (full recall)."""
+    from clerk import retrieval as indexing
+
+    query = " ".join([outcome.title, *(i.metric or i.name for i in outcome.inputs)])
+    try:
+        hits = indexing.search(
+            store,
+            account.id,
+            query,
+            customer=True,
+            until=as_of + dt.timedelta(days=1),
+            k=20,
+            index=index,
+        )
+    except Exception:  # noqa: BLE001 - an unbuilt index must not stop the sweep
+        return base
+    seen = {(h.source_id, h.start, h.end) for h in hits}
+    return list(hits) + [e for e in base if (e.source_id, e.start, e.end) not in seen]
+
+
+def prepare(session: Session, account_id: str, as_of: dt.date) -> Prepared:
+    """Load an account, evaluate its outcomes in SQL and gather its customer evidence."""
+    row = session.get(AccountRow, account_id)
+    if row is None:
+        raise LookupError(f"unknown account {account_id!r}")
+    account = Account.model_validate(row.data)
+    value_case = load_value_case(session.get(ValueCaseRow, account_id), account_id)
+    seen: dict[tuple[MetricQuery, dt.date, dt.date], MetricValue] = {}
+
+    def fetch(query: MetricQuery, period: Period) -> MetricValue:
+        # Outcomes often share an input (and a period's "before" is the next one's "now").
+        key = (query, period.start, period.end)
+        try:
+            if key not in seen:
+                seen[key] = aggregate(session, account_id, query, period)
+            return seen[key]
+        except TypeError:  # a list or mapping in `where` is not hashable: just run it
+            return aggregate(session, account_id, query, period)
+
+    results = evaluate_value_case(account, value_case, as_of, fetch)
+    sources = load_sources(session, account_id, as_of)
+    return Prepared(
+        account=account,
+        value_case=value_case,
+        fingerprint="",
+        results=results,
+        payback=evaluate_payback(account, value_case, results),
+        sources=sources,
+        evidence=customer_evidence(sources),
+    )
+
+
+def request_for(
+    prep: Prepared, result: OutcomeResult, as_of: dt.date, evidence: list[Evidence]
+) -> DraftRequest:
+    return DraftRequest(
+        account=prep.account,
+        outcome=result.outcome,
+        period=result.period,
+        as_of=as_of,
+        calculation=result.calculation,
+        delivered=result.delivered,
+        target=result.outcome.target,
+        attainment=result.attainment,
+        evidence=evidence,
+        sources=prep.sources,
+    )
+
+
+def _with_id(item: ProofItem, drafter: str, keys: dict[str, str]) -> ProofItem:
+    key = evidence_key(item, drafter)
+    item.id = item_id(item, key)
+    keys[item.id] = key
+    return item
+
+
+def _verified(
+    item: ProofItem, sources: dict[str, Source], fallback_claim: str | None = None
+) -> ProofItem:
+    """Verify ``item``; on failure retry with ``fallback_claim``, else mark it unverified."""
+    errors = verify_item(item, sources)
+    if errors and fallback_claim is not None and fallback_claim != item.claim:
+        retry = item.model_copy(update={"claim": fallback_claim})
+        retry_errors = verify_item(retry, sources)
+        if not retry_errors:
+            return retry
+    if errors:
+        item.status = "unverified"
+        item.verification_errors = errors
+    return item
+
+
+def build(
+    prep: Prepared,
+    drafts: dict[str, DraftResult],
+    as_of: dt.date,
+    drafter: str,
+    thresholds: Thresholds,
+) -> tuple[list[ProofItem], list[GapFlag], list[Slot], dict[str, str]]:
+    """Turn computed outcomes and drafts into verified items, gap flags and considered slots."""
+    account, sources = prep.account, prep.sources
+    items: list[ProofItem] = []
+    keys: dict[str, str] = {}
+    slots: list[Slot] = []
+    found: dict[str, OutcomeEvidence] = {}
+    for outcome_id, result in prep.results.items():
+        period = result.period
+        end = None if result.outcome.period == "contract" else period.end  # open: see drafts
+        slots += [(outcome_id, k, period.start, end) for k in ("calculation", "customer_statement")]
+        draft = drafts.get(outcome_id) or DraftResult(drafted_by=drafter)
+        evidence = OutcomeEvidence(result=result)
+        if result.computed:
+            template = calculation_item(
+                result, account.id, claim=None, drafted_by=drafter, item_id=""
+            )
+            # drafted_by says who worded it: an LLM drafter that fell back reports "extractive".
+            update = {"claim": draft.claim or template.claim, "drafted_by": draft.drafted_by}
+            item = template.model_copy(update=update)
+            item = _verified(_with_id(item, drafter, keys), sources, template.claim)
+            evidence.calculation_verified = item.status != "unverified"
+            items.append(item)
+        for statement in draft.statements:
+            item = _statement_item(
+                account.id,
+                result,
+                statement.claim,
+                statement.citations,
+                statement.delivered,
+                draft.drafted_by,
+                as_of,
+                sources,
+                thresholds,
+            )
+            item = _with_id(item, drafter, keys)
+            if any(seen.id == item.id for seen in items):
+                continue  # the same quotes drafted twice: one item, never a twin
+            item = _verified(item, sources)
+            items.append(item)
+            if item.status != "unverified":
+                evidence.statements.append(item)
+                for c in item.citations:
+                    evidence.statement_dates[c.source] = sources[c.source].date
+        evidence.signals = [s for s in draft.negative_signals if _signal_ok(s, sources, account)]
+        found[outcome_id] = evidence
+    _one_outcome_per_complaint(found, sources)
+    if prep.value_case.payback is not None:
+        benefit = prep.results.get(prep.value_case.payback.benefit)
+        if benefit is not None:
+            end = None if benefit.outcome.period == "contract" else benefit.period.end
+            slots.append((None, "payback", benefit.period.start, end))
+        if prep.payback is not None and prep.payback.months is not None:
+            benefit_draft = drafts.get(prep.value_case.payback.benefit)
+            worded_by = benefit_draft.drafted_by if benefit_draft else drafter
+            item = payback_item(prep.payback, account.id, drafted_by=worded_by, item_id="")
+            items.append(_verified(_with_id(item, drafter, keys), sources))
+    gaps = raise_gaps(account, prep.value_case, as_of, found, thresholds)
+    return items, gaps, slots, keys
+
+
+def _thread_of(source_id: str, sources: dict[str, Source]) -> str:
+    source = sources.get(source_id)
+    if source is not None and source.meta.get("ticket_id") is not None:
+        return f"ticket:{source.meta['ticket_id']}"
+    return source_id.split("#", 1)[0]
+
+
+def _one_outcome_per_complaint(
+    found: dict[str, OutcomeEvidence], sources: dict[str, Source]
+) -> None:
+    """Keep each complaint (a ticket thread or a note) on the outcome(s) it names best.
+
+    A drafter looks at one outcome at a time, so one complaint that mentions words of several
+    outcomes comes back for each; raising it everywhere would send the CSM after one problem
+    several times. The outcome whose keywords its quotes hit most keeps it (ties keep all).
+    """
+    from clerk.drafting.signals import keyword_hits, outcome_keywords
+
+    claims: dict[str, dict[str, int]] = {}
+    for outcome_id, evidence in found.items():
+        keywords = outcome_keywords(evidence.result.outcome, with_inputs=True)
+        for signal in evidence.signals:
+            hits = keyword_hits(" ".join(c.quote for c in signal.citations), keywords)
+            for thread in {_thread_of(c.source, sources) for c in signal.citations}:
+                best = claims.setdefault(thread, {})
+                best[outcome_id] = max(best.get(outcome_id, 0), hits)
+    for outcome_id, evidence in found.items():
+        kept = []
+        for signal in evidence.signals:
+            threads = {_thread_of(c.source, sources) for c in signal.citations}
+            if any(claims[t][outcome_id] == max(claims[t].values()) for t in threads):
+                kept.append(signal)
+        evidence.signals = kept
+
+
+def _signal_ok(signal: SignalDraft, sources: dict[str, Source], account: Account) -> bool:
+    # A negative signal is only raised on quotes that check out against their sources.
+    return bool(signal.citations) and not any(
+        verify_citation(c, sources, account.id) for c in signal.citations
+    )
+
+
+def _statement_item(
+    account_id: str,
+    result: OutcomeResult,
+    claim: str,
+    citations: Sequence[Citation],
+    delivered: float | None,
+    drafter: str,
+    as_of: dt.date,
+    sources: dict[str, Source],
+    thresholds: Thresholds,
+) -> ProofItem:
+    outcome = result.outcome
+    dates = [sources[c.source].date for c in citations if c.source in sources]
+    reasons = ["the customer's own words, quoted verbatim"]
+    confidence = "medium"
+    if dates and (as_of - max(dates).date()).days > thresholds.stale_days:
+        confidence = "low"
+        reasons.append(f"the statement is more than {thresholds.stale_days} days old")
+    elif len({c.source for c in citations}) > 1:
+        confidence = "high"
+        reasons.append("stated in more than one source")
+    if delivered is None:
+        reasons.append("the statement gives no number")
+    return ProofItem(
+        id="",
+        account=account_id,
+        outcome=outcome.id,
+        kind="customer_statement",
+        claim=claim,
+        period=result.period,
+        delivered=delivered,
+        target=outcome.target,
+        unit=outcome.unit,
+        attainment=attainment(outcome, delivered),
+        citations=list(citations),
+        evidence_category="customer_confirmed",
+        confidence=confidence,
+        confidence_reasons=reasons,
+        drafted_by=drafter,
+    )

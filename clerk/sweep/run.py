@@ -1,0 +1,365 @@
+"""The sweep: for every account, compute, draft, verify, flag gaps and store — incrementally.
+
+Per account: load the account and its value case, evaluate every outcome in SQL
+(clerk.engine.calculations / clerk.engine.metrics), hand each outcome to the drafter with the
+customer's words up to as-of, verify every draft (clerk.engine.verify), raise gap flags
+(clerk.engine.gaps) and store it all in ONE transaction together with the account's
+fingerprint in ``sweep_state``. An
+account whose fingerprint (evidence version, account and value-case hashes, as-of, thresholds,
+drafter) is unchanged is skipped, so a second sweep costs a few queries per account, and a
+sweep killed at any point resumes where it stopped without twins (ids are stable).
+
+Drafter calls of different accounts run concurrently, at most ``settings.llm_max_concurrency``
+at once; database work stays on the event loop's thread, one account at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import select
+
+from clerk.domain.models import GapFlag, ProofItem
+from clerk.drafting import get_drafter
+from clerk.drafting.base import Drafter, DraftResult
+from clerk.engine.calculations import OutcomeResult
+from clerk.engine.gaps import Thresholds
+from clerk.settings import Settings, get_settings
+from clerk.store import Store
+from clerk.store.tables import (
+    AccountRow,
+    GapFlagRow,
+    SweepRow,
+    SweepStateRow,
+    ValueCaseRow,
+    utcnow,
+)
+from clerk.sweep.account import Prepared, build, prepare, ranked, request_for
+from clerk.sweep.drafts import SaveStats, save_drafts
+
+# Bump when the engine's output for the same evidence changes, so every account is redrafted.
+ENGINE_VERSION = "1"
+
+
+@dataclass
+class AccountChanges:
+    """What one account's sweep changed, for the summary and the CSM digests."""
+
+    account_id: str
+    name: str
+    csm: str | None
+    new_items: list[dict[str, Any]] = field(default_factory=list)
+    new_gaps: list[dict[str, Any]] = field(default_factory=list)
+    resolved_gaps: list[dict[str, Any]] = field(default_factory=list)
+    superseded: int = 0
+
+
+@dataclass
+class SweepReport:
+    """What a sweep did."""
+
+    as_of: dt.date
+    sweep_id: int | None = None
+    accounts: int = 0  # accounts considered
+    swept: int = 0  # accounts (re)drafted
+    skipped: int = 0  # accounts whose evidence had not changed
+    failed: dict[str, str] = field(default_factory=dict)  # account id -> error
+    new_items: int = 0
+    superseded: int = 0
+    new_gaps: int = 0
+    resolved_gaps: int = 0
+    seconds: float = 0.0
+    changes: list[AccountChanges] = field(default_factory=list)
+    # "account/outcome" -> what the drafter refused, fell back on or gave up (kept in SQL).
+    drafter_notes: dict[str, list[str]] = field(default_factory=dict)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "accounts": self.accounts,
+            "swept": self.swept,
+            "skipped": self.skipped,
+            "failed": len(self.failed),
+            "new_items": self.new_items,
+            "superseded": self.superseded,
+            "new_gaps": self.new_gaps,
+            "resolved_gaps": self.resolved_gaps,
+            "drafter_notes": sum(len(n) for n in self.drafter_notes.values()),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def today_utc() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def fingerprint(
+    row: AccountRow, vc_hash: str | None, as_of: dt.date, settings: Settings, drafter: str
+) -> str:
+    """What an account's drafts depend on; equal fingerprints mean nothing to redo."""
+    parts = [
+        ENGINE_VERSION,
+        row.evidence_version,
+        row.content_hash,
+        vc_hash,
+        as_of.isoformat(),
+        settings.stale_days,
+        settings.usage_drop_pct,
+        drafter,
+    ]
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
+
+
+def _summary_item(item: ProofItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "outcome": item.outcome,
+        "kind": item.kind,
+        "claim": item.claim,
+        "status": item.status,
+    }
+
+
+def _summary_gap(gap: GapFlag | GapFlagRow) -> dict[str, Any]:
+    if isinstance(gap, GapFlagRow):
+        return {
+            "id": gap.id,
+            "outcome": gap.outcome_id,
+            "kind": gap.kind,
+            "message": gap.payload.get("message", ""),
+            "severity": gap.severity,
+        }
+    return {
+        "id": gap.id,
+        "outcome": gap.outcome,
+        "kind": gap.kind,
+        "message": gap.message,
+        "severity": gap.severity,
+    }
+
+
+def store_account(
+    store: Store,
+    prep: Prepared,
+    drafts: dict[str, DraftResult],
+    as_of: dt.date,
+    drafter: str,
+    thresholds: Thresholds,
+) -> AccountChanges:
+    """Build, verify and store one account's drafts and its fingerprint in one transaction."""
+    items, gaps, slots, keys = build(prep, drafts, as_of, drafter, thresholds)
+    account = prep.account
+    with store.session() as session:
+        stats: SaveStats = save_drafts(session, account.id, as_of, items, gaps, slots, keys)
+        resolved = [session.get(GapFlagRow, g) for g in stats.resolved_gaps]
+        session.merge(
+            SweepStateRow(
+                account_id=account.id, as_of=as_of, fingerprint=prep.fingerprint, swept_at=utcnow()
+            )
+        )
+    by_item = {i.id: i for i in items}
+    by_gap = {g.id: g for g in gaps}
+    return AccountChanges(
+        account_id=account.id,
+        name=account.name,
+        csm=account.csm,
+        new_items=[_summary_item(by_item[i]) for i in stats.new_items],
+        new_gaps=[_summary_gap(by_gap[g]) for g in stats.new_gaps],
+        resolved_gaps=[_summary_gap(r) for r in resolved if r is not None],
+        superseded=len(stats.superseded),
+    )
+
+
+async def _draft_all(
+    store: Store,
+    prep: Prepared,
+    as_of: dt.date,
+    drafter: Drafter,
+    limit: asyncio.Semaphore,
+    index: Any,
+) -> dict[str, DraftResult]:
+    # A drafter that reads only the top passages (an LLM) asks for them ranked by search.
+    wants_ranking = bool(getattr(drafter, "ranked_evidence", False))
+
+    async def one(result: OutcomeResult) -> tuple[str, DraftResult]:
+        evidence = prep.evidence
+        if wants_ranking:
+            evidence = ranked(store, prep.account, result.outcome, as_of, evidence, index)
+        request = request_for(prep, result, as_of, evidence)
+        async with limit:
+            try:
+                return result.outcome.id, await drafter.draft(request)
+            except Exception as exc:  # noqa: BLE001 - one failed draft must not stop the sweep
+                note = f"drafter {drafter.name} failed: {type(exc).__name__}: {exc}"
+                # The claims fall back to the engine's templates: no model wrote them.
+                return result.outcome.id, DraftResult(drafted_by="extractive", notes=[note])
+
+    pairs = await asyncio.gather(*(one(r) for r in prep.results.values()))
+    return dict(pairs)
+
+
+async def arun_sweep(
+    store: Store | None = None,
+    *,
+    as_of: dt.date | None = None,
+    account: str | None = None,
+    drafter: Drafter | None = None,
+    index: Any = None,
+    console: Console | None = None,
+    settings: Settings | None = None,
+    force: bool = False,
+) -> SweepReport:
+    """The sweep as a coroutine (for callers that already run an event loop)."""
+    settings = settings or get_settings()
+    store = store or Store()
+    drafter = drafter or get_drafter(settings, store)
+    as_of = as_of or today_utc()
+    thresholds = Thresholds(settings.stale_days, settings.usage_drop_pct)
+    report = SweepReport(as_of=as_of)
+    started = time.perf_counter()
+
+    with store.session() as session:
+        query = select(AccountRow).order_by(AccountRow.id)
+        if account is not None:
+            query = query.where(AccountRow.id == account)
+        rows = session.scalars(query).all()
+        if account is not None and not rows:
+            raise LookupError(f"unknown account {account!r}")
+        vc_hashes: dict[str, str] = {
+            a: h
+            for a, h in session.execute(select(ValueCaseRow.account_id, ValueCaseRow.content_hash))
+        }
+        done: dict[str, str] = {
+            a: f
+            for a, f in session.execute(
+                select(SweepStateRow.account_id, SweepStateRow.fingerprint).where(
+                    SweepStateRow.as_of == as_of
+                )
+            )
+        }
+        sweep = SweepRow(as_of=as_of, started_at=utcnow(), status="running", stats={})
+        session.add(sweep)
+        session.flush()
+        report.sweep_id = sweep.id
+    if hasattr(drafter, "sweep_id"):
+        drafter.sweep_id = report.sweep_id  # the LLM drafter tags its llm_calls rows with it
+    todo: list[tuple[str, str]] = []
+    for row in rows:
+        fp = fingerprint(row, vc_hashes.get(row.id), as_of, settings, drafter.name)
+        if done.get(row.id) == fp and not force:
+            report.skipped += 1
+        else:
+            todo.append((row.id, fp))
+    report.accounts = len(rows)
+
+    limit = asyncio.Semaphore(max(1, settings.llm_max_concurrency))
+    queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+    for pair in todo:
+        queue.put_nowait(pair)
+    progress = _progress(console)
+    task = progress.add_task("Sweeping", total=len(todo)) if progress else None
+
+    async def worker() -> None:
+        while not queue.empty():
+            account_id, fp = queue.get_nowait()
+            try:
+                with store.session() as session:
+                    prep = prepare(session, account_id, as_of)
+                prep.fingerprint = fp
+                drafts = await _draft_all(store, prep, as_of, drafter, limit, index)
+                for outcome_id, draft in drafts.items():
+                    if draft.notes:
+                        report.drafter_notes[f"{account_id}/{outcome_id}"] = list(draft.notes)
+                changes = store_account(store, prep, drafts, as_of, drafter.name, thresholds)
+            except Exception as exc:  # noqa: BLE001 - one broken account must not stop the rest
+                report.failed[account_id] = f"{type(exc).__name__}: {exc}"
+            else:
+                report.swept += 1
+                report.changes.append(changes)
+                report.new_items += len(changes.new_items)
+                report.superseded += changes.superseded
+                report.new_gaps += len(changes.new_gaps)
+                report.resolved_gaps += len(changes.resolved_gaps)
+            if progress is not None and task is not None:
+                progress.advance(task)
+
+    if progress is not None:
+        progress.start()
+    try:
+        workers = max(1, min(settings.llm_max_concurrency, len(todo)))
+        await asyncio.gather(*(worker() for _ in range(workers)))
+    finally:
+        if progress is not None:
+            progress.stop()
+
+    report.changes.sort(key=lambda c: c.account_id)
+    report.seconds = time.perf_counter() - started
+    with store.session() as session:
+        sweep_row = session.get(SweepRow, report.sweep_id)
+        if sweep_row is not None:
+            sweep_row.finished_at = utcnow()
+            sweep_row.status = "failed" if report.failed else "done"
+            sweep_row.stats = {
+                **report.stats(),
+                "errors": dict(list(report.failed.items())[:50]),
+                "notes": dict(sorted(report.drafter_notes.items())[:500]),
+            }
+    return report
+
+
+def run_sweep(
+    store: Store | None = None,
+    *,
+    as_of: dt.date | None = None,
+    account: str | None = None,
+    drafter: Drafter | None = None,
+    index: Any = None,
+    console: Console | None = None,
+    settings: Settings | None = None,
+    force: bool = False,
+) -> SweepReport:
+    """Sweep every account (or one) at ``as_of`` (default: today, UTC); see the module doc.
+
+    ``force`` redrafts accounts whose fingerprint is unchanged (ids stay stable, so this adds
+    nothing unless the engine or drafter now says something else).
+    """
+    return asyncio.run(
+        arun_sweep(
+            store,
+            as_of=as_of,
+            account=account,
+            drafter=drafter,
+            index=index,
+            console=console,
+            settings=settings,
+            force=force,
+        )
+    )
+
+
+def _progress(console: Console | None) -> Progress | None:
+    if console is None:
+        return None
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+__all__ = [
+    "AccountChanges",
+    "SweepReport",
+    "arun_sweep",
+    "run_sweep",
+]

@@ -1,0 +1,66 @@
+"""Rendering pages and partials: the Jinja environment, its filters, and ``render``.
+
+Routes import from here (never from ``review_ui.app``, which imports the routes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from clerk.packet.render import fmt_num
+from review_ui.security import csrf_token, session_user
+
+HERE = Path(__file__).parent
+HTMX_JS = "htmx-2.0.11.min.js"
+
+
+def fmt_pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def fmt_date(value: dt.date | dt.datetime | None, with_time: bool = False) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dt.datetime) and with_time:
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    return value.strftime("%Y-%m-%d")
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    env = templates.env
+    # Templates ship inside the package; checking their mtimes on every include (20 cards a
+    # page) costs more than it is worth outside development.
+    env.auto_reload = False
+    env.filters.update(num=fmt_num, pct=fmt_pct, date=fmt_date)
+    env.globals.update(htmx_js=HTMX_JS, csrf_field="csrf_token")
+    return templates
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def render(
+    request: Request,
+    name: str,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """Render a page or partial with the user and CSRF token every template may need."""
+    user, _ = session_user(request)
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"user": user, "csrf": csrf_token(request), "htmx": is_htmx(request), **context},
+        status_code=status_code,
+        headers=headers,
+    )
