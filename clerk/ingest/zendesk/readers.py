@@ -55,7 +55,7 @@ CONTROL_TYPES = frozenset(
      "CONNECTION_STATUS"}
 )  # fmt: skip
 COMMENT_FILE = re.compile(r"^tickets?[-_](\d+)[-_]comments\b", re.IGNORECASE)
-AIRBYTE_RAW_FILE = re.compile(r"^_airbyte_raw_([a-z_]+?)(?:[._-]|$)")
+AIRBYTE_RAW_FILE = re.compile(r"^_airbyte_raw_(\w+?)(?:\.|$)")
 _BODY_FIELDS = ("plain_body", "body", "html_body")
 _PLURAL = {"ticket": "tickets", "comment": "comments", "user": "users",
            "organization": "organizations"}  # fmt: skip
