@@ -17,6 +17,7 @@ _BLOCKS = frozenset(
 )  # fmt: skip
 _SKIP = frozenset({"script", "style", "head", "title"})
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")
+_PRE_SPACE = "\x00"
 
 
 class _TextParser(HTMLParser):
@@ -56,7 +57,8 @@ class _TextParser(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self.skipping:
             return
-        self.parts.append(data if self.pre else _SPACES.sub(" ", data))
+        # Spaces inside <pre> are content: hide them from the line trimming below.
+        self.parts.append(data.replace(" ", _PRE_SPACE) if self.pre else _SPACES.sub(" ", data))
 
 
 def html_to_text(html: str) -> str:
@@ -67,5 +69,5 @@ def html_to_text(html: str) -> str:
     # A no-break space (&nbsp;) reads as a space; searching and quoting treat it as one.
     joined = "".join(parser.parts).replace("\xa0", " ")
     lines = [line.strip(" ") for line in joined.split("\n")]
-    text = "\n".join(lines)
+    text = "\n".join(lines).replace(_PRE_SPACE, " ")
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
