@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -63,7 +63,7 @@ class TicketLoader:
     def reject(
         self, file: str, line: int | None, reason: str, field: str | None, *, unrouted: bool = False
     ) -> None:
-        status = "unrouted" if unrouted else "rejected"
+        status: Literal["rejected", "unrouted"] = "unrouted" if unrouted else "rejected"
         self.log.add(Reject("tickets", file, line, reason, field, status))
         if unrouted:
             self.counts[file].unrouted += 1

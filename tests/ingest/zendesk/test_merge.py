@@ -120,7 +120,7 @@ def test_byte_order_marks_and_gzip(store: Store, tmp_path: Path) -> None:
     data = folder(tmp_path)
     bom = codecs.BOM_UTF8
     write(data / "tickets" / "tickets.json", bom + (PAGE / "tickets.json").read_bytes())
-    note = "---\ndate: 2026-05-01\nauthor: csm@vendor.example\nkind: call\n---\nTom said \"fine\".\n"
+    note = '---\ndate: 2026-05-01\nauthor: csm@vendor.example\nkind: call\n---\nTom said "fine".\n'
     write(data / "accounts" / "northwind" / "notes" / "call.md", bom + note.encode())
     write(data / "tickets" / "broken.json.gz", b"\x1f\x8b\x08\x00 not really gzip")
     report = run_ingest(data, store)
