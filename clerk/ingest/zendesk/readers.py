@@ -97,6 +97,7 @@ class ZendeskFile:
     problems: list[Problem] = field(default_factory=list)
     ignored: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    unjoined: int = 0  # comments that name no ticket (rejected)
 
     def add(self, record: Record) -> None:
         self.records[record.kind].append(record)
@@ -116,6 +117,8 @@ class ZendeskFile:
         for kind, n in self.counts().items():
             if n:
                 parts.append(f"{n:,} {kind if n == 1 else _PLURAL[kind]}")
+        if self.unjoined:
+            parts.append(f"{self.unjoined:,} comment(s) without ticket_id")
         if len(parts) == 1:
             parts.append("no tickets, comments, users or organizations")
         if self.ignored:
@@ -227,23 +230,20 @@ def _add_comments_page(found: ZendeskFile, items: list[Any], text: str) -> None:
     match = COMMENT_FILE.match(found.name)
     from_name = match.group(1) if match else None
     lines = _Lines(text, "comments")
-    missing = 0
     for i, item in enumerate(items):
         ticket_id = item.get("ticket_id") if isinstance(item, dict) else None
         if ticket_id is None:
             ticket_id = from_name
-        if ticket_id is None:
-            missing += 1
+        if ticket_id is not None:
+            found.add(Record("comment", item, lines(i), f"comments[{i}]", ticket_id))
             continue
-        found.add(Record("comment", item, lines(i), f"comments[{i}]", ticket_id))
-    if missing:
+        found.unjoined += 1
         found.problems.append(
             Problem(
-                1,
-                "ticket_id",
-                f"{missing:,} comment(s) without ticket_id: a comments page "
-                "(GET /api/v2/tickets/{id}/comments) does not say its ticket; save it as "
-                "ticket-<id>-comments.json so the clerk can join it",
+                lines(i),
+                f"comments[{i}].ticket_id",
+                f"comments[{i}]: no ticket_id; a comments page (GET /api/v2/tickets/{{id}}/"
+                "comments) does not name its ticket, so save it as ticket-<id>-comments.json",
             )
         )
 

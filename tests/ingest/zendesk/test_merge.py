@@ -88,9 +88,15 @@ def test_comments_that_cannot_join_are_reported(store: Store, tmp_path: Path) ->
     write(data / "tickets" / "ticket-99999-comments.json", comments)  # a ticket never seen
     report = run_ingest(data, store)
     assert report.counts["tickets"].new == 4 and report.exit_code == 1
-    (bad,) = [r for r in report.rejects if r.file == "tickets/comments-export.json"]
-    assert bad.field == "ticket_id" and "ticket-<id>-comments.json" in bad.reason
-    assert "3 comment(s) without ticket_id" in bad.reason
+    bad = [r for r in report.rejects if r.file == "tickets/comments-export.json"]
+    assert [r.field for r in bad] == [f"comments[{i}].ticket_id" for i in range(3)]
+    assert "save it as ticket-<id>-comments.json" in bad[0].reason
+    assert bad[0].line is not None and '"id": 5101' in comments.splitlines()[bad[0].line]
+    assert report.counts["tickets"].rejected == 3
+    assert (
+        "tickets/comments-export.json: Zendesk ticket comments page, "
+        "3 comment(s) without ticket_id" in report.notes
+    )
     orphans = [r for r in report.unrouted if r.file == "tickets/ticket-99999-comments.json"]
     assert len(orphans) == 3
     assert "ticket 99999 is in no ticket file" in orphans[0].reason
