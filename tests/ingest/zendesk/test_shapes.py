@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from clerk.cli import app
 from clerk.domain.models import Source
 from clerk.ingest import run_ingest
 from clerk.store import Store
@@ -126,3 +128,16 @@ def test_same_tickets_from_two_systems_count_once(store: Store, tmp_path: Path) 
     assert sum(s.kind == "ticket_comment" for s in found.values()) == 10
     # The comments page's plain_body is preferred to the HTML-only copy in the Singer file.
     assert found["ticket:48121#5003"].text == CFO
+
+
+def test_clerk_ingest_names_each_ticket_file_shape(store: Store, tmp_path: Path) -> None:
+    data = folder(tmp_path, "singer", "incremental")
+    result = CliRunner().invoke(app, ["ingest", str(data), "--no-index"])
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert "tickets 4 new, 0 updated, 4 duplicates, 0 rejected, 0 unrouted" in output
+    assert (
+        "tickets/tap-zendesk.jsonl: Singer tap-zendesk, 4 tickets, 10 comments, 7 users, "
+        "2 organizations" in output
+    )
+    assert "tickets/ticket-events.json.gz: Zendesk incremental ticket events, 10 comments" in output
