@@ -98,6 +98,7 @@ class _Run:
         self.console = console
         self.batch_size = batch_size
         self.accounts: dict[str, AccountFolder] = {}
+        self.accounts_changed = False  # routing or customer domains may differ from last run
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.data).as_posix()
@@ -147,6 +148,7 @@ class _Run:
             else:
                 setattr(counts, status, getattr(counts, status) + 1)
                 self.report.changed_accounts.add(loaded.account.id)
+                self.accounts_changed = True
         with self.store.engine.connect() as conn:
             self.report.late_routed = route_stored_events(
                 conn, self.report.touched, self.report.changed_accounts
@@ -255,9 +257,12 @@ class _Run:
         digests = {path: file_digest(path)[0] for path in paths}
         counts.files += len(paths)
         with self.store.session() as session:
-            if all(self.unchanged(session, path, digest) for path, digest in digests.items()):
-                counts.skipped_files += len(paths)
-                return
+            unchanged = all(self.unchanged(session, p, digest) for p, digest in digests.items())
+        # A changed account (organization, customer domains) may route tickets or mark
+        # customers differently, so its tickets are read again too.
+        if unchanged and not self.accounts_changed:
+            counts.skipped_files += len(paths)
+            return
         # Tickets, their comments and the users who wrote them may sit in different files,
         # so a change in any ticket file reads them all (unchanged tickets count as duplicates).
         per_file = load_ticket_files(

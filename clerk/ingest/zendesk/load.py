@@ -166,7 +166,8 @@ class TicketLoader:
             return
         first = next(iter(pool.values()))[1]
         sources = self.comment_sources(key, _context(stored), dict(stored.meta or {}), account)
-        self.count(session, sources, None, self.counts[first.file], account.id)
+        if sources:
+            self.count(session, sources, None, self.counts[first.file], account.id)
 
     def _orphan(self, found: Found, key: str) -> None:
         at = found.record.at(None) or "comment"

@@ -150,3 +150,20 @@ def test_not_a_zendesk_file_is_named(store: Store, tmp_path: Path) -> None:
     assert "'data', 'has_more'" in found["tickets/export.json", None].reason
     assert found["tickets/lines.jsonl", 1].reason == "record.id: missing field 'id'"
     assert "malformed JSON" in found["tickets/lines.jsonl", 2].reason
+
+
+def test_changed_customer_domains_reread_unchanged_ticket_files(
+    store: Store, tmp_path: Path
+) -> None:
+    data = folder(tmp_path, "singer")
+    run_ingest(data, store)
+    assert sources(store)["ticket:48410#5301"].customer_spans == []  # kim@partner.example
+    account = data / "accounts" / "northwind" / "account.yaml"
+    text = account.read_text().replace(
+        "customer_domains: [northwind.example]",
+        "customer_domains: [northwind.example, partner.example]",
+    )
+    account.write_text(text)
+    report = run_ingest(data, store)
+    assert report.counts["tickets"].skipped_files == 0 and report.counts["tickets"].updated == 1
+    assert sources(store)["ticket:48410#5301"].customer_spans != []
