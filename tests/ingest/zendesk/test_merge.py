@@ -43,7 +43,8 @@ def test_older_page_in_the_same_run_never_wins(
     assert sources(store)["ticket:48121"].meta["status"] == "solved"
 
 
-def test_older_page_in_a_later_run_keeps_the_newer_status(store: Store, tmp_path: Path) -> None:
+def test_older_page_in_a_later_run_keeps_the_newer_status(any_store: Store, tmp_path: Path) -> None:
+    store = any_store
     data = folder(tmp_path)
     write(data / "tickets" / "2026-05-07.json", _page(NEWER))
     run_ingest(data, store)
