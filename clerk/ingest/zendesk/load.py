@@ -49,8 +49,9 @@ class TicketLoader:
         with self.store.session() as session:
             self.store_all(session)
         if self.set.older:
+            copies = "copy" if self.set.older == 1 else "copies"
             self.report.notes.append(
-                f"tickets: {self.set.older:,} older cop(ies) of tickets set aside for a newer "
+                f"tickets: {self.set.older:,} older {copies} of tickets set aside for a newer "
                 "copy (updated_at)"
             )
         if self.kept_stored:
@@ -112,7 +113,9 @@ class TicketLoader:
             source, context = ticket_source(data, account.id if account else "")
         except TicketError as exc:
             at = found.record.at(exc.field)
-            self.reject(found.file, found.record.line, f"{at}: {exc.reason}", at)
+            self.reject(
+                found.file, found.record.line, f"{at}: {exc.reason}" if at else exc.reason, at
+            )
             self.set.comments.pop(key, None)  # they belong to a ticket that was not taken
             return
         if account is None:
