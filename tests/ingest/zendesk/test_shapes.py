@@ -7,6 +7,7 @@ so each shape must give the same sources: the figures below are counted by hand 
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -142,3 +143,25 @@ def test_clerk_ingest_names_each_ticket_file_shape(store: Store, tmp_path: Path)
         "2 organizations" in output
     )
     assert "tickets/ticket-events.json.gz: Zendesk incremental ticket events, 10 comments" in output
+
+
+def test_plain_json_lines_of_tickets_with_nested_comments(store: Store, tmp_path: Path) -> None:
+    # One ticket per line with its comments nested (as a full JSON export or a script writes
+    # them), plus the users one per line: told apart by their fields.
+    pages = DATA / "api-pages" / "tickets"
+    page = json.loads((pages / "tickets.json").read_text())
+    lines = []
+    for ticket in page["tickets"]:
+        comments = json.loads((pages / f"ticket-{ticket['id']}-comments.json").read_text())
+        lines.append(json.dumps(ticket | {"comments": comments["comments"]}))
+    lines += [json.dumps(user) for user in page["users"]]
+    data = folder(tmp_path)
+    (data / "tickets" / "export.ndjson").write_text("\n".join(lines) + "\n")
+    report = run_ingest(data, store)
+    assert (report.counts["tickets"].new, report.exit_code) == (4, 0)
+    assert "tickets/export.ndjson: Zendesk JSON lines, 4 tickets, 10 comments, 7 users" in (
+        report.notes
+    )
+    found = sources(store)
+    comments = {i for i, s in found.items() if s.kind == "ticket_comment" and s.customer_spans}
+    assert comments == CUSTOMER_COMMENTS
