@@ -27,6 +27,7 @@ from clerk.store import Store
 from clerk.store.tables import AccountRow, SourceRow
 
 _CHUNK = 500
+_BATCH = 900  # sources upserted per round trip (under SQLite's oldest variable limit)
 
 
 class TicketLoader:
@@ -39,6 +40,8 @@ class TicketLoader:
         self.counts: dict[str, KindCounts] = defaultdict(KindCounts)
         self.set = TicketSet()
         self.kept_stored = 0
+        self.pending: list[tuple[list[Source], str | None, KindCounts, str]] = []
+        self.pending_sources = 0
 
     def run(self, files: Iterable[tuple[Path, str]]) -> dict[str, KindCounts]:
         for path, rel in files:
@@ -97,6 +100,7 @@ class TicketLoader:
             self.store_ticket(session, key, routes, stored.get(key), accounts)
         for key in sorted(self.set.comments, key=_order):
             self.store_orphans(session, key, stored.get(key), accounts)
+        self.flush(session)
 
     def store_ticket(
         self,
@@ -191,16 +195,28 @@ class TicketLoader:
         counts: KindCounts,
         account_id: str,
     ) -> None:
-        """Upsert one ticket's sources and count the ticket once: new, updated or duplicate."""
-        status = upsert_sources(session, sources)
-        if ticket_id is not None and status.get(ticket_id) == "new":
-            counts.new += 1
-        elif any(s != "unchanged" for s in status.values()):
-            counts.updated += 1
-        else:
-            counts.duplicates += 1
-            return
-        self.report.changed_accounts.add(account_id)
+        """Queue one ticket's sources; it is counted once (new, updated or duplicate) when the
+        batch is stored."""
+        self.pending.append((sources, ticket_id, counts, account_id))
+        self.pending_sources += len(sources)
+        if self.pending_sources >= _BATCH:
+            self.flush(session)
+
+    def flush(self, session: Session) -> None:
+        """Upsert the queued sources in one go (one query per batch, not per ticket)."""
+        status = upsert_sources(session, [s for batch in self.pending for s in batch[0]])
+        for sources, ticket_id, counts, account_id in self.pending:
+            mine = [status[s.id] for s in sources]
+            if ticket_id is not None and status.get(ticket_id) == "new":
+                counts.new += 1
+            elif any(s != "unchanged" for s in mine):
+                counts.updated += 1
+            else:
+                counts.duplicates += 1
+                continue
+            self.report.changed_accounts.add(account_id)
+        self.pending.clear()
+        self.pending_sources = 0
 
 
 def _order(key: str) -> tuple[int, str]:
