@@ -29,26 +29,6 @@ class TicketError(ValueError):
         self.field = field
 
 
-def load_export(text: str) -> list[Any]:
-    """The ticket list of a Zendesk export (``{"tickets": [...]}`` or a bare list).
-
-    Raises :class:`TicketError` with the line in ``field`` when the file is not such a JSON.
-    """
-    if not text.strip():
-        raise TicketError("file is empty")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TicketError(
-            f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", str(exc.lineno)
-        ) from None
-    if isinstance(data, dict) and isinstance(data.get("tickets"), list):
-        return list(data["tickets"])
-    if isinstance(data, list):
-        return data
-    raise TicketError('expected {"tickets": [...]} or a list of tickets', "tickets")
-
-
 def element_lines(text: str, key: str = "tickets") -> list[int]:
     """1-based line where each element of the export's ``key`` list starts, for pointing at a
     bad one (the first list in the file when the key is absent)."""
