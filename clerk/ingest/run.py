@@ -23,7 +23,7 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from clerk.ingest.accounts import AccountFolder, load_account, routing_conflicts, store_account
@@ -31,14 +31,9 @@ from clerk.ingest.digests import rebuild_digests
 from clerk.ingest.notes import NoteError, note_source
 from clerk.ingest.report import IngestReport, KindCounts, Reject, RejectLog
 from clerk.ingest.sources import upsert_sources
-from clerk.ingest.tickets import (
-    TicketError,
-    element_lines,
-    load_export,
-    organization_of,
-    ticket_sources,
-)
 from clerk.ingest.usage import EventSink, route_stored_events, subject_routes
+from clerk.ingest.zendesk.files import TICKET_SUFFIXES
+from clerk.ingest.zendesk.load import load_ticket_files
 from clerk.settings import get_settings
 from clerk.store import Store
 from clerk.store.tables import AccountRow, IngestedFileRow, utcnow
@@ -103,6 +98,7 @@ class _Run:
         self.console = console
         self.batch_size = batch_size
         self.accounts: dict[str, AccountFolder] = {}
+        self.accounts_changed = False  # routing or customer domains may differ from last run
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.data).as_posix()
@@ -152,6 +148,7 @@ class _Run:
             else:
                 setattr(counts, status, getattr(counts, status) + 1)
                 self.report.changed_accounts.add(loaded.account.id)
+                self.accounts_changed = True
         with self.store.engine.connect() as conn:
             self.report.late_routed = route_stored_events(
                 conn, self.report.touched, self.report.changed_accounts
@@ -254,79 +251,28 @@ class _Run:
 
     def load_tickets(self) -> None:
         counts = self.report.counts["tickets"]
-        with self.store.engine.connect() as conn:
-            orgs: dict[int, str] = {
-                org: account
-                for account, org in conn.execute(
-                    select(AccountRow.id, AccountRow.zendesk_organization_id)
-                )
-                if org is not None
-            }
-        for path in self.files("tickets", (".json",), "Zendesk export"):
-            rel = self.rel(path)
-            counts.files += 1
-            digest, _ = file_digest(path)
-            with self.store.session() as session:
-                if self.unchanged(session, path, digest):
-                    counts.skipped_files += 1
-                    continue
-            file_counts = KindCounts()
-            with self.store.session() as session:
-                self._ticket_file(session, path, rel, orgs, file_counts)
+        paths = list(self.files("tickets", TICKET_SUFFIXES, "Zendesk export"))
+        if not paths:
+            return
+        digests = {path: file_digest(path)[0] for path in paths}
+        counts.files += len(paths)
+        with self.store.session() as session:
+            unchanged = all(self.unchanged(session, p, digest) for p, digest in digests.items())
+        # A changed account (organization, customer domains) may route tickets or mark
+        # customers differently, so its tickets are read again too.
+        if unchanged and not self.accounts_changed:
+            counts.skipped_files += len(paths)
+            return
+        # Tickets, their comments and the users who wrote them may sit in different files,
+        # so a change in any ticket file reads them all (unchanged tickets count as duplicates).
+        per_file = load_ticket_files(
+            self.store, [(path, self.rel(path)) for path in paths], self.log, self.report
+        )
+        with self.store.session() as session:
+            for path, digest in digests.items():
+                file_counts = per_file.get(self.rel(path), KindCounts())
                 counts.add(file_counts)
                 self.record(session, path, digest, "tickets", file_counts)
-
-    def _ticket_file(
-        self, session: Session, path: Path, rel: str, orgs: dict[int, str], counts: KindCounts
-    ) -> None:
-        try:
-            text = path.read_bytes().decode("utf-8")
-            tickets = load_export(text)
-        except UnicodeDecodeError as exc:
-            self.log.add(Reject("tickets", rel, None, f"not valid UTF-8 (byte {exc.start + 1})"))
-            counts.rejected += 1
-            return
-        except TicketError as exc:
-            line = int(exc.field) if exc.field and exc.field.isdigit() else None
-            self.log.add(Reject("tickets", rel, line, exc.reason))
-            counts.rejected += 1
-            return
-        lines: list[int] | None = None
-        for i, ticket in enumerate(tickets):
-            org = organization_of(ticket)
-            account = orgs.get(org) if org is not None else None
-            try:
-                if account is None:
-                    ticket_sources(ticket, "")  # a broken ticket is rejected, not "unrouted"
-                    raise _Unrouted
-                sources = ticket_sources(ticket, account)
-            except (TicketError, _Unrouted) as exc:
-                if lines is None:
-                    lines = element_lines(text)
-                line = lines[i] if i < len(lines) else None
-                if isinstance(exc, TicketError):
-                    field = f"tickets[{i}].{exc.field}" if exc.field else f"tickets[{i}]"
-                    self.log.add(Reject("tickets", rel, line, f"{field}: {exc.reason}", field))
-                    counts.rejected += 1
-                else:
-                    reason = (
-                        f"tickets[{i}]: organization_id {ticket.get('organization_id')!r} routes "
-                        "to no account (set zendesk_organization_id in account.yaml)"
-                    )
-                    self.log.add(
-                        Reject("tickets", rel, line, reason, "organization_id", "unrouted")
-                    )
-                    counts.unrouted += 1
-                continue
-            status = upsert_sources(session, sources)
-            ticket_status = status[sources[0].id]
-            if ticket_status == "unchanged" and any(s != "unchanged" for s in status.values()):
-                ticket_status = "updated"
-            if ticket_status == "unchanged":
-                counts.duplicates += 1
-            else:
-                setattr(counts, ticket_status, getattr(counts, ticket_status) + 1)
-                self.report.changed_accounts.add(account)
 
     def load_notes(self) -> None:
         counts = self.report.counts["notes"]
@@ -337,7 +283,8 @@ class _Run:
             for path in sorted(folder.glob("*.md")):
                 rel = self.rel(path)
                 try:
-                    text = path.read_bytes().decode("utf-8")
+                    # Windows editors start UTF-8 files with a byte-order mark; it is not text.
+                    text = path.read_bytes().decode("utf-8-sig")
                     source = note_source(text, loaded.account, path.name)
                 except UnicodeDecodeError as exc:
                     self.reject("notes", rel, None, f"not valid UTF-8 (byte {exc.start + 1})", None)
@@ -364,10 +311,6 @@ class _Run:
                 .where(AccountRow.id.in_(changed))
                 .values(evidence_version=AccountRow.evidence_version + 1)
             )
-
-
-class _Unrouted(Exception):
-    pass
 
 
 def file_digest(path: Path) -> tuple[str, int]:

@@ -1,17 +1,23 @@
-"""Zendesk ticket exports -> sources: the ticket itself and one source per comment.
+"""Zendesk tickets -> sources: the ticket itself and one source per comment.
 
-Shapes and customer spans follow docs/ARCHITECTURE.md: the requester wrote the subject, the
-description and the satisfaction comment, and every comment whose author is the requester.
+Customer spans follow docs/ARCHITECTURE.md: the requester wrote the subject, the description
+and the satisfaction comment; a public comment is the customer's words when its author is the
+requester or one of the ticket's customer participants (``customers``, decided by
+``clerk.ingest.zendesk.people``). Which export shapes are read lives in ``clerk.ingest.zendesk``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 from clerk.domain.models import Source, Span
 from clerk.ingest.events import EventError, parse_time
+from clerk.ingest.zendesk.html_text import html_to_text
 
 
 class TicketError(ValueError):
@@ -23,30 +29,11 @@ class TicketError(ValueError):
         self.field = field
 
 
-def load_export(text: str) -> list[Any]:
-    """The ticket list of a Zendesk export (``{"tickets": [...]}`` or a bare list).
-
-    Raises :class:`TicketError` with the line in ``field`` when the file is not such a JSON.
-    """
-    if not text.strip():
-        raise TicketError("file is empty")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TicketError(
-            f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", str(exc.lineno)
-        ) from None
-    if isinstance(data, dict) and isinstance(data.get("tickets"), list):
-        return list(data["tickets"])
-    if isinstance(data, list):
-        return data
-    raise TicketError('expected {"tickets": [...]} or a list of tickets', "tickets")
-
-
-def element_lines(text: str) -> list[int]:
-    """1-based line where each ticket of the export starts, for pointing at a bad one."""
+def element_lines(text: str, key: str = "tickets") -> list[int]:
+    """1-based line where each element of the export's ``key`` list starts, for pointing at a
+    bad one (the first list in the file when the key is absent)."""
     decoder = json.JSONDecoder()
-    match = re.search(r'"tickets"\s*:\s*\[', text)
+    match = re.search(rf'"{key}"\s*:\s*\[', text)
     index = match.end() if match else text.index("[") + 1
     lines = []
     length = len(text)
@@ -88,8 +75,20 @@ def _id(value: Any, field: str) -> str:
     return str(value)
 
 
-def ticket_sources(ticket: Any, account_id: str) -> list[Source]:
-    """A ticket and its comments as sources. Raises :class:`TicketError` naming the field."""
+@dataclass(frozen=True)
+class TicketContext:
+    """What a comment's source needs to know about its ticket."""
+
+    ticket_id: str
+    account_id: str
+    subject: str
+    status: Any
+    requester: Any
+    created: dt.datetime
+
+
+def ticket_source(ticket: Any, account_id: str) -> tuple[Source, TicketContext]:
+    """The ticket itself as a source (no comments). Raises :class:`TicketError`."""
     if not isinstance(ticket, dict):
         raise TicketError(f"expected a ticket object, got {type(ticket).__name__}")
     if "id" not in ticket:
@@ -114,78 +113,100 @@ def ticket_sources(ticket: Any, account_id: str) -> list[Source]:
         spans.append(Span(start=start, end=len(text)))
     spans = [s for s in spans if s.end > s.start]
     status = ticket.get("status")
-    sources = [
-        Source(
-            id=f"ticket:{ticket_id}",
-            account_id=account_id,
-            kind="ticket",
-            title=subject,
-            text=text,
-            date=created,
-            author=None if requester is None else str(requester),
-            public=True,
-            customer_spans=spans,
-            meta={
-                "status": status,
-                "priority": ticket.get("priority"),
-                "type": ticket.get("type"),
-                "tags": ticket.get("tags") or [],
-                "organization_id": ticket.get("organization_id"),
-                "requester_id": requester,
-                "satisfaction_score": score,
-                "updated_at": ticket.get("updated_at"),
-            },
-        )
-    ]
+    source = Source(
+        id=f"ticket:{ticket_id}",
+        account_id=account_id,
+        kind="ticket",
+        title=subject,
+        text=text,
+        date=created,
+        author=None if requester is None else str(requester),
+        public=True,
+        customer_spans=spans,
+        meta={
+            "status": status,
+            "priority": ticket.get("priority"),
+            "type": ticket.get("type"),
+            "tags": ticket.get("tags") or [],
+            "organization_id": ticket.get("organization_id"),
+            "requester_id": requester,
+            "satisfaction_score": score,
+            "updated_at": ticket.get("updated_at"),
+        },
+    )
+    return source, TicketContext(ticket_id, account_id, subject, status, requester, created)
+
+
+def ticket_sources(
+    ticket: Any, account_id: str, *, customers: Collection[Any] = ()
+) -> list[Source]:
+    """A ticket and its nested ``comments`` as sources. Raises :class:`TicketError` naming
+    the field. ``customers``: author ids as text (besides the requester) whose public comments
+    are the customer's words."""
+    source, context = ticket_source(ticket, account_id)
     comments = ticket.get("comments") or []
     if not isinstance(comments, list):
         raise TicketError("comments: expected a list", "comments")
-    for i, item in enumerate(comments):
-        sources.append(
-            _comment_source(item, i, ticket_id, account_id, subject, status, requester, created)
-        )
-    return sources
+    return [source] + [
+        comment_source(item, context, customers=customers, at=f"comments[{i}]")
+        for i, item in enumerate(comments)
+    ]
 
 
-def _comment_source(
+def comment_text(item: dict[str, Any]) -> str:
+    """``plain_body``, else ``body``, else ``html_body`` turned into text."""
+    for name in ("plain_body", "body"):
+        value = item.get(name)
+        if value is not None:
+            return str(value)
+    html = item.get("html_body")
+    return html_to_text(html) if isinstance(html, str) else ""
+
+
+def comment_source(
     item: Any,
-    i: int,
-    ticket_id: str,
-    account_id: str,
-    subject: str,
-    status: Any,
-    requester: Any,
-    ticket_created: Any,
+    context: TicketContext,
+    *,
+    customers: Collection[Any] = (),
+    at: str = "comment",
 ) -> Source:
-    at = f"comments[{i}]"
+    """One comment of a ticket as a source. Raises :class:`TicketError` naming ``at``."""
     if not isinstance(item, dict):
         raise TicketError(f"{at}: expected a comment object", at)
     if "id" not in item:
         raise TicketError(f"{at}.id: missing", f"{at}.id")
     comment_id = _id(item["id"], f"{at}.id")
-    body = item.get("plain_body")
-    if body is None:
-        body = item.get("body")
-    body = "" if body is None else str(body)
+    body = comment_text(item)
     author = item.get("author_id")
-    customer = requester is not None and author == requester
+    public = item.get("public")
+    public = True if public is None else bool(public)
+    # Internal notes are never the customer's words, whoever wrote them.
+    # Ids compare as text: connectors write them as numbers, some exports as strings.
+    customer = (
+        public
+        and author is not None
+        and (
+            (context.requester is not None and str(author) == str(context.requester))
+            or str(author) in customers
+        )
+    )
     date = (
-        _time(item["created_at"], f"{at}.created_at") if item.get("created_at") else ticket_created
+        _time(item["created_at"], f"{at}.created_at") if item.get("created_at") else context.created
     )
     return Source(
-        id=f"ticket:{ticket_id}#{comment_id}",
-        account_id=account_id,
+        id=f"ticket:{context.ticket_id}#{comment_id}",
+        account_id=context.account_id,
         kind="ticket_comment",
-        title=subject,
+        title=context.subject,
         text=body,
         date=date,
         author=None if author is None else str(author),
-        public=bool(item.get("public", True)),
+        public=public,
         customer_spans=[Span(start=0, end=len(body))] if customer and body else [],
         meta={
-            "ticket_id": ticket_id,
-            "ticket_subject": subject,
-            "ticket_status": status,
+            "ticket_id": context.ticket_id,
+            "ticket_subject": context.subject,
+            "ticket_status": context.status,
             "author_id": author,
         },
     )
