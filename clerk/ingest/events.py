@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import re
 from collections.abc import Callable
 from typing import Any
+
+from clerk.domain.numeric import number_from_text
 
 try:  # orjson comes with chromadb; it parses several times faster than json
     import orjson
@@ -132,28 +133,7 @@ def refresh_window() -> None:
 
 # --- numbers in text -------------------------------------------------------------------------
 
-# JSON's number grammar: no leading "+", no leading zeros ("02134" is a code), no bare ".5".
-_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _NUMBER_START = frozenset("-0123456789")
-# Integers beyond 2**53 are identifiers, not quantities: a float would change their digits.
-_SAFE_INT = 2**53
-
-
-def number_from_text(text: str) -> int | float | None:
-    """The number a string spells under the one rule for numeric strings, or None.
-
-    The rule: the whole string is a JSON number (``"12"``, ``"1250.00"``, ``"-3"``, ``"1e3"``);
-    an integer becomes an int (within 2**53), anything with a fraction or exponent a finite
-    float. Leading zeros (``"02134"``), signs ``+``, spaces, ``"NaN"`` or thousands separators
-    keep the value text.
-    """
-    if not text or text[0] not in _NUMBER_START or not _NUMBER.fullmatch(text):
-        return None
-    if "." in text or "e" in text or "E" in text:
-        number = float(text)
-        return number if math.isfinite(number) else None
-    integer = int(text)
-    return integer if -_SAFE_INT <= integer <= _SAFE_INT else None
 
 
 def numbers_in_data(data: dict[str, Any]) -> dict[str, Any]:

@@ -88,8 +88,11 @@ def unwrap(obj: Any, where: str = "", wrapper: str = "") -> Iterator[tuple[str, 
             return
         event = obj.get("event")
         if type(event) is dict:
-            inner = "list export" if "ingestedAt" in obj or "storedAt" in obj else "event body"
-            yield f"{where}.event" if where else "event", wrapper or inner, event
+            if "ingestedAt" in obj or "storedAt" in obj:  # an OpenMeter list-events item
+                inner = "list export"
+            else:
+                inner = wrapper or "event body"
+            yield f"{where}.event" if where else "event", inner, event
             return
         items = obj.get("items")
         if type(items) is list:
