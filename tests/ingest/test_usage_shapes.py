@@ -112,7 +112,10 @@ def _usage_files(system: str, usage: Path) -> None:
         }
         write(usage / "amplitude-export-q2.zip", _zip(first))
         last = src / "418823_2026-06-30_23#0.json"
-        write(usage / "amplitude-export-late.zip", _zip({f"418823/{last.name}.gz": _gz(last.read_bytes())}))
+        write(
+            usage / "amplitude-export-late.zip",
+            _zip({f"418823/{last.name}.gz": _gz(last.read_bytes())}),
+        )
     elif system == "mixpanel":  # the second export asked for Accept-Encoding: gzip
         files = sorted(src.iterdir())
         shutil.copy(files[0], usage)
@@ -141,14 +144,20 @@ SHAPES = {
     },
     "lago": {
         "lago-events-list.json": "Lago events (list export), 5 events",
-        "lago-event-bodies.jsonl": "Lago events (event body), 1 events; Lago events (events body), 1 events",
+        "lago-event-bodies.jsonl": (
+            "Lago events (event body), 1 event; Lago events (events body), 1 event"
+        ),
     },
     "segment": {
-        "segment-s3-2026-05.jsonl.gz": "Segment track calls, 5 events; 1 Segment identify calls left out",
+        "segment-s3-2026-05.jsonl.gz": (
+            "Segment track calls, 5 events; 1 Segment identify call left out"
+        ),
         "segment-webhook-2026-06.jsonl": "Segment track calls, 2 events",
     },
     "amplitude": {
-        "amplitude-export-q2.zip": "Amplitude export, 5 events; 1 Amplitude $identify records left out",
+        "amplitude-export-q2.zip": (
+            "Amplitude export, 5 events; 1 Amplitude $identify record left out"
+        ),
         "amplitude-export-late.zip": "Amplitude export, 2 events",
     },
     "mixpanel": {

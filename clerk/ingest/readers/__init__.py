@@ -60,6 +60,10 @@ def _keys(obj: Any) -> str:
     return "keys " + ", ".join(names) + more
 
 
+def _many(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def _where(exc: EventError, where: str) -> EventError:
     return EventError(f"{where}: {exc.reason}", exc.field) if where else exc
 
@@ -81,8 +85,8 @@ class UsageFile:
 
     def describe(self) -> str:
         """``Segment track calls, 1,204 events; 3 Segment identify calls left out``."""
-        parts = [f"{label}, {n:,} events" for label, n in self.shapes.most_common()]
-        parts += [f"{n:,} {what} left out" for what, n in self.left_out.most_common()]
+        parts = [f"{label}, {_many(n, 'event')}" for label, n in self.shapes.most_common()]
+        parts += [f"{_many(n, what)} left out" for what, n in self.left_out.most_common()]
         return "; ".join(parts) or "no events"
 
     def items(self, raw: IO[bytes]) -> Iterator[Item]:

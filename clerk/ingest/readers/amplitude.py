@@ -35,7 +35,7 @@ def _group_values(groups: Any) -> list[str]:
 def parse(obj: dict[str, Any], ctx: ReadContext) -> ParsedEvent:
     kind = text_of(obj, "event_type")
     if kind in PROPERTY_UPDATES:
-        raise NotUsage(f"Amplitude {kind} records")
+        raise NotUsage(f"Amplitude {kind} record")
     ident = subject_text(obj.get("$insert_id")) or subject_text(obj.get("uuid"))
     if ident is None:
         raise EventError("missing field '$insert_id' (and 'uuid')", "$insert_id")

@@ -21,7 +21,7 @@ DEFAULT_GROUP_KEYS = ("company_id", "account_id", "organization_id", "$group_id"
 class NotUsage(Exception):  # noqa: N818 - a record, not an error
     """A record of a known system that is not a usage event (counted, not rejected)."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str) -> None:  # singular: "Segment identify call"
         super().__init__(what)
         self.what = what
 

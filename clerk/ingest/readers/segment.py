@@ -23,7 +23,7 @@ def detect(obj: dict[str, Any]) -> bool:
 def parse(obj: dict[str, Any], ctx: ReadContext) -> ParsedEvent:
     call = obj.get("type", "track")
     if call != "track":
-        raise NotUsage(f"Segment {call} calls")
+        raise NotUsage(f"Segment {call} call")
     context = obj.get("context")
     group = subject_text(context.get("groupId")) if type(context) is dict else None
     candidates = [s for s in (group, subject_text(obj.get("userId"))) if s]
