@@ -59,18 +59,22 @@ def parse_time(value: Any, field: str) -> dt.datetime:
     (``...+02:00Z``) is refused: it names two offsets.
     """
     if isinstance(value, str):
-        if value[-1:] == "Z":  # the common case: skip the timezone round trip
+        if value[4:5] == "-":  # the common case, ISO 8601: skip the timezone round trip
+            zulu = value[-1:] == "Z"
             try:
-                parsed = dt.datetime.fromisoformat(value[:-1])
+                parsed = dt.datetime.fromisoformat(value[:-1] if zulu else value)
             except ValueError:
                 pass
             else:
                 if parsed.tzinfo is None:
                     return parsed
+                if zulu:
+                    raise EventError(f"{field}: {value!r} has both an offset and Z", field)
         text = value.strip()
-        if _EPOCH_TEXT.fullmatch(text):  # before ISO: "1775121300000" is not a compact date
+        # Digits are an epoch, never a compact ISO date ("1775121300000" is not 1775-12-13).
+        if text[4:5] != "-" and _EPOCH_TEXT.fullmatch(text):
             return parse_time(float(text) if "." in text else int(text), field)
-        if _OFFSET_AND_Z.search(text):
+        if text[-1:] in ("Z", "z") and _OFFSET_AND_Z.search(text):
             raise EventError(f"{field}: {value!r} has both an offset and Z", field)
         try:
             parsed = dt.datetime.fromisoformat(text)
@@ -139,7 +143,7 @@ _NUMBER_START = frozenset("-0123456789")
 def numbers_in_data(data: dict[str, Any]) -> dict[str, Any]:
     """``data`` with its numeric-string values (top level) turned into numbers, in place."""
     for key, value in data.items():
-        if type(value) is str and value[:1] in _NUMBER_START:
+        if type(value) is str and value[:1] in _NUMBER_START:  # cheap test first: hot path
             number = number_from_text(value)
             if number is not None:
                 data[key] = number

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from clerk.ingest.events import EventError, ParsedEvent, data_of, missing, text_of
+from clerk.ingest.events import (
+    EventError,
+    ParsedEvent,
+    Subject,
+    data_of,
+    missing,
+    numbers_in_data,
+    text_of,
+)
 from clerk.ingest.readers.base import NotUsage, ReadContext, Shape, subject_text, subjects
 
 PROPERTY_UPDATES = frozenset({"$identify", "$groupidentify"})
@@ -22,8 +30,12 @@ def detect(obj: dict[str, Any]) -> bool:
 
 def _group_values(groups: Any) -> list[str]:
     values: list[str] = []
-    if type(groups) is not dict:
+    if type(groups) is not dict or not groups:
         return values
+    if len(groups) == 1:  # the common case: one group type, one account
+        (only,) = groups.values()
+        if type(only) is list and len(only) == 1 and type(only[0]) is str and only[0]:
+            return [only[0]]
     for value in groups.values():
         for item in value if type(value) is list else [value]:
             text = subject_text(item)
@@ -33,6 +45,38 @@ def _group_values(groups: Any) -> list[str]:
 
 
 def parse(obj: dict[str, Any], ctx: ReadContext) -> ParsedEvent:
+    get = obj.get
+    kind, ident, when, props, user = (
+        get("event_type"),
+        get("$insert_id"),
+        get("event_time"),
+        get("event_properties"),
+        get("user_id"),
+    )
+    groups = _group_values(get("groups"))
+    if (  # fast path: a usage event with everything in place; the rest is checked below
+        type(kind) is str
+        and kind
+        and kind[0] != "$"
+        and type(ident) is str
+        and ident
+        and type(when) is str
+        and type(props) is dict
+        and len(groups) == 1
+    ):
+        group = groups[0]
+        subject: Subject = (group, user) if type(user) is str and user and user != group else group
+        return (
+            "event:amplitude/" + ident,
+            subject,
+            kind,
+            ctx.window.event_time(when, "event_time"),
+            numbers_in_data(props),
+        )
+    return _parse_slowly(obj, ctx)
+
+
+def _parse_slowly(obj: dict[str, Any], ctx: ReadContext) -> ParsedEvent:
     kind = text_of(obj, "event_type")
     if kind in PROPERTY_UPDATES:
         raise NotUsage(f"Amplitude {kind} record")

@@ -108,13 +108,12 @@ def unwrap(obj: Any, where: str = "", wrapper: str = "") -> Iterator[tuple[str, 
 
 def _plain(obj: Any) -> bool:
     """True for the common record that needs no unwrapping (kept cheap: the hot path)."""
-    return (
-        type(obj) is dict
-        and "events" not in obj
-        and "items" not in obj
-        and type(obj.get("event")) is not dict
-        and obj.get("object") != "list"
-    )
+    if type(obj) is not dict or "events" in obj or "items" in obj:
+        return False
+    event = obj.get("event")
+    if event is not None and type(event) is dict:
+        return False
+    return "object" not in obj or obj["object"] != "list"
 
 
 def json_records(stream: IO[bytes]) -> Iterator[Record | tuple[int | None, str, str, EventError]]:
