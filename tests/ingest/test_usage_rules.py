@@ -328,3 +328,19 @@ def test_a_broken_mapping_file_is_rejected_by_name(store: Store, tmp_path: Path)
     assert report.counts["events"].new == 1
     (reject,) = report.rejects
     assert reject.file == "usage/mapping.yaml" and "files[0].id: required" in reject.reason
+
+
+def test_large_csv_with_a_progress_bar_reads_to_the_end(store: Store, tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    data = tmp_path / "data"
+    add_account(data, "acme")
+    rows = [f"c{i},acme,approval.completed,2026-05-01T10:00:00Z,{i}.50" for i in range(30000)]
+    write(data / "usage" / "big.csv", "id,subject,type,time,amount\n" + "\n".join(rows) + "\n")
+    assert (data / "usage" / "big.csv").stat().st_size > 1 << 20
+    console = Console(file=io.StringIO(), force_terminal=True)
+    report = run_ingest(data, store, console=console)
+    assert report.counts["events"].new == 30000
+    assert report.file_shapes == {"usage/big.csv": "CSV, 30,000 events"}

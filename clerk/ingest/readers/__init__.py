@@ -140,6 +140,12 @@ class UsageFile:
 
     def _csv(self, name: str, stream: IO[bytes]) -> Iterator[Item]:
         table = csvfile.CsvTable(stream)
+        try:
+            yield from self._table(name, table)
+        finally:
+            table.release()
+
+    def _table(self, name: str, table: csvfile.CsvTable) -> Iterator[Item]:
         if table.error is not None:
             yield name, 1, table.error
             return

@@ -47,6 +47,7 @@ class CsvTable:
     def __init__(self, raw: IO[bytes]) -> None:
         # surrogateescape lets one bad byte reject its row instead of aborting the file.
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        self.text = text
         header_line = text.readline()
         self.separator = separator(header_line)
         self.reader = csv.reader(itertools.chain([header_line], text), delimiter=self.separator)
@@ -58,6 +59,10 @@ class CsvTable:
         except csv.Error as exc:
             self.header = []
             self.error = EventError(f"header is not valid CSV: {exc}")
+
+    def release(self) -> None:
+        """Let go of the byte stream without closing it (the caller still reads its position)."""
+        self.text.detach()
 
     @property
     def label(self) -> str:

@@ -18,7 +18,7 @@ ACCOUNT_FIELDS = ("external_customer_id", "external_subscription_id")
 
 
 def detect(obj: dict[str, Any]) -> bool:
-    return "transaction_id" in obj and "code" in obj
+    return "transaction_id" in obj
 
 
 def parse(obj: dict[str, Any], ctx: ReadContext) -> ParsedEvent:
