@@ -257,6 +257,8 @@ class _Run:
                         self.report.not_understood += reader.not_understood
                         continue  # not recorded: it is reported again on the next run
                     self.report.file_shapes[rel] = reader.describe()
+                    for why in reader.not_understood:  # e.g. a README inside an export zip
+                        self.report.notes.append(f"{why} (left alone)")
                 with self.store.session() as session:
                     self.record(session, path, digest, "events", file_counts)
         if sink.unrouted_subjects:

@@ -344,3 +344,36 @@ def test_large_csv_with_a_progress_bar_reads_to_the_end(store: Store, tmp_path: 
     report = run_ingest(data, store, console=console)
     assert report.counts["events"].new == 30000
     assert report.file_shapes == {"usage/big.csv": "CSV, 30,000 events"}
+
+
+def test_zip_members_are_read_and_a_stray_member_is_named(store: Store, tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    data = tmp_path / "data"
+    add_account(data, "acme")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("export/a.json.gz", gzip.compress((_ce("1") + "\n").encode()))
+        archive.writestr("export/README", "Exported by hand\n")
+        archive.writestr("export/b.jsonl", _ce("2") + "\n")
+    write(data / "usage" / "export.zip", buffer.getvalue())
+    report = run_ingest(data, store)
+    assert report.counts["events"].new == 2
+    assert report.file_shapes == {"usage/export.zip": "CloudEvents, 2 events"}
+    assert any(
+        n.startswith("usage/export.zip/export/README: neither JSON nor CSV") for n in report.notes
+    )
+
+
+def test_a_truncated_gzip_keeps_what_came_before_and_says_so(store: Store, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    add_account(data, "acme")
+    packed = gzip.compress("\n".join(_ce(f"e{i}") for i in range(2000)).encode())
+    write(data / "usage" / "events.jsonl.gz", packed[: len(packed) // 2])
+    report = run_ingest(data, store)
+    assert 0 < report.counts["events"].new < 2000
+    (reject,) = report.rejects
+    assert reject.file == "usage/events.jsonl.gz"
+    assert "cannot read the file to its end" in reject.reason
+    assert report.exit_code == 1
