@@ -175,8 +175,7 @@ class _Run:
             if path.name.startswith("."):
                 continue
             if suffixes and path.suffix.lower() not in suffixes:
-                why = f"{self.rel(path)}: not a {kind} file ({', '.join(suffixes)}), left alone"
-                self.report.notes.append(why)
+                why = f"{self.rel(path)}: not a {kind} file ({', '.join(suffixes)})"
                 self.report.not_understood.append(why)
                 continue
             yield path
@@ -252,8 +251,6 @@ class _Run:
                         )
                     counts.add(file_counts)
                     if not reader.understood:
-                        for why in reader.not_understood:
-                            self.report.notes.append(f"{why} (left alone)")
                         self.report.not_understood += reader.not_understood
                         continue  # not recorded: it is reported again on the next run
                     self.report.file_shapes[rel] = reader.describe()
