@@ -58,12 +58,12 @@ class MetricValue:
     example: str | None = None  # one such value, as stored
 
     def non_numeric_note(self) -> str | None:
-        """``12 of 40 events have a amount that is not a number (e.g. 'n/a')``, or None."""
+        """``in 12 of 40 events amount is not a number (e.g. 'n/a')``, or None."""
         if not self.non_numeric:
             return None
         return (
-            f"{self.non_numeric:,} of {self.events:,} events have a {self.field} that is not "
-            f"a number (e.g. {self.example!r})"
+            f"in {self.non_numeric:,} of {self.events:,} events {self.field} is not a number "
+            f"(e.g. {self.example!r})"
         )
 
 

@@ -138,4 +138,4 @@ def test_values_that_are_not_numbers_are_counted_with_an_example(
     note = result.non_numeric_note()
     assert (note is None) == (non_numeric == 0)
     if note:
-        assert f"{non_numeric} of {result.events} events have a {query.field}" in note
+        assert f"in {non_numeric} of {result.events} events {query.field} is not a number" in note

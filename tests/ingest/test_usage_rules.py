@@ -176,7 +176,7 @@ def test_mixed_numbers_and_text_are_not_drafted_high(store: Store, tmp_path: Pat
     (item,) = [i for i in doc["proof_items"] if i["kind"] == "calculation"]
     assert item["delivered"] == 12000
     assert item["confidence"] != "high"
-    assert any("2 of 14 events have a amount that is not a number" in r
+    assert any("in 2 of 14 events amount is not a number" in r
                for r in item["confidence_reasons"])  # fmt: skip
     (gap,) = [g for g in doc["gap_flags"] if g["kind"] == "no_evidence"]
     assert "amount" in gap["message"] and "2 of 14" in gap["message"]
@@ -195,7 +195,7 @@ def test_events_without_a_number_never_read_as_no_events(store: Store, tmp_path:
     assert "no approval.completed events" not in gap["message"]
     assert "3 approval.completed events" in gap["message"]
     assert "none with a number in amount" in gap["message"]
-    assert "3 of 3 events have a amount that is not a number (e.g. 'n/a')" in gap["message"]
+    assert "in 3 of 3 events amount is not a number (e.g. 'n/a')" in gap["message"]
 
 
 # --- ingest truth ----------------------------------------------------------------------------
