@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     chroma_collection: str = Field("evidence", description="Chroma collection name.")
     embedding_batch_size: int = Field(64, description="Sentences per embedding batch.")
     ingest_batch_size: int = Field(5000, description="Usage events per insert batch.")
+    mixpanel_group_keys: list[str] = Field(
+        ["company_id", "account_id", "organization_id", "$group_id"],
+        description="Mixpanel event properties that name the account (tried in order, before "
+        "distinct_id), matched against usage_subjects. JSON list in the environment.",
+    )
     stale_days: int = Field(
         90, description="A customer statement older than this at as-of is stale evidence."
     )

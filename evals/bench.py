@@ -49,6 +49,13 @@ BENCHES: tuple[Bench, ...] = (
         "ingest of generated events vs bare executemany; peak RSS",
     ),
     Bench(
+        "readers",
+        "evals.bench_readers",
+        ("--events", "200000", "--accounts", "50"),
+        (),
+        "ingest of Segment and Amplitude (zip of gz) exports as a ratio of CloudEvents; RSS",
+    ),
+    Bench(
         "index",
         "evals.bench_index",
         ("--chunks", "1000", "--events", "20000"),

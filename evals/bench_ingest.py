@@ -133,13 +133,14 @@ def peak_rss_mb() -> float:
 
 def _bare_rows(folder: Path, batch: int) -> Iterator[list[tuple[Any, ...]]]:
     """The rows ingest stores, in batches, shaped for sqlite3 (time and data as text)."""
-    from clerk.ingest.events import EventError, event_reader
+    from clerk.ingest.events import EventError
+    from clerk.ingest.readers import ReadContext, UsageFile
 
     rows: list[tuple[Any, ...]] = []
     for path in sorted((folder / "usage").iterdir()):
         rel = f"usage/{path.name}"
         with path.open("rb") as fh:
-            for line, parsed in event_reader(path)(fh):
+            for _, line, parsed in UsageFile(rel, ReadContext()).items(fh):
                 if isinstance(parsed, EventError):
                     continue
                 source_id, subject, kind, when, data = parsed

@@ -25,6 +25,8 @@ def print_report(report: IngestReport, out: Console) -> None:
         if counts.skipped_files:
             line += f" ({counts.skipped_files} unchanged file(s) skipped)"
         out.print(f"[bold]{kind:<9}[/] {line}", soft_wrap=True)
+    for rel, shape in report.file_shapes.items():
+        out.print(f"  {escape(rel)}: {escape(shape)}", soft_wrap=True)
     for note in report.notes:
         out.print(f"[dim]{escape(note)}[/]", soft_wrap=True)
     if report.digests is not None:
@@ -50,6 +52,18 @@ def print_report(report: IngestReport, out: Console) -> None:
             out.print(f"  ... and {report.unrouted_total - len(shown):,} more")
     if report.reject_report is not None:
         out.print(f"Reject report: {escape(str(report.reject_report))}", soft_wrap=True)
+    if report.not_understood:
+        out.print("\n[bold yellow]Not understood, left alone:[/]")
+        for why in report.not_understood:
+            out.print(f"  {escape(why)}", soft_wrap=True)
+    if report.nothing_ingestible:
+        out.print(
+            f"\n[bold red]Nothing ingestible in {escape(str(report.data_dir))}[/]: no account, "
+            "event, ticket or note was read"
+            + (" (see the files above)" if report.not_understood else "")
+            + ". Exit status 1.",
+            soft_wrap=True,
+        )
 
 
 @app.command()
@@ -59,7 +73,8 @@ def ingest(
         True, "--index/--no-index", help="Update the vector index (skip for bulk loads)."
     ),
 ) -> None:
-    """Read a data folder into the store. Exit status 1 when any record was rejected."""
+    """Read a data folder into the store. Exit status 1 when any record was rejected, or
+    when nothing in the folder was ingestible."""
     store = Store()
     try:
         report = run_ingest(data, store, console=console)

@@ -56,6 +56,7 @@ class InputResult:
     previous: MetricValue | None = None  # metric inputs: the period before, for usage_drop
     confidence: Confidence = "high"
     reason: str | None = None  # why the confidence is below high, or why value is missing
+    non_numeric: str | None = None  # metric inputs: values left out as not numbers, in words
 
 
 @dataclass
@@ -166,9 +167,22 @@ def _metric_input(
         before = previous_period(kind, period)  # type: ignore[arg-type]
         if before is not None:
             result.previous = fetch(query, before)
+    odd = value.non_numeric_note()
+    result.non_numeric = odd and f"{item.name}: {odd}"
     if value.value is None:
         result.confidence = "low"
-        result.reason = f"no {query.metric} events for {item.name} in {period.label}"
+        if not value.events:
+            result.reason = f"no {query.metric} events for {item.name} in {period.label}"
+        else:
+            field = query.field or "the field"
+            result.reason = (
+                f"{value.events:,} {query.metric} events for {item.name} in {period.label}, "
+                f"none with a number in {field}" + (f": {odd}" if odd else "")
+            )
+    elif odd:
+        # A sum or maximum that leaves values out is not a figure to present as proof.
+        result.confidence = "low"
+        result.reason = f"{item.name} leaves out values: {odd}"
     elif value.events < FEW_EVENTS:
         result.confidence = "low"
         result.reason = f"{item.name} rests on only {value.events} events"

@@ -176,6 +176,19 @@ def _outcome_gaps(
                   risk=f"The packet cannot claim {title.lower()}; it will be judged on our word.")
         )  # fmt: skip
 
+    left_out = [i.non_numeric for i in result.inputs if i.non_numeric]
+    if result.computed and left_out:
+        flags.append(
+            _flag(account, as_of, outcome, "no_evidence", "medium", key="non_numeric",
+                  message=f"{title} for {period.label} leaves out values that are not numbers: "
+                  + "; ".join(left_out) + ".",
+                  next_action="Fix the field at its source (or map it in usage/mapping.yaml) "
+                  "and ingest again, so every event counts.",
+                  period=period,
+                  risk="The figure understates what was delivered and will not survive a "
+                  "customer's own count.")
+        )  # fmt: skip
+
     delivered = result.delivered
     if delivered is None:
         stated = [s.delivered for s in _newest_first(found) if s.delivered is not None]

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from clerk.domain.models import OutcomeInput, Period
+from clerk.domain.numeric import number_from_text
 from clerk.domain.periods import bounds
 from clerk.store.tables import UsageEventRow
 
@@ -39,7 +40,8 @@ class MetricQuery:
     def from_input(cls, item: OutcomeInput) -> MetricQuery:
         if item.metric is None:
             raise ValueError(f"input {item.name} is not a metric input")
-        where = tuple(sorted((str(k), v) for k, v in (item.where or {}).items()))
+        # Filter values follow the rule for stored data: "5" in a value case matches 5.
+        where = tuple(sorted((str(k), _filter_value(v)) for k, v in (item.where or {}).items()))
         return cls(item.metric, item.aggregation or "count", item.field, where)
 
 
@@ -51,6 +53,25 @@ class MetricValue:
     events: int
     source_id: str = ""
     notes: tuple[str, ...] = field(default=())
+    field: str | None = None  # the data field a sum/max/latest reads
+    non_numeric: int = 0  # events whose field holds a value that is not a number
+    example: str | None = None  # one such value, as stored
+
+    def non_numeric_note(self) -> str | None:
+        """``in 12 of 40 events amount is not a number (e.g. 'n/a')``, or None."""
+        if not self.non_numeric:
+            return None
+        return (
+            f"in {self.non_numeric:,} of {self.events:,} events {self.field} is not a number "
+            f"(e.g. {self.example!r})"
+        )
+
+
+def _filter_value(value: Any) -> Any:
+    if isinstance(value, str):
+        number = number_from_text(value)
+        return value if number is None else number
+    return value
 
 
 def _where_text(value: Any) -> str:
@@ -107,6 +128,12 @@ class _Dialect:
             return cast(self.data[key].as_string(), Float)
         return func.json_extract(self.data, _json_path(key))
 
+    def as_text(self, key: str) -> ColumnElement[Any]:
+        if self.pg:
+            text: ColumnElement[Any] = self.data[key].as_string()
+            return text
+        return func.json_extract(self.data, _json_path(key))
+
     def raw(self, key: str) -> ColumnElement[Any]:
         if self.pg:
             return self.data[key]
@@ -119,6 +146,9 @@ def aggregate(session: Session, account_id: str, query: MetricQuery, period: Per
 
     Only events with a numeric ``data[field]`` feed sum/max/latest; only events where the field
     is present feed unique_count. The event count is of all events matching type and filters.
+    For sum/max/latest, events whose field holds something else (text that is not a number,
+    a boolean, an object) are counted in ``non_numeric`` with one ``example``, so a figure that
+    leaves values out never passes for a complete one.
     """
     t = UsageEventRow.__table__.c
     d = _Dialect(session.get_bind().dialect.name)
@@ -135,9 +165,22 @@ def aggregate(session: Session, account_id: str, query: MetricQuery, period: Per
     if agg != "count" and not query.field:
         raise ValueError(f"aggregation {agg} needs a field")
     fld = query.field or ""
+    checked: dict[str, Any] = {}
+
+    if agg in ("sum", "max", "latest"):
+        odd = and_(d.is_present(fld), ~d.is_number(fld))
+        events, non_numeric, example = session.execute(
+            select(
+                func.count(),
+                func.count().filter(odd),
+                func.min(d.as_text(fld)).filter(odd),
+            ).where(*conditions)
+        ).one()
+        checked = {"field": fld, "non_numeric": int(non_numeric or 0), "example": example}
+        if example is not None:
+            checked["example"] = str(example)
 
     if agg == "latest":
-        events = session.execute(select(func.count()).where(*conditions)).scalar_one()
         row = session.execute(
             select(d.number(fld))
             .where(*conditions, d.is_number(fld))
@@ -145,7 +188,8 @@ def aggregate(session: Session, account_id: str, query: MetricQuery, period: Per
             .limit(1)
         ).first()
         value = None if row is None or row[0] is None else float(row[0])
-        return MetricValue(value, int(events), source_id)
+        notes = () if value is not None or not events else (f"no event has a number in {fld}",)
+        return MetricValue(value, int(events), source_id, notes, **checked)
 
     if agg == "count":
         expr: ColumnElement[Any] = func.count()
@@ -160,8 +204,11 @@ def aggregate(session: Session, account_id: str, query: MetricQuery, period: Per
     else:
         raise ValueError(f"unknown aggregation {agg!r}")
     events, result = session.execute(select(func.count(), expr).where(*conditions)).one()
+    extra: dict[str, Any] = checked if agg in ("sum", "max") else {}
     if not events:
         return MetricValue(None, 0, source_id)
     if result is None:
-        return MetricValue(None, int(events), source_id, (f"no event has a value in {fld}",))
-    return MetricValue(float(result), int(events), source_id)
+        return MetricValue(
+            None, int(events), source_id, (f"no event has a value in {fld}",), **extra
+        )
+    return MetricValue(float(result), int(events), source_id, **extra)

@@ -1,39 +1,36 @@
-"""Usage events in the shapes CS teams export: CloudEvents 1.0, Lago and CSV.
+"""What every usage reader shares: the parsed event, its errors, times and numbers.
 
-Pure parsing, line by line: each record becomes a :data:`ParsedEvent` or an
-:class:`EventError` naming the field at fault. Nothing here touches the store, and nothing
-reads a whole file into memory.
+Pure functions: a record becomes a :data:`ParsedEvent` or an :class:`EventError` naming the
+field at fault. The readers of each export shape live in :mod:`clerk.ingest.readers`.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import re
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any, BinaryIO
+from collections.abc import Callable
+from typing import Any
+
+from clerk.domain.numeric import number_from_text
 
 try:  # orjson comes with chromadb; it parses several times faster than json
     import orjson
 
-    _loads: Callable[[bytes], Any] = orjson.loads
+    loads: Callable[[bytes], Any] = orjson.loads
 except ImportError:  # pragma: no cover - exercised only where orjson is absent
     orjson = None  # type: ignore[assignment]
 
-    def _loads(raw: bytes) -> Any:
+    def loads(raw: bytes) -> Any:
         return json.loads(raw.decode("utf-8"))
 
 
+# The account fields of one event, best first: the first that an account claims routes it.
+Subject = str | tuple[str, ...]
 # (source_id, subject, type, time as naive UTC, data)
-ParsedEvent = tuple[str, str, str, dt.datetime, dict[str, Any]]
+ParsedEvent = tuple[str, Subject, str, dt.datetime, dict[str, Any]]
 
-CSV_REQUIRED = ("id", "subject", "type", "time")
 _UTC = dt.UTC
-_INT = re.compile(r"-?(0|[1-9]\d*)")
-_FLOAT = re.compile(r"-?(0|[1-9]\d*)?\.\d+([eE][-+]?\d+)?|-?(0|[1-9]\d*)[eE][-+]?\d+")
 
 
 class EventError(ValueError):
@@ -45,128 +42,142 @@ class EventError(ValueError):
         self.field = field
 
 
+# Epoch numbers at or above this are milliseconds: as seconds they would land after year 5000.
+EPOCH_MS_FROM = 100_000_000_000
+EARLIEST = dt.datetime(2000, 1, 1)
+# Event times later than now + this are refused (clock skew of a day is tolerated).
+FUTURE_SLACK = dt.timedelta(days=1)
+_EPOCH_TEXT = re.compile(r"-?\d+(\.\d+)?")
+_OFFSET_AND_Z = re.compile(r"[+-]\d\d:?\d\d[Zz]$")
+
+
 def parse_time(value: Any, field: str) -> dt.datetime:
-    """ISO 8601 text or unix seconds -> naive UTC. A time without offset is taken as UTC."""
+    """ISO 8601 text or unix epoch -> naive UTC. A time without offset is taken as UTC.
+
+    Epoch numbers (JSON numbers or digit strings) are seconds, or milliseconds from
+    ``EPOCH_MS_FROM`` up, recognised by magnitude. A string with both an offset and ``Z``
+    (``...+02:00Z``) is refused: it names two offsets.
+    """
     if isinstance(value, str):
-        if value[-1:] == "Z":  # the common case: skip the timezone round trip
+        if value[4:5] == "-":  # the common case, ISO 8601: skip the timezone round trip
+            zulu = value[-1:] == "Z"
             try:
-                return dt.datetime.fromisoformat(value[:-1])
+                parsed = dt.datetime.fromisoformat(value[:-1] if zulu else value)
             except ValueError:
                 pass
+            else:
+                if parsed.tzinfo is None:
+                    return parsed
+                if zulu:
+                    raise EventError(f"{field}: {value!r} has both an offset and Z", field)
         text = value.strip()
+        # Digits are an epoch, never a compact ISO date ("1775121300000" is not 1775-12-13).
+        if text[4:5] != "-" and _EPOCH_TEXT.fullmatch(text):
+            return parse_time(float(text) if "." in text else int(text), field)
+        if text[-1:] in ("Z", "z") and _OFFSET_AND_Z.search(text):
+            raise EventError(f"{field}: {value!r} has both an offset and Z", field)
         try:
             parsed = dt.datetime.fromisoformat(text)
         except ValueError:
-            try:
-                return parse_time(float(text), field)
-            except (ValueError, EventError):
-                raise EventError(f"{field}: {value!r} is not an ISO 8601 time", field) from None
+            raise EventError(f"{field}: {value!r} is not an ISO 8601 time", field) from None
         if parsed.tzinfo is not None:
-            parsed = parsed.astimezone(_UTC).replace(tzinfo=None)
+            try:
+                parsed = parsed.astimezone(_UTC).replace(tzinfo=None)
+            except OverflowError:
+                raise EventError(f"{field}: {value!r} is out of range", field) from None
         return parsed
     if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = value / 1000 if abs(value) >= EPOCH_MS_FROM else value
         try:
-            return dt.datetime.fromtimestamp(value, _UTC).replace(tzinfo=None)
+            return dt.datetime.fromtimestamp(seconds, _UTC).replace(tzinfo=None)
         except (OverflowError, OSError, ValueError):
-            raise EventError(
-                f"{field}: {value!r} is out of range for unix seconds", field
-            ) from None
+            raise EventError(f"{field}: {value!r} is out of range for unix time", field) from None
     raise EventError(f"{field}: {value!r} is not a time", field)
 
 
-def _text(obj: dict[str, Any], field: str) -> str:
+class TimeWindow:
+    """The times an event may carry: from 2000-01-01 to a day after the moment it was made.
+
+    One window serves a whole file, so "now" is read once per file rather than per event.
+    """
+
+    def __init__(self, now: dt.datetime | None = None) -> None:
+        now = now or dt.datetime.now(_UTC).replace(tzinfo=None)
+        self.latest = now + FUTURE_SLACK
+
+    def event_time(self, value: Any, field: str) -> dt.datetime:
+        """:func:`parse_time`, refusing times before 2000 or more than a day ahead."""
+        when = parse_time(value, field)
+        if when < EARLIEST:
+            raise EventError(
+                f"{field}: {value!r} is {when:%Y-%m-%d}, before 2000 (not a plausible event time)",
+                field,
+            )
+        if when > self.latest:
+            raise EventError(
+                f"{field}: {value!r} is {when:%Y-%m-%d %H:%M}, more than a day in the future",
+                field,
+            )
+        return when
+
+
+_WINDOW = TimeWindow()
+
+
+def event_time(value: Any, field: str) -> dt.datetime:
+    """An event's time (see :meth:`TimeWindow.event_time`), against a window set at import."""
+    return _WINDOW.event_time(value, field)
+
+
+def refresh_window() -> None:
+    """Move "now" forward for a long-running process (called once per usage file)."""
+    global _WINDOW
+    _WINDOW = TimeWindow()
+
+
+# --- numbers in text -------------------------------------------------------------------------
+
+_NUMBER_START = frozenset("-0123456789")
+
+
+def numbers_in_data(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with its numeric-string values (top level) turned into numbers, in place."""
+    for key, value in data.items():
+        if type(value) is str and value[:1] in _NUMBER_START:  # cheap test first: hot path
+            number = number_from_text(value)
+            if number is not None:
+                data[key] = number
+    return data
+
+
+def text_of(obj: dict[str, Any], field: str, label: str | None = None) -> str:
+    """``obj[field]`` as non-empty text (integer ids become text); ``label`` names it in errors."""
     value = obj.get(field)
     if type(value) is str and value:
         return value
+    name = label or field
     if value is None:
-        raise EventError(f"missing field {field!r}", field)
+        raise EventError(f"missing field {name!r}", name)
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)  # numeric ids are common in exports
-    if not isinstance(value, str) or not value:
-        raise EventError(f"{field}: expected non-empty text, got {value!r}", field)
-    return value
+    raise EventError(f"{name}: expected non-empty text, got {value!r}", name)
 
 
-def _data(value: Any, field: str) -> dict[str, Any]:
+def data_of(value: Any, field: str) -> dict[str, Any]:
+    """An event's data object (``None`` -> empty), its numeric strings made numbers."""
     if value is None:
         return {}
-    if isinstance(value, dict):
-        return value
+    if type(value) is dict:
+        return numbers_in_data(value)
     raise EventError(f"{field}: expected an object, got {type(value).__name__}", field)
 
 
-def normalize(obj: Any) -> ParsedEvent:
-    """One decoded JSON value (CloudEvents or Lago) -> a normalised event."""
-    if not isinstance(obj, dict):
-        raise EventError(f"expected a JSON object, got {type(obj).__name__}")
-    if "transaction_id" in obj:
-        subject_field = "external_customer_id"
-        if obj.get(subject_field) is None and obj.get("external_subscription_id") is not None:
-            subject_field = "external_subscription_id"
-        return (
-            "event:lago/" + _text(obj, "transaction_id"),
-            _text(obj, subject_field),
-            _text(obj, "code"),
-            parse_time(obj["timestamp"], "timestamp")
-            if "timestamp" in obj
-            else _missing("timestamp"),
-            _data(obj.get("properties"), "properties"),
-        )
-    if "specversion" in obj or ("source" in obj and "type" in obj):
-        get = obj.get
-        source, ident, subject, kind, data = (
-            get("source"),
-            get("id"),
-            get("subject"),
-            get("type"),
-            get("data"),
-        )
-        if (  # fast path for the well-formed event; anything else gets a precise error below
-            type(source) is str
-            and source
-            and type(ident) is str
-            and ident
-            and type(subject) is str
-            and subject
-            and type(kind) is str
-            and kind
-            and type(data) is dict
-            and "time" in obj
-        ):
-            return (f"event:{source}/{ident}", subject, kind, parse_time(obj["time"], "time"), data)
-        return (
-            f"event:{_text(obj, 'source')}/{_text(obj, 'id')}",
-            _text(obj, "subject"),
-            _text(obj, "type"),
-            parse_time(obj["time"], "time") if "time" in obj else _missing("time"),
-            _data(obj.get("data"), "data"),
-        )
-    raise EventError(
-        "unknown event shape: neither CloudEvents (specversion) nor Lago (transaction_id)"
-    )
-
-
-def _missing(field: str) -> dt.datetime:
+def missing(field: str) -> dt.datetime:
     raise EventError(f"missing field {field!r}", field)
 
 
-def iter_jsonl(fh: BinaryIO) -> Iterator[tuple[int, ParsedEvent | EventError]]:
-    """(1-based line number, event or error) for every non-blank line of a JSONL file."""
-    for number, raw in enumerate(fh, 1):
-        if not raw.strip():
-            continue
-        try:
-            obj = _loads(raw)
-        except ValueError:
-            yield number, _decode_error(raw)
-            continue
-        try:
-            yield number, normalize(obj)
-        except EventError as exc:
-            yield number, exc
-
-
-def _decode_error(raw: bytes) -> EventError:
+def decode_error(raw: bytes) -> EventError:
+    """Why one line is not JSON, in words (orjson's messages are terse)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -180,81 +191,22 @@ def _decode_error(raw: bytes) -> EventError:
     return EventError("malformed JSON (a value this parser cannot represent)")
 
 
-def csv_value(text: str) -> Any:
-    """CSV cell -> int, float, bool or text. Codes with leading zeros stay text."""
-    if _INT.fullmatch(text):
-        return int(text)
-    if _FLOAT.fullmatch(text):
-        return float(text)
+def csv_value(text: str, decimal_comma: bool = False) -> Any:
+    """CSV cell -> number (the numeric-string rule), bool or text.
+
+    ``decimal_comma`` (files separated by ``;``, as European Excel writes them) also reads
+    ``1250,50`` as 1250.5; thousands separators are never guessed.
+    """
+    number = number_from_text(text)
+    if number is not None:
+        return number
+    if decimal_comma and "," in text:
+        number = number_from_text(text.replace(",", ".", 1))
+        if number is not None and "." in text.replace(",", ".", 1):
+            return float(number)
     lowered = text.lower()
     if lowered == "true":
         return True
     if lowered == "false":
         return False
     return text
-
-
-def iter_csv(raw: BinaryIO) -> Iterator[tuple[int, ParsedEvent | EventError]]:
-    """(line number, event or error) for every row of a CSV file with a header."""
-    # surrogateescape lets one bad byte reject its row instead of aborting the file.
-    text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
-    reader = csv.reader(text)
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        return
-    except csv.Error as exc:
-        yield 1, EventError(f"header is not valid CSV: {exc}")
-        return
-    missing = [name for name in CSV_REQUIRED if name not in header]
-    if missing:
-        reason = "header must name id, subject, type, time; missing: " + ", ".join(missing)
-        yield 1, EventError(reason, missing[0])
-        return
-    index = {name: header.index(name) for name in CSV_REQUIRED}
-    extra = [(i, name) for i, name in enumerate(header) if name and name not in CSV_REQUIRED]
-    width = len(header)
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield reader.line_num, EventError(f"not valid CSV: {exc}")
-            continue
-        line = reader.line_num
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue
-        if len(row) != width:
-            yield line, EventError(f"row has {len(row)} fields, the header has {width}")
-            continue
-        try:
-            "".join(row).encode("utf-8")  # a lone surrogate is a byte that was not UTF-8
-        except UnicodeEncodeError:
-            yield line, EventError("not valid UTF-8")
-            continue
-        try:
-            values = {name: row[i].strip() for name, i in index.items()}
-            for name, value in values.items():
-                if not value:
-                    raise EventError(f"missing field {name!r}", name)
-            data = {name: csv_value(row[i]) for i, name in extra if row[i] != ""}
-            yield (
-                line,
-                (
-                    "event:csv/" + values["id"],
-                    values["subject"],
-                    values["type"],
-                    parse_time(values["time"], "time"),
-                    data,
-                ),
-            )
-        except EventError as exc:
-            yield line, exc
-
-
-def event_reader(
-    path: Path,
-) -> Callable[[BinaryIO], Iterator[tuple[int, ParsedEvent | EventError]]]:
-    """The parser for a usage file by its extension (.jsonl/.ndjson/.json or .csv)."""
-    return iter_csv if path.suffix.lower() == ".csv" else iter_jsonl

@@ -131,12 +131,26 @@ class IngestReport:
     digests: int | None = None  # None: clerk.ingest.digests not available
     index: Any = None  # clerk.retrieval.IndexStats, or None when the index was not synced
     notes: list[str] = field(default_factory=list)  # things worth saying that are not rejects
+    file_shapes: dict[str, str] = field(default_factory=dict)  # file -> what it turned out to hold
+    not_understood: list[str] = field(default_factory=list)  # files left alone, and why
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase
 
     @property
+    def nothing_ingestible(self) -> bool:
+        """True when the folder gave no record at all: none new, changed, known or waiting."""
+        return not any(
+            c.new or c.updated or c.duplicates or c.unrouted or c.skipped_files
+            for c in self.counts.values()
+        )
+
+    @property
     def exit_code(self) -> int:
-        """1 when anything was rejected, else 0 (unrouted records are reported, not rejected)."""
-        return 1 if self.rejected_total else 0
+        """1 when anything was rejected or nothing was ingestible, else 0.
+
+        Unrouted records are reported, not rejected; a file the clerk did not understand is a
+        warning, unless it leaves the run with nothing at all to show.
+        """
+        return 1 if self.rejected_total or self.nothing_ingestible else 0
 
     def finish(self, log: RejectLog) -> None:
         log.close()

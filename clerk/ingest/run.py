@@ -28,7 +28,11 @@ from sqlalchemy.orm import Session
 
 from clerk.ingest.accounts import AccountFolder, load_account, routing_conflicts, store_account
 from clerk.ingest.digests import rebuild_digests
+from clerk.ingest.events import TimeWindow
 from clerk.ingest.notes import NoteError, note_source
+from clerk.ingest.readers import ReadContext
+from clerk.ingest.readers.mapping import FILE_NAMES as MAPPING_FILE_NAMES
+from clerk.ingest.readers.mapping import MappingError, Rule, load_rules, mapping_file, rule_for
 from clerk.ingest.report import IngestReport, KindCounts, Reject, RejectLog
 from clerk.ingest.sources import upsert_sources
 from clerk.ingest.usage import EventSink, route_stored_events, subject_routes
@@ -38,7 +42,6 @@ from clerk.settings import get_settings
 from clerk.store import Store
 from clerk.store.tables import AccountRow, IngestedFileRow, utcnow
 
-USAGE_SUFFIXES = (".jsonl", ".ndjson", ".csv")
 # Files smaller than this finish before a progress bar would be worth drawing.
 PROGRESS_MIN_BYTES = 1 << 20
 
@@ -168,10 +171,9 @@ class _Run:
         for path in sorted(p for p in root.iterdir() if p.is_file()):
             if path.name.startswith("."):
                 continue
-            if path.suffix.lower() not in suffixes:
-                self.report.notes.append(
-                    f"{self.rel(path)}: not a {kind} file ({', '.join(suffixes)}), left alone"
-                )
+            if suffixes and path.suffix.lower() not in suffixes:
+                why = f"{self.rel(path)}: not a {kind} file ({', '.join(suffixes)})"
+                self.report.not_understood.append(why)
                 continue
             yield path
 
@@ -197,8 +199,21 @@ class _Run:
         row.ingested_at = utcnow()
         session.merge(row)
 
+    def usage_rules(self) -> list[Rule]:
+        """The rules of ``usage/mapping.yaml``; a broken mapping file is rejected as a whole."""
+        path = mapping_file(self.data / "usage")
+        if path is None:
+            return []
+        try:
+            return load_rules(path)
+        except MappingError as exc:
+            self.reject("events", self.rel(path), None, exc.reason, exc.field)
+            return []
+
     def load_usage(self) -> None:
         counts = self.report.counts["events"]
+        settings = get_settings()
+        rules = self.usage_rules()
         with self.store.engine.connect() as conn:
             sink = EventSink(
                 conn,
@@ -209,10 +224,15 @@ class _Run:
                 accounts=self.report.changed_accounts,
             )
             conn.commit()
-            for path in self.files("usage", USAGE_SUFFIXES, "usage"):
+            for path in self.files("usage", (), "usage"):
+                if path.name in MAPPING_FILE_NAMES:
+                    continue
                 rel = self.rel(path)
+                rule = rule_for(rules, path.name)
                 counts.files += 1
                 digest, size = file_digest(path)
+                if rule is not None:  # a changed rule reads its files again
+                    digest = hashlib.sha256(f"{digest}:{rule!r}".encode()).hexdigest()
                 with self.store.session() as session:
                     if self.unchanged(session, path, digest):
                         counts.skipped_files += 1
@@ -221,9 +241,18 @@ class _Run:
                     self.reject("events", rel, None, "file is empty", None)
                     file_counts = KindCounts(rejected=1)
                 else:
+                    ctx = ReadContext(TimeWindow(), tuple(settings.mixpanel_group_keys))
                     with self.progress(rel, size) as advance:
-                        file_counts = sink.ingest_file(path, rel, advance)
+                        file_counts, reader = sink.ingest_file(
+                            path, rel, advance, ctx=ctx, rule=rule
+                        )
                     counts.add(file_counts)
+                    if not reader.understood:
+                        self.report.not_understood += reader.not_understood
+                        continue  # not recorded: it is reported again on the next run
+                    self.report.file_shapes[rel] = reader.describe()
+                    for why in reader.not_understood:  # e.g. a README inside an export zip
+                        self.report.notes.append(f"{why} (left alone)")
                 with self.store.session() as session:
                     self.record(session, path, digest, "events", file_counts)
         if sink.unrouted_subjects:

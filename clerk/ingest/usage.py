@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zipfile
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import Connection, Insert, Table, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from clerk.ingest.events import EventError, event_reader
+from clerk.ingest.events import EventError
+from clerk.ingest.readers import ReadContext, UsageFile
+from clerk.ingest.readers.mapping import Rule
 from clerk.ingest.report import KindCounts, Reject, RejectLog
 from clerk.store.tables import SubjectRow, UsageEventRow
 
@@ -28,7 +31,7 @@ EVENTS: Table = UsageEventRow.__table__  # type: ignore[assignment]
 _LOOKUP_SLICE = 20_000
 COLUMNS = ("source_id", "account_id", "subject", "type", "time", "data", "file", "line")
 # A pending row, in COLUMNS order; time is a naive UTC datetime and data a dict until written.
-Row = tuple[str, str | None, str, str, dt.datetime, dict[str, Any], str, int]
+Row = tuple[str, str | None, str, str, dt.datetime, dict[str, Any], str, int | None]
 
 try:
     import orjson
@@ -159,43 +162,66 @@ class EventSink:
         self._batch: dict[str, Row] = {}
 
     def ingest_file(
-        self, path: Path, rel: str, progress: Callable[[int], None] | None = None
-    ) -> KindCounts:
-        """Read one usage file to the end. Returns the counts for this file alone."""
+        self,
+        path: Path,
+        rel: str,
+        progress: Callable[[int], None] | None = None,
+        *,
+        ctx: ReadContext | None = None,
+        rule: Rule | None = None,
+    ) -> tuple[KindCounts, UsageFile]:
+        """Read one usage file to the end: the counts for this file alone and what it held."""
         before = self.counts.as_dict()
-        reader = event_reader(path)
+        reader = UsageFile(rel, ctx or ReadContext(), rule)
         with path.open("rb") as fh:
-            batch = self._batch
-            routes = self.routes
-            for line, parsed in reader(fh):
-                if isinstance(parsed, EventError):
-                    self.log.add(Reject("events", rel, line, parsed.reason, parsed.field))
-                    self.counts.rejected += 1
-                    continue
-                source_id = parsed[0]
-                if source_id in batch:
-                    self.counts.duplicates += 1
-                    continue
-                subject = parsed[1]
-                batch[source_id] = (
-                    source_id,
-                    routes.get(subject),
-                    subject,
-                    parsed[2],
-                    parsed[3],
-                    parsed[4],
-                    rel,
-                    line,
-                )
-                if len(batch) >= self.batch_size:
-                    self.flush()
-                    if progress is not None:
-                        progress(fh.tell())
+            try:
+                self._read(reader, fh, progress)
+            except (OSError, EOFError, zipfile.BadZipFile) as exc:
+                # A truncated gzip or a broken zip: what came before it is kept, the file is
+                # reported (and so read again on the next run).
+                self.log.add(Reject("events", rel, None, f"cannot read the file to its end: {exc}"))
+                self.counts.rejected += 1
             self.flush()
             if progress is not None:
                 progress(fh.tell())
         after = self.counts.as_dict()
-        return KindCounts(**{k: after[k] - before[k] for k in after})
+        return KindCounts(**{k: after[k] - before[k] for k in after}), reader
+
+    def _read(
+        self, reader: UsageFile, fh: BinaryIO, progress: Callable[[int], None] | None
+    ) -> None:
+        batch = self._batch
+        routes = self.routes
+        for name, line, parsed in reader.items(fh):
+            if isinstance(parsed, EventError):
+                self.log.add(Reject("events", name, line, parsed.reason, parsed.field))
+                self.counts.rejected += 1
+                continue
+            source_id = parsed[0]
+            if source_id in batch:
+                self.counts.duplicates += 1
+                continue
+            subject = parsed[1]
+            if type(subject) is str:
+                account = routes.get(subject)
+            else:  # candidates, best first: the first an account claims, else the first
+                assert isinstance(subject, tuple)
+                subject = next((s for s in subject if s in routes), subject[0])
+                account = routes.get(subject)
+            batch[source_id] = (
+                source_id,
+                account,
+                subject,
+                parsed[2],
+                parsed[3],
+                parsed[4],
+                name,
+                line,
+            )
+            if len(batch) >= self.batch_size:
+                self.flush()
+                if progress is not None:
+                    progress(fh.tell())
 
     def flush(self) -> None:
         """Write the pending batch; count what was new and what was stored already."""

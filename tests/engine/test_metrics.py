@@ -116,3 +116,26 @@ def test_metric_source_id(query: MetricQuery, source_id: str) -> None:
 def test_aggregation_without_field_is_refused(events_store: Store) -> None:
     with events_store.session() as session, pytest.raises(ValueError, match="needs a field"):
         aggregate(session, "acme", MetricQuery("job.done", "sum"), Q2)
+
+
+@pytest.mark.parametrize(
+    ("query", "non_numeric", "example"),
+    [
+        (MetricQuery("job.done", "sum", "n"), 1, "5"),  # the string "5" stored before the rule
+        (MetricQuery("job.done", "max", "flag"), 3, None),  # booleans and "true" are not numbers
+        (MetricQuery("seat.count", "latest", "seats"), 0, None),
+        (MetricQuery("job.done", "sum", "missing"), 0, None),  # absent is not "not a number"
+    ],
+)
+def test_values_that_are_not_numbers_are_counted_with_an_example(
+    events_store: Store, query: MetricQuery, non_numeric: int, example: str | None
+) -> None:
+    with events_store.session() as session:
+        result = aggregate(session, "acme", query, Q2)
+    assert result.non_numeric == non_numeric
+    if example is not None:
+        assert result.example == example
+    note = result.non_numeric_note()
+    assert (note is None) == (non_numeric == 0)
+    if note:
+        assert f"in {non_numeric} of {result.events} events {query.field} is not a number" in note
