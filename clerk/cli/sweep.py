@@ -13,8 +13,8 @@ from rich.table import Table
 from sqlalchemy import select
 
 from clerk.cli.app import app, console, err_console
+from clerk.domain.format import claim_number
 from clerk.domain.models import GAP_KINDS
-from clerk.engine.calculations import fmt
 from clerk.review.current import account_document, latest_as_of
 from clerk.store import Store
 from clerk.store.tables import GapFlagRow
@@ -99,7 +99,7 @@ def sweep(
 
 
 def _number(value: float | None) -> str:
-    return "" if value is None else fmt(value)
+    return "" if value is None else claim_number(value)
 
 
 def items_table(document: dict[str, Any], out: Console) -> None:

@@ -20,6 +20,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from clerk.domain.format import claim_number, money
 from clerk.domain.formula import FormulaError, Uncomputable, dependency_order, parse
 from clerk.domain.models import (
     Account,
@@ -270,29 +271,14 @@ def evaluate_value_case(
 # --- wording ------------------------------------------------------------------------------
 
 
-def fmt(value: float) -> str:
-    """A number as a claim states it: thousands separators, at most two decimals."""
-    if abs(value) >= 100 or float(value).is_integer():
-        return f"{value:,.0f}"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
-
-
-_CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
-
-
-def money(value: float, currency: str) -> str:
-    """``$96,000`` for the currencies with a symbol, else ``96,000 CHF``."""
-    symbol = _CURRENCY_SYMBOLS.get(currency.upper())
-    return f"{symbol}{fmt(value)}" if symbol else f"{fmt(value)} {currency}"
-
-
 def calculation_claim(result: OutcomeResult) -> str:
     """The template claim: "Hours saved on invoice approvals: 1,320 hours in Q2 2026, ..."."""
     outcome = result.outcome
     assert result.delivered is not None
-    claim = f"{outcome.title}: {fmt(result.delivered)} {outcome.unit} in {result.period.label}"
+    delivered = claim_number(result.delivered)
+    claim = f"{outcome.title}: {delivered} {outcome.unit} in {result.period.label}"
     if outcome.target is not None:
-        claim += f", against a target of {fmt(outcome.target)}"
+        claim += f", against a target of {claim_number(outcome.target)}"
     return claim + "."
 
 
@@ -335,7 +321,7 @@ class PaybackResult:
     @property
     def calculation(self) -> Calculation:
         # The months of the period are a constant of the formula, not a cited input.
-        period_months = fmt(months_in(self.benefit.period))
+        period_months = claim_number(months_in(self.benefit.period))
         return Calculation(
             formula=f"investment / (benefit / {period_months})",
             inputs=[
@@ -387,10 +373,10 @@ def payback_claim(payback: PaybackResult) -> str:
     claim = (
         f"At the {payback.benefit.period.label} rate of {payback.benefit.outcome.title.lower()}, "
         f"the {money(payback.investment, payback.currency)} invested pays back in "
-        f"{fmt(payback.months)} months"
+        f"{claim_number(payback.months)} months"
     )
     if payback.forecast is not None:
-        claim += f", against a forecast of {fmt(payback.forecast)} months"
+        claim += f", against a forecast of {claim_number(payback.forecast)} months"
     return claim + "."
 
 

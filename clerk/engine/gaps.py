@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from clerk.domain.format import claim_number
 from clerk.domain.ids import gap_id
 from clerk.domain.models import (
     Account,
@@ -28,7 +29,7 @@ from clerk.domain.models import (
     SignalDraft,
     ValueCase,
 )
-from clerk.engine.calculations import OutcomeResult, attainment, fmt, short_of_target
+from clerk.engine.calculations import OutcomeResult, attainment, short_of_target
 
 # Below this attainment an under-delivery is high severity.
 SEVERE_ATTAINMENT = 0.8
@@ -188,8 +189,8 @@ def _outcome_gaps(
         flags.append(
             _flag(
                 account, as_of, outcome, "under_delivery", severity, period=period,
-                message=f"{title}: {fmt(delivered)} {outcome.unit} in {period.label}, {word} the "
-                f"target of {fmt(outcome.target)}.",
+                message=f"{title}: {claim_number(delivered)} {outcome.unit} in {period.label}, "
+                f"{word} the target of {claim_number(outcome.target)}.",
                 next_action=f"Review with {_who(account)} what holds {title.lower()} back and "
                 "agree a plan to reach the target, or restate the target with them.",
                 risk="The customer sees the promise missed at renewal before we explain it.",
@@ -236,8 +237,9 @@ def _outcome_gaps(
                     "high" if pct >= 2 * limits.usage_drop_pct else "medium",
                     period=period, key=item.name,
                     sources=[before.source_id, item.source],
-                    message=f"{item.name} fell by {fmt(pct)} % in {period.label} against "
-                    f"the period before ({fmt(before.value or 0)} to {fmt(item.value or 0)}).",
+                    message=f"{item.name} fell by {claim_number(pct)} % in {period.label} against "
+                    f"the period before ({claim_number(before.value or 0)} to "
+                    f"{claim_number(item.value or 0)}).",
                     next_action=f"Ask {_who(account)} what changed in how the team works "
                     f"and whether {title.lower()} is still on track.",
                     risk="Falling usage usually precedes a lost renewal; the outcome built "

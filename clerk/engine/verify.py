@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from clerk.domain.format import number
 from clerk.domain.models import Citation, ProofItem, Source
-from clerk.domain.textnum import NumberMention, format_number, numbers_in
+from clerk.domain.textnum import NumberMention, numbers_in
 
 __all__ = [
     "allowed_numbers",
@@ -118,8 +119,8 @@ def verify_item(item: ProofItem, sources: Mapping[str, Source]) -> list[str]:
         and abs(calc.result - item.delivered) > 1e-6 * max(1.0, abs(calc.result))
     ):
         errors.append(
-            f"delivered {format_number(item.delivered)} differs from the calculation's "
-            f"result {format_number(calc.result)}"
+            f"delivered {number(item.delivered)} differs from the calculation's "
+            f"result {number(calc.result)}"
         )
     quotes = [c.quote for c in item.citations]
     errors += verify_claim(item.claim, allowed_numbers(item), quotes)
@@ -142,7 +143,7 @@ def _customer_statement_errors(item: ProofItem, sources: Mapping[str, Source]) -
         stated = [m for c in item.citations for m in numbers_in(c.quote)]
         if not any(grounded(m, [item.delivered]) for m in stated):
             errors.append(
-                f"delivered {format_number(item.delivered)} is not stated in any quote of the "
+                f"delivered {number(item.delivered)} is not stated in any quote of the "
                 "customer"
             )
     return errors

@@ -19,12 +19,12 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import DateTime, String, bindparam, delete, func, select, text
 from sqlalchemy.orm import Session
 
+from clerk.domain.format import fixed
 from clerk.store.tables import AccountRow, SourceRow, UsageEventRow, utcnow
 
 DIGEST_KIND = "usage_digest"
@@ -98,13 +98,6 @@ class DigestFigures:
         return (self.count - self.previous_count) * 100.0 / self.previous_count
 
 
-def format_number(value: float | int, decimals: int) -> str:
-    """Thousands separators and a fixed number of decimals (0 for integer fields)."""
-    if decimals <= 0:
-        return f"{round(value):,}"
-    return f"{Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals)):,.{decimals}f}"
-
-
 def render_digest(figures: DigestFigures) -> str:
     """The digest line for ``figures``; every number in it is one of the figures."""
     label = month_label(figures.month)
@@ -125,8 +118,8 @@ def render_digest(figures: DigestFigures) -> str:
             places = 0 if stats.integral else min(max(2, stats.decimals), MAX_DECIMALS)
             assert stats.sum is not None and stats.min is not None and stats.max is not None
             parts.append(
-                f"{name}: sum {format_number(stats.sum, places)}, "
-                f"min {format_number(stats.min, places)}, max {format_number(stats.max, places)}."
+                f"{name}: sum {fixed(stats.sum, places)}, "
+                f"min {fixed(stats.min, places)}, max {fixed(stats.max, places)}."
             )
         else:
             top = ", ".join(f"{value} {count:,}" for value, count in stats.top)

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from clerk.domain.format import fixed
 from clerk.ingest.digests import (
     DigestFigures,
     FieldStats,
     digest_id,
-    format_number,
     rebuild_all_digests,
     rebuild_digests,
     render_digest,
@@ -243,7 +243,7 @@ def test_figures_match_sql_on_generated_events(any_store: Store) -> None:
                     assert got["sum"] == pytest.approx(want["sum"], abs=1e-6)
                     assert (got["min"], got["max"]) == (want["min"], want["max"])
                     places = 0 if key == "seats" else 2
-                    assert f"sum {format_number(want['sum'], places)}," in row.text
+                    assert f"sum {fixed(want['sum'], places)}," in row.text
                 else:
                     assert got["distinct"] == want["distinct"]
                     assert got["top"] == want["top"], key
