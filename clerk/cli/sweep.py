@@ -15,6 +15,7 @@ from sqlalchemy import select
 from clerk.cli.app import app, console, err_console
 from clerk.domain.format import claim_number
 from clerk.domain.models import GAP_KINDS
+from clerk.domain.vocabulary import severity_rank
 from clerk.review.current import account_document, latest_as_of
 from clerk.store import Store
 from clerk.store.tables import GapFlagRow
@@ -219,9 +220,8 @@ def gaps(
             docs = [{"account": r.account_id, **gap_document(r)} for r in rows]
     finally:
         store.close()
-    rank = {"high": 0, "medium": 1, "low": 2}
     docs.sort(
-        key=lambda d: (rank.get(d["severity"], 3), d["account"], d["outcome"] or "", d["kind"])
+        key=lambda d: (severity_rank(d["severity"]), d["account"], d["outcome"] or "", d["kind"])
     )
     if as_json:
         typer.echo(json.dumps(docs, indent=1, ensure_ascii=False))

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from clerk.domain.format import claim_number, money
 from clerk.domain.formula import FormulaError, Uncomputable, dependency_order, parse
+from clerk.domain.ids import assumption_source_id
 from clerk.domain.models import (
     Account,
     Calculation,
@@ -136,7 +137,7 @@ def _assumption_input(outcome: Outcome, item: OutcomeInput, vc_source: str | Non
         kind="assumption",
         value=item.assumption,
         unit=item.unit,
-        source=f"assumption:{outcome.id}.{item.name}",
+        source=assumption_source_id(outcome.id, item.name),
         cited_as=item.source or vc_source,
     )
     if item.assumption is None:

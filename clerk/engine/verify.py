@@ -143,7 +143,6 @@ def _customer_statement_errors(item: ProofItem, sources: Mapping[str, Source]) -
         stated = [m for c in item.citations for m in numbers_in(c.quote)]
         if not any(grounded(m, [item.delivered]) for m in stated):
             errors.append(
-                f"delivered {number(item.delivered)} is not stated in any quote of the "
-                "customer"
+                f"delivered {number(item.delivered)} is not stated in any quote of the customer"
             )
     return errors

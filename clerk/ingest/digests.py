@@ -25,20 +25,15 @@ from sqlalchemy import DateTime, String, bindparam, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from clerk.domain.format import fixed
+from clerk.domain.ids import digest_source_id
 from clerk.store.tables import AccountRow, SourceRow, UsageEventRow, utcnow
 
 DIGEST_KIND = "usage_digest"
-DIGEST_PREFIX = "digest:"
 TOP_VALUES = 3
 # Beyond six decimals a figure is float noise, not data.
 MAX_DECIMALS = 6
 
 Touched = tuple[str, str, str]  # (account_id, event type, "YYYY-MM")
-
-
-def digest_id(account_id: str, event_type: str, month: str) -> str:
-    """The source id of a month's digest (FORMATS §7)."""
-    return f"{DIGEST_PREFIX}{account_id}/{event_type}/{month}"
 
 
 def month_start(month: str) -> dt.datetime:
@@ -271,7 +266,7 @@ def _meta(figures: DigestFigures) -> dict[str, Any]:
 
 def write_digest(session: Session, figures: DigestFigures) -> bool:
     """Insert, update or (with no events) delete the digest source. True when it changed."""
-    source_id = digest_id(figures.account_id, figures.event_type, figures.month)
+    source_id = digest_source_id(figures.account_id, figures.event_type, figures.month)
     row = session.get(SourceRow, source_id)
     if figures.count == 0:
         if row is not None:
@@ -313,7 +308,8 @@ def rebuild_digests(session: Session, touched: set[Touched]) -> int:
     rebuilt = 0
     for account_id, event_type, month in sorted(months):
         figures = compute_figures(session, account_id, event_type, month)
-        existed = session.get(SourceRow, digest_id(account_id, event_type, month)) is not None
+        source_id = digest_source_id(account_id, event_type, month)
+        existed = session.get(SourceRow, source_id) is not None
         write_digest(session, figures)
         rebuilt += 1 if figures.count or existed else 0
     session.flush()
@@ -334,7 +330,7 @@ def all_months(session: Session) -> set[Touched]:
 def rebuild_all_digests(session: Session) -> int:
     """Rebuild every digest from SQL and drop digests whose month has no events any more."""
     months = all_months(session)
-    keep = {digest_id(*key) for key in months}
+    keep = {digest_source_id(*key) for key in months}
     stale = [
         sid
         for sid in session.scalars(select(SourceRow.id).where(SourceRow.kind == DIGEST_KIND))

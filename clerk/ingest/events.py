@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from clerk.domain.ids import event_source_id
+
 try:  # orjson comes with chromadb; it parses several times faster than json
     import orjson
 
@@ -104,7 +106,7 @@ def normalize(obj: Any) -> ParsedEvent:
         if obj.get(subject_field) is None and obj.get("external_subscription_id") is not None:
             subject_field = "external_subscription_id"
         return (
-            "event:lago/" + _text(obj, "transaction_id"),
+            event_source_id("lago", _text(obj, "transaction_id")),
             _text(obj, subject_field),
             _text(obj, "code"),
             parse_time(obj["timestamp"], "timestamp")
@@ -133,9 +135,15 @@ def normalize(obj: Any) -> ParsedEvent:
             and type(data) is dict
             and "time" in obj
         ):
-            return (f"event:{source}/{ident}", subject, kind, parse_time(obj["time"], "time"), data)
+            return (
+                event_source_id(source, ident),
+                subject,
+                kind,
+                parse_time(obj["time"], "time"),
+                data,
+            )
         return (
-            f"event:{_text(obj, 'source')}/{_text(obj, 'id')}",
+            event_source_id(_text(obj, "source"), _text(obj, "id")),
             _text(obj, "subject"),
             _text(obj, "type"),
             parse_time(obj["time"], "time") if "time" in obj else _missing("time"),
@@ -242,7 +250,7 @@ def iter_csv(raw: BinaryIO) -> Iterator[tuple[int, ParsedEvent | EventError]]:
             yield (
                 line,
                 (
-                    "event:csv/" + values["id"],
+                    event_source_id("csv", values["id"]),
                     values["subject"],
                     values["type"],
                     parse_time(values["time"], "time"),

@@ -10,6 +10,7 @@ import json
 import re
 from typing import Any
 
+from clerk.domain.ids import comment_source_id, ticket_source_id
 from clerk.domain.models import Source, Span
 from clerk.ingest.events import EventError, parse_time
 
@@ -116,7 +117,7 @@ def ticket_sources(ticket: Any, account_id: str) -> list[Source]:
     status = ticket.get("status")
     sources = [
         Source(
-            id=f"ticket:{ticket_id}",
+            id=ticket_source_id(ticket_id),
             account_id=account_id,
             kind="ticket",
             title=subject,
@@ -173,7 +174,7 @@ def _comment_source(
         _time(item["created_at"], f"{at}.created_at") if item.get("created_at") else ticket_created
     )
     return Source(
-        id=f"ticket:{ticket_id}#{comment_id}",
+        id=comment_source_id(ticket_id, comment_id),
         account_id=account_id,
         kind="ticket_comment",
         title=subject,

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clerk.domain.ids import evidence_key, item_id
+from clerk.domain.ids import evidence_key, item_id, parse_source_id, ticket_source_id
 from clerk.domain.models import (
     Account,
     Citation,
@@ -295,8 +295,8 @@ def build(
 def _thread_of(source_id: str, sources: dict[str, Source]) -> str:
     source = sources.get(source_id)
     if source is not None and source.meta.get("ticket_id") is not None:
-        return f"ticket:{source.meta['ticket_id']}"
-    return source_id.split("#", 1)[0]
+        return ticket_source_id(source.meta["ticket_id"])
+    return parse_source_id(source_id).thread
 
 
 def _one_outcome_per_complaint(
