@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from clerk.domain.format import number, percent, with_unit
 from clerk.domain.models import Calculation, Outcome, Packet, ProofItem
+from clerk.engine.calculations import short_of_target
 
 Format = Literal["html", "pdf", "md", "json"]
 FORMATS: tuple[str, ...] = ("html", "pdf", "md", "json")
@@ -113,12 +114,6 @@ def _promised(o: Outcome) -> str:
     return f"{target} {per.get(o.period, '')}".strip()
 
 
-def _met(o: Outcome, delivered: float) -> bool:
-    if o.target is None:
-        return True
-    return delivered <= o.target if o.direction == "decrease" else delivered >= o.target
-
-
 def _substitute(calc: Calculation) -> str:
     values = {i.name: number(i.value) for i in calc.inputs}
     text = re.sub(
@@ -142,7 +137,7 @@ def packet_view(packet: Packet, *, draft: bool | None = None) -> PacketView:
                 PromiseRow(o, _promised(o), "—", "—", "—", "missing", "No approved proof")
             )
             continue
-        met = _met(o, item.delivered)
+        met = not short_of_target(o, item.delivered)
         status: Literal["met", "short", "missing", "asserted"] = "met" if met else "short"
         label = "Met" if met else "Short of target"
         if item.asserted_by_csm:
