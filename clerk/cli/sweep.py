@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
@@ -12,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
-from clerk.cli.app import app, console, err_console
+from clerk.cli.app import app, console, err_console, parse_date
 from clerk.domain.format import claim_number
 from clerk.domain.models import GAP_KINDS
 from clerk.domain.vocabulary import severity_rank
@@ -29,17 +28,6 @@ _STATUS_STYLE = {
     "rejected": "dim",
 }
 _SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "dim"}
-
-
-def _parse_date(value: str | None, option: str = "--as-of") -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
-        ) from None
 
 
 def print_sweep_summary(report: SweepReport, out: Console, digests: int = 0) -> None:
@@ -83,7 +71,7 @@ def sweep(
     """Compute, draft, verify and flag gaps for every account whose evidence changed."""
     from clerk.sweep.schedule import sweep_and_digest
 
-    day = _parse_date(as_of)
+    day = parse_date(as_of)
     store = Store()
     try:
         report, digests = sweep_and_digest(
@@ -160,7 +148,7 @@ def items(
     ),
 ) -> None:
     """Show an account's drafted proof items and gap flags with their review status."""
-    day = _parse_date(as_of)
+    day = parse_date(as_of)
     store = Store()
     try:
         with store.session() as session:
@@ -240,7 +228,7 @@ def schedule(
     """Run sweeps on a schedule in this process (Ctrl-C stops), writing CSM digests."""
     from clerk.sweep.schedule import build_scheduler, next_run, sweep_and_digest
 
-    day = _parse_date(as_of)
+    day = parse_date(as_of)
 
     def job() -> None:
         report, digests = sweep_and_digest(as_of=day, console=console)

@@ -163,3 +163,20 @@ def test_build_scheduler_registers_one_coalescing_sweep_job() -> None:
     assert str(job.trigger) == "cron[month='*', day='*', day_of_week='mon', hour='6', minute='0']"
     with pytest.raises(ValueError, match="crontab"):
         build_scheduler("61 * * * *", lambda: None)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["sweep", "--as-of", "2026-13-01"],
+        ["items", "northwind", "--as-of", "July"],
+        ["schedule", "--as-of", "1 July"],
+        ["packet", "northwind", "--as-of", "07/01/2026"],
+        ["search", "northwind", "x", "--until", "soon"],
+    ],
+)
+def test_every_date_option_says_the_same_thing(args: list[str]) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert f"Error: {args[-2]} {args[-1]} is not a YYYY-MM-DD date" in result.output
+    assert "Traceback" not in result.output
