@@ -31,10 +31,10 @@ from clerk.review.decisions import (
     load_sources,
 )
 from clerk.review.users import User
+from clerk.settings import get_settings
 from clerk.store.rows import account_from_row, gap_from_row, outcome_from_row
 from clerk.store.tables import AccountRow, GapFlagRow, OutcomeRow, ProofItemRow, utcnow
 
-STALE_PENDING_DAYS = 7
 # Characters of source text shown either side of a quote; long tickets stay readable.
 CONTEXT_CHARS = 600
 
@@ -100,7 +100,7 @@ def account_summaries(
     # covers every account anyway, so its aggregates skip the long IN list.
     narrow = only is not None or not user.sees_all_accounts
     scoped = (lambda col: col.in_(ids)) if narrow else (lambda col: true())
-    stale_before = utcnow() - dt.timedelta(days=STALE_PENDING_DAYS)
+    stale_before = utcnow() - dt.timedelta(days=get_settings().stale_pending_days)
     is_stale = ProofItemRow.created_at < stale_before
     rows = session.execute(
         select(ProofItemRow.account_id, is_stale, func.count())
@@ -282,7 +282,7 @@ def _summary_of(
     row: AccountRow, outcomes: list[Outcome], items: list[ProofItemRow], gaps: list[GapFlagRow]
 ) -> AccountSummary:
     """The account's counts from rows already loaded (no extra queries on the hot page)."""
-    stale_before = utcnow() - dt.timedelta(days=STALE_PENDING_DAYS)
+    stale_before = utcnow() - dt.timedelta(days=get_settings().stale_pending_days)
     pending = [r for r in items if r.status in PENDING_STATUSES]
     proven = {r.outcome_id for r in items if r.status in PROVEN_STATUSES and r.outcome_id}
     return AccountSummary(

@@ -36,11 +36,13 @@ from clerk.domain.models import (
 )
 from clerk.domain.periods import months_in, previous_period, reporting_period
 from clerk.engine.metrics import MetricQuery, MetricValue
+from clerk.settings import Settings
 
 Fetch = Callable[[MetricQuery, Period], MetricValue]
 
-# Fewer events than this behind a metric input makes a calculation low-confidence.
-FEW_EVENTS = 10
+# Fewer events than this behind a metric input makes a calculation low-confidence
+# (the default of Settings.few_events; the sweep passes the configured value).
+FEW_EVENTS: int = Settings.model_fields["few_events"].default
 _RANK: dict[Confidence, int] = {"high": 2, "medium": 1, "low": 0}
 
 
@@ -151,7 +153,12 @@ def _assumption_input(outcome: Outcome, item: OutcomeInput, vc_source: str | Non
 
 
 def _metric_input(
-    item: OutcomeInput, period: Period, kind: str, fetch: Fetch, with_previous: bool
+    item: OutcomeInput,
+    period: Period,
+    kind: str,
+    fetch: Fetch,
+    with_previous: bool,
+    few_events: int = FEW_EVENTS,
 ) -> InputResult:
     query = MetricQuery.from_input(item)
     value = fetch(query, period)
@@ -171,14 +178,19 @@ def _metric_input(
     if value.value is None:
         result.confidence = "low"
         result.reason = f"no {query.metric} events for {item.name} in {period.label}"
-    elif value.events < FEW_EVENTS:
+    elif value.events < few_events:
         result.confidence = "low"
         result.reason = f"{item.name} rests on only {value.events} events"
     return result
 
 
 def evaluate_value_case(
-    account: Account, value_case: ValueCase, as_of: dt.date, fetch: Fetch
+    account: Account,
+    value_case: ValueCase,
+    as_of: dt.date,
+    fetch: Fetch,
+    *,
+    few_events: int = FEW_EVENTS,
 ) -> dict[str, OutcomeResult]:
     """Evaluate every outcome at ``as_of``, referenced outcomes first.
 
@@ -205,7 +217,9 @@ def evaluate_value_case(
         primary = period == reporting_period(outcome.period, as_of, account.contract.start)
         for item in outcome.inputs:
             if item.kind == "metric":
-                result.inputs.append(_metric_input(item, period, outcome.period, fetch, primary))
+                result.inputs.append(
+                    _metric_input(item, period, outcome.period, fetch, primary, few_events)
+                )
             elif item.kind == "outcome":
                 result.inputs.append(_outcome_input(item, period, stack + (outcome.id,)))
             else:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from clerk.domain.format import claim_number
 from clerk.domain.ids import gap_id
@@ -30,10 +31,9 @@ from clerk.domain.models import (
     ValueCase,
 )
 from clerk.engine.calculations import OutcomeResult, attainment, short_of_target
+from clerk.settings import Settings
 
 # Below this attainment an under-delivery is high severity.
-SEVERE_ATTAINMENT = 0.8
-_DUE_DAYS = {"high": 7, "medium": 14, "low": 30}
 
 
 @dataclass
@@ -51,12 +51,39 @@ class OutcomeEvidence:
         return self.calculation_verified or bool(self.statements)
 
 
+def _default(name: str) -> Any:
+    return Settings.model_fields[name].default
+
+
 @dataclass(frozen=True)
 class Thresholds:
-    """The configurable limits (settings.stale_days, settings.usage_drop_pct)."""
+    """The configurable limits of the gap rules; defaults and descriptions live in Settings."""
 
-    stale_days: int = 90
-    usage_drop_pct: float = 30.0
+    stale_days: int = _default("stale_days")
+    usage_drop_pct: float = _default("usage_drop_pct")
+    severe_attainment: float = _default("severe_attainment")
+    due_days_high: int = _default("gap_due_days_high")
+    due_days_medium: int = _default("gap_due_days_medium")
+    due_days_low: int = _default("gap_due_days_low")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Thresholds:
+        return cls(
+            stale_days=settings.stale_days,
+            usage_drop_pct=settings.usage_drop_pct,
+            severe_attainment=settings.severe_attainment,
+            due_days_high=settings.gap_due_days_high,
+            due_days_medium=settings.gap_due_days_medium,
+            due_days_low=settings.gap_due_days_low,
+        )
+
+    def due_days(self, severity: Severity) -> int:
+        """Days from as-of a gap of ``severity`` is due in."""
+        return {
+            "high": self.due_days_high,
+            "medium": self.due_days_medium,
+            "low": self.due_days_low,
+        }[severity]
 
 
 def _flag(
@@ -88,7 +115,7 @@ def _flag(
         period=period,
         citations=citations or [],
         sources=sources or [],
-        due_date=as_of + dt.timedelta(days=_DUE_DAYS[severity]),
+        due_date=None,  # set by raise_gaps from the thresholds
     )
 
 
@@ -142,6 +169,8 @@ def raise_gaps(
                 period=None,
             )
         )  # fmt: skip
+    for flag in flags:
+        flag.due_date = as_of + dt.timedelta(days=limits.due_days(flag.severity))
     return flags
 
 
@@ -184,7 +213,8 @@ def _outcome_gaps(
     if short_of_target(outcome, delivered):
         assert delivered is not None and outcome.target is not None
         ratio = attainment(outcome, delivered)
-        severity: Severity = "high" if ratio is not None and ratio < SEVERE_ATTAINMENT else "medium"
+        severe = ratio is not None and ratio < limits.severe_attainment
+        severity: Severity = "high" if severe else "medium"
         word = "above" if outcome.direction == "decrease" else "short of"
         flags.append(
             _flag(

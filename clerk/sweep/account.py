@@ -32,6 +32,7 @@ from clerk.domain.models import (
 )
 from clerk.drafting.base import DraftRequest, DraftResult
 from clerk.engine.calculations import (
+    FEW_EVENTS,
     OutcomeResult,
     PaybackResult,
     attainment,
@@ -153,7 +154,9 @@ def ranked(
     return list(hits) + [e for e in base if (e.source_id, e.start, e.end) not in seen]
 
 
-def prepare(session: Session, account_id: str, as_of: dt.date) -> Prepared:
+def prepare(
+    session: Session, account_id: str, as_of: dt.date, *, few_events: int = FEW_EVENTS
+) -> Prepared:
     """Load an account, evaluate its outcomes in SQL and gather its customer evidence."""
     row = session.get(AccountRow, account_id)
     if row is None:
@@ -172,7 +175,7 @@ def prepare(session: Session, account_id: str, as_of: dt.date) -> Prepared:
         except TypeError:  # a list or mapping in `where` is not hashable: just run it
             return aggregate(session, account_id, query, period)
 
-    results = evaluate_value_case(account, value_case, as_of, fetch)
+    results = evaluate_value_case(account, value_case, as_of, fetch, few_events=few_events)
     sources = load_sources(session, account_id, as_of)
     return Prepared(
         account=account,

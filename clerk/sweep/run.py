@@ -100,6 +100,15 @@ def today_utc() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
+_LATER_TUNABLES = (
+    "severe_attainment",
+    "few_events",
+    "gap_due_days_high",
+    "gap_due_days_medium",
+    "gap_due_days_low",
+)
+
+
 def fingerprint(
     row: AccountRow, vc_hash: str | None, as_of: dt.date, settings: Settings, drafter: str
 ) -> str:
@@ -113,6 +122,13 @@ def fingerprint(
         settings.stale_days,
         settings.usage_drop_pct,
         drafter,
+    ]
+    # Later tunables count only when changed, so a store swept before they existed (with the
+    # defaults) is not redrafted just for upgrading.
+    parts += [
+        [name, getattr(settings, name)]
+        for name in _LATER_TUNABLES
+        if getattr(settings, name) != Settings.model_fields[name].default
     ]
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
 
@@ -221,7 +237,7 @@ async def arun_sweep(
     store = store or Store()
     drafter = drafter or get_drafter(settings, store)
     as_of = as_of or today_utc()
-    thresholds = Thresholds(settings.stale_days, settings.usage_drop_pct)
+    thresholds = Thresholds.from_settings(settings)
     report = SweepReport(as_of=as_of)
     started = time.perf_counter()
 
@@ -271,7 +287,7 @@ async def arun_sweep(
             account_id, fp = queue.get_nowait()
             try:
                 with store.session() as session:
-                    prep = prepare(session, account_id, as_of)
+                    prep = prepare(session, account_id, as_of, few_events=settings.few_events)
                 prep.fingerprint = fp
                 drafts = await _draft_all(store, prep, as_of, drafter, limit, index)
                 for outcome_id, draft in drafts.items():
