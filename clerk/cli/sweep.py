@@ -11,11 +11,12 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
-from clerk.cli.app import app, console, err_console, parse_date
+from clerk.cli.app import LOG_FILE, app, console, err_console, parse_date
 from clerk.domain.format import claim_number
 from clerk.domain.models import GAP_KINDS
 from clerk.domain.vocabulary import severity_rank
 from clerk.review.current import account_document, latest_as_of
+from clerk.settings import Settings
 from clerk.store import Store
 from clerk.store.tables import GapFlagRow
 from clerk.sweep.run import SweepReport, run_sweep, today_utc
@@ -56,6 +57,9 @@ def print_sweep_summary(report: SweepReport, out: Console, digests: int = 0) -> 
     for where, lines in list(sorted(report.drafter_notes.items()))[:10]:
         for line in lines[:3]:
             out.print(f"[yellow]{escape(where)}[/]: {escape(line)}", soft_wrap=True)
+    if report.failed:
+        log_file = Settings().home / LOG_FILE
+        out.print(f"[dim]Tracebacks are in {escape(str(log_file))}.[/]", soft_wrap=True)
 
 
 @app.command()

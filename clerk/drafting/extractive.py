@@ -342,6 +342,8 @@ class ExtractiveDrafter:
     """The offline drafter: template claims, verbatim customer quotes, rule-based signals."""
 
     name = "extractive"
+    ranked_evidence = False  # it reads every customer passage
+    sweep_id: int | None = None  # it records nothing per sweep
 
     async def draft(self, request: DraftRequest) -> DraftResult:
         """Word the calculation's claim, find customer statements and negative signals."""

@@ -290,6 +290,14 @@ class LLMDrafter:
             except _InvalidAnswer as exc:
                 invalid, error = exc, f"invalid answer: {exc}"
             except Exception as exc:  # provider fault after retries, or one not worth retrying
+                # Recorded in llm_calls (`clerk llm`) and returned as the drafter's note.
+                log.warning(
+                    "%s/%s %s: model call failed",
+                    request.account.id,
+                    request.outcome.id,
+                    task,
+                    exc_info=True,
+                )
                 error = describe(exc)
             status = "failed" if answer is None else "retried" if tally.attempts > 1 else "ok"
             # A valid answer is cached in the same transaction that records the call.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,10 @@ from clerk.engine.verify import verify_citation, verify_item
 from clerk.store import Store
 from clerk.store.tables import AccountRow, SourceRow, ValueCaseRow
 from clerk.sweep.drafts import Slot
+
+log = logging.getLogger(__name__)
+# The drafter note when search fails and the drafter gets the evidence unranked.
+SEARCH_FAILED_NOTE = "search failed, so the drafter got the evidence unranked"
 
 
 @dataclass
@@ -133,8 +138,14 @@ def ranked(
     as_of: dt.date,
     base: list[Evidence],
     index: Any,
+    notes: list[str] | None = None,
 ) -> list[Evidence]:
-    """Search hits for the outcome first, then every other customer passage (full recall)."""
+    """Search hits for the outcome first, then every other customer passage (full recall).
+
+    When search fails (no index built yet, the Chroma server down) the sweep goes on with
+    ``base`` unranked: the traceback goes to the log and a note to ``notes``, which the sweep
+    shows with the drafter's notes.
+    """
     from clerk import retrieval as indexing
 
     query = " ".join([outcome.title, *(i.metric or i.name for i in outcome.inputs)])
@@ -148,7 +159,10 @@ def ranked(
             k=20,
             index=index,
         )
-    except Exception:  # noqa: BLE001 - an unbuilt index must not stop the sweep
+    except Exception as exc:  # noqa: BLE001 - an unbuilt index must not stop the sweep
+        log.warning("%s/%s: %s", account.id, outcome.id, SEARCH_FAILED_NOTE, exc_info=True)
+        if notes is not None:
+            notes.append(f"{SEARCH_FAILED_NOTE} ({type(exc).__name__}: {exc})")
         return base
     seen = {(h.source_id, h.start, h.end) for h in hits}
     return list(hits) + [e for e in base if (e.source_id, e.start, e.end) not in seen]

@@ -19,6 +19,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,7 @@ from clerk.store.tables import (
 from clerk.sweep.account import Prepared, build, prepare, ranked, request_for
 from clerk.sweep.drafts import SaveStats, save_drafts
 
+log = logging.getLogger(__name__)
 # Bump when the engine's output for the same evidence changes, so every account is redrafted.
 ENGINE_VERSION = "1"
 
@@ -202,20 +204,26 @@ async def _draft_all(
     index: Any,
 ) -> dict[str, DraftResult]:
     # A drafter that reads only the top passages (an LLM) asks for them ranked by search.
-    wants_ranking = bool(getattr(drafter, "ranked_evidence", False))
+    wants_ranking = drafter.ranked_evidence
 
     async def one(result: OutcomeResult) -> tuple[str, DraftResult]:
         evidence = prep.evidence
+        notes: list[str] = []
         if wants_ranking:
-            evidence = ranked(store, prep.account, result.outcome, as_of, evidence, index)
+            evidence = ranked(store, prep.account, result.outcome, as_of, evidence, index, notes)
         request = request_for(prep, result, as_of, evidence)
         async with limit:
             try:
-                return result.outcome.id, await drafter.draft(request)
+                draft = await drafter.draft(request)
             except Exception as exc:  # noqa: BLE001 - one failed draft must not stop the sweep
-                note = f"drafter {drafter.name} failed: {type(exc).__name__}: {exc}"
+                where = f"{prep.account.id}/{result.outcome.id}"
+                log.exception("%s: drafter %s failed", where, drafter.name)
+                notes.append(f"drafter {drafter.name} failed: {type(exc).__name__}: {exc}")
                 # The claims fall back to the engine's templates: no model wrote them.
-                return result.outcome.id, DraftResult(drafted_by="extractive", notes=[note])
+                return result.outcome.id, DraftResult(drafted_by="extractive", notes=notes)
+        if notes:
+            draft = draft.model_copy(update={"notes": notes + draft.notes})
+        return result.outcome.id, draft
 
     pairs = await asyncio.gather(*(one(r) for r in prep.results.values()))
     return dict(pairs)
@@ -264,8 +272,7 @@ async def arun_sweep(
         session.add(sweep)
         session.flush()
         report.sweep_id = sweep.id
-    if hasattr(drafter, "sweep_id"):
-        drafter.sweep_id = report.sweep_id  # the LLM drafter tags its llm_calls rows with it
+    drafter.sweep_id = report.sweep_id  # the LLM drafter tags its llm_calls rows with it
     todo: list[tuple[str, str]] = []
     for row in rows:
         fp = fingerprint(row, vc_hashes.get(row.id), as_of, settings, drafter.name)
@@ -295,6 +302,8 @@ async def arun_sweep(
                         report.drafter_notes[f"{account_id}/{outcome_id}"] = list(draft.notes)
                 changes = store_account(store, prep, drafts, as_of, drafter.name, thresholds)
             except Exception as exc:  # noqa: BLE001 - one broken account must not stop the rest
+                # The summary says which account and why; the log keeps the traceback.
+                log.exception("sweep of %s failed", account_id)
                 report.failed[account_id] = f"{type(exc).__name__}: {exc}"
             else:
                 report.swept += 1
