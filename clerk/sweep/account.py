@@ -7,7 +7,6 @@ functions here hold what an account's drafts are made of.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import logging
 from collections.abc import Sequence
@@ -46,7 +45,8 @@ from clerk.engine.gaps import OutcomeEvidence, Thresholds, raise_gaps
 from clerk.engine.metrics import MetricQuery, MetricValue, aggregate
 from clerk.engine.verify import verify_citation, verify_item
 from clerk.store import Store
-from clerk.store.tables import AccountRow, SourceRow, ValueCaseRow
+from clerk.store.rows import stored_value_case
+from clerk.store.tables import AccountRow, SourceRow
 from clerk.sweep.drafts import Slot
 
 log = logging.getLogger(__name__)
@@ -65,19 +65,6 @@ class Prepared:
     payback: PaybackResult | None
     sources: dict[str, Source]
     evidence: list[Evidence]
-
-
-def load_value_case(row: ValueCaseRow | None, account_id: str) -> ValueCase:
-    """The stored value case (an empty one when the account has none)."""
-    if row is None:
-        return ValueCase(account_id=account_id)
-    data = copy.deepcopy(row.data)  # never mutate the row's JSON in the session
-    data.setdefault("account_id", account_id)
-    for outcome in data.get("outcomes") or []:
-        # Tolerate the YAML shape (inputs keyed by name) as well as the model's list.
-        if isinstance(outcome.get("inputs"), dict):
-            outcome["inputs"] = [{**v, "name": k} for k, v in outcome["inputs"].items()]
-    return ValueCase.model_validate(data)
 
 
 def load_sources(session: Session, account_id: str, as_of: dt.date) -> dict[str, Source]:
@@ -176,7 +163,7 @@ def prepare(
     if row is None:
         raise LookupError(f"unknown account {account_id!r}")
     account = Account.model_validate(row.data)
-    value_case = load_value_case(session.get(ValueCaseRow, account_id), account_id)
+    value_case = stored_value_case(session, account_id)
     seen: dict[tuple[MetricQuery, dt.date, dt.date], MetricValue] = {}
 
     def fetch(query: MetricQuery, period: Period) -> MetricValue:
