@@ -23,9 +23,6 @@ from clerk.domain.models import OutcomeInput, Period
 from clerk.domain.periods import bounds
 from clerk.store.tables import UsageEventRow
 
-# Aggregations that read ``data[field]`` (FORMATS: "All but count need field").
-FIELD_AGGREGATIONS = frozenset({"sum", "max", "latest", "unique_count"})
-
 
 @dataclass(frozen=True)
 class MetricQuery:

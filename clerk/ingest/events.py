@@ -16,17 +16,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import orjson
+
 from clerk.domain.ids import event_source_id
 
-try:  # orjson comes with chromadb; it parses several times faster than json
-    import orjson
-
-    _loads: Callable[[bytes], Any] = orjson.loads
-except ImportError:  # pragma: no cover - exercised only where orjson is absent
-    orjson = None  # type: ignore[assignment]
-
-    def _loads(raw: bytes) -> Any:
-        return json.loads(raw.decode("utf-8"))
+# orjson (a dependency) parses several times faster than json.
+_loads: Callable[[bytes], Any] = orjson.loads
 
 
 # (source_id, subject, type, time as naive UTC, data)

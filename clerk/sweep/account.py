@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -48,6 +48,9 @@ from clerk.store import Store
 from clerk.store.rows import stored_value_case
 from clerk.store.tables import AccountRow, SourceRow
 from clerk.sweep.drafts import Slot
+
+if TYPE_CHECKING:
+    from retrievers import HybridIndex
 
 log = logging.getLogger(__name__)
 # The drafter note when search fails and the drafter gets the evidence unranked.
@@ -124,7 +127,7 @@ def ranked(
     outcome: Outcome,
     as_of: dt.date,
     base: list[Evidence],
-    index: Any,
+    index: HybridIndex | None,
     notes: list[str] | None = None,
 ) -> list[Evidence]:
     """Search hits for the outcome first, then every other customer passage (full recall).

@@ -22,7 +22,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -45,6 +45,9 @@ from clerk.store.tables import (
 )
 from clerk.sweep.account import Prepared, build, prepare, ranked, request_for
 from clerk.sweep.drafts import SaveStats, save_drafts
+
+if TYPE_CHECKING:
+    from retrievers import HybridIndex
 
 log = logging.getLogger(__name__)
 # Bump when the engine's output for the same evidence changes, so every account is redrafted.
@@ -201,7 +204,7 @@ async def _draft_all(
     as_of: dt.date,
     drafter: Drafter,
     limit: asyncio.Semaphore,
-    index: Any,
+    index: HybridIndex | None,
 ) -> dict[str, DraftResult]:
     # A drafter that reads only the top passages (an LLM) asks for them ranked by search.
     wants_ranking = drafter.ranked_evidence
@@ -235,7 +238,7 @@ async def arun_sweep(
     as_of: dt.date | None = None,
     account: str | None = None,
     drafter: Drafter | None = None,
-    index: Any = None,
+    index: HybridIndex | None = None,
     console: Console | None = None,
     settings: Settings | None = None,
     force: bool = False,
@@ -345,7 +348,7 @@ def run_sweep(
     as_of: dt.date | None = None,
     account: str | None = None,
     drafter: Drafter | None = None,
-    index: Any = None,
+    index: HybridIndex | None = None,
     console: Console | None = None,
     settings: Settings | None = None,
     force: bool = False,
