@@ -58,8 +58,8 @@ def gap_id(account: str, outcome: str | None, kind: str, period: Period | None, 
 
 # --- source ids (FORMATS §"Source ids"): built and read here only -------------------------
 
-SourceScheme = Literal["ticket", "note", "digest", "metric", "assumption", "event", ""]
-_SCHEMES: tuple[str, ...] = ("ticket", "note", "digest", "metric", "assumption", "event")
+SourceScheme = Literal["ticket", "note", "digest", "metric", "assumption", "event", "outcome", ""]
+_SCHEMES: tuple[str, ...] = ("ticket", "note", "digest", "metric", "assumption", "event", "outcome")
 # Citations of data rather than text: they carry no quote to check verbatim.
 DATA_SCHEMES: tuple[str, ...] = ("metric", "event", "assumption")
 
@@ -92,6 +92,11 @@ def event_source_id(source: str, event_id: str) -> str:
 def assumption_source_id(outcome_id: str, input_name: str) -> str:
     """``assumption:<outcome id>.<input name>``: a value-case assumption used as an input."""
     return f"assumption:{outcome_id}.{input_name}"
+
+
+def outcome_source_id(outcome_id: str, start: dt.date, end: dt.date) -> str:
+    """``outcome:<id>@<start>..<end>``: an input citing another outcome's value."""
+    return f"outcome:{outcome_id}@{start.isoformat()}..{end.isoformat()}"
 
 
 def metric_source_id(metric: str, where: str, start: dt.date, end: dt.date) -> str:
@@ -153,4 +158,6 @@ def parse_source_id(source_id: str) -> SourceRef:
         return SourceRef(source_id, scheme, outcome_id=outcome, name=name)
     if scheme == "metric":
         return SourceRef(source_id, scheme, name=re.split(r"[?@]", rest, maxsplit=1)[0])
+    if scheme == "outcome":
+        return SourceRef(source_id, scheme, outcome_id=rest.partition("@")[0])
     return SourceRef(source_id, scheme, name=rest)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from clerk.domain.format import claim_number, money
 from clerk.domain.formula import FormulaError, Uncomputable, dependency_order, parse
-from clerk.domain.ids import assumption_source_id
+from clerk.domain.ids import assumption_source_id, outcome_source_id
 from clerk.domain.models import (
     Account,
     Calculation,
@@ -126,11 +126,6 @@ def short_of_target(outcome: Outcome, delivered: float | None) -> bool:
     if outcome.direction == "decrease":
         return delivered > outcome.target
     return delivered < outcome.target
-
-
-def outcome_source_id(outcome_id: str, period: Period) -> str:
-    """How an input citing another outcome's value names it."""
-    return f"outcome:{outcome_id}@{period.start.isoformat()}..{period.end.isoformat()}"
 
 
 def _assumption_input(outcome: Outcome, item: OutcomeInput, vc_source: str | None) -> InputResult:
@@ -240,7 +235,7 @@ def evaluate_value_case(
 
     def _outcome_input(item: OutcomeInput, period: Period, stack: tuple[str, ...]) -> InputResult:
         ref = outcomes.get(item.outcome or "")
-        source = outcome_source_id(item.outcome or "", period)
+        source = outcome_source_id(item.outcome or "", period.start, period.end)
         if ref is None or ref.id in stack:
             why = "a cycle" if ref is not None else "no such outcome"
             return InputResult(
@@ -344,14 +339,16 @@ class PaybackResult:
                     name="investment",
                     value=self.investment,
                     unit=self.currency,
-                    source="assumption:payback.investment",
+                    source=assumption_source_id("payback", "investment"),
                     cited_as=self.investment_cited_as,
                 ),
                 CalculationInput(
                     name="benefit",
                     value=self.benefit.delivered,
                     unit=self.benefit.outcome.unit,
-                    source=outcome_source_id(self.benefit.outcome.id, self.benefit.period),
+                    source=outcome_source_id(
+                        self.benefit.outcome.id, self.benefit.period.start, self.benefit.period.end
+                    ),
                     cited_as=self.benefit.outcome.title,
                 ),
             ],

@@ -11,6 +11,7 @@ from clerk.domain.ids import (
     event_source_id,
     metric_source_id,
     note_source_id,
+    outcome_source_id,
     parse_source_id,
     ticket_source_id,
 )
@@ -35,6 +36,7 @@ def test_built_ids_match_the_contract() -> None:
 
 
 def test_parse_reads_back_what_was_built() -> None:
+    q2 = (dt.date(2026, 4, 1), dt.date(2026, 7, 1))
     comment = parse_source_id(comment_source_id("4512", "9001"))
     assert (comment.scheme, comment.ticket_id, comment.comment_id) == ("ticket", "4512", "9001")
     assert comment.thread == "ticket:4512"
@@ -64,6 +66,13 @@ def test_parse_reads_back_what_was_built() -> None:
     metric = parse_source_id("metric:approval.completed?mode=auto@2026-04-01..2026-07-01")
     assert (metric.name, metric.is_data) == ("approval.completed", True)
     assert parse_source_id("event:csv/e1").is_data
+    outcome = parse_source_id(outcome_source_id("hours_saved", *q2))
+    assert outcome.raw == "outcome:hours_saved@2026-04-01..2026-07-01"
+    assert (outcome.scheme, outcome.outcome_id, outcome.is_data) == (
+        "outcome",
+        "hours_saved",
+        False,
+    )
 
 
 def test_parse_never_raises_on_other_text() -> None:
