@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from clerk.domain.format import date_text, number, percent
+from clerk.domain.vocabulary import OPEN_GAP_STATUSES
 from review_ui.security import csrf_token, session_user
 
 HERE = Path(__file__).parent
@@ -26,7 +27,9 @@ def make_templates() -> Jinja2Templates:
     # page) costs more than it is worth outside development.
     env.auto_reload = False
     env.filters.update(num=number, pct=percent, date=date_text)
-    env.globals.update(htmx_js=HTMX_JS, csrf_field="csrf_token")
+    env.globals.update(
+        htmx_js=HTMX_JS, csrf_field="csrf_token", open_gap_statuses=OPEN_GAP_STATUSES
+    )
     return templates
 
 
