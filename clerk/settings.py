@@ -42,6 +42,30 @@ class Settings(BaseSettings):
     usage_drop_pct: float = Field(
         30.0, description="A metric input falling by this percent vs the period before is a drop."
     )
+    severe_attainment: float = Field(
+        0.8,
+        description="An outcome short of target below this share of it (0.8 = 80 %) is a "
+        "high-severity under_delivery gap; between it and the target, medium.",
+    )
+    few_events: int = Field(
+        10,
+        description="A metric input resting on fewer usage events makes its calculation "
+        "low-confidence.",
+    )
+    gap_due_days_high: int = Field(7, description="Days a high-severity gap is due in.")
+    gap_due_days_medium: int = Field(14, description="Days a medium-severity gap is due in.")
+    gap_due_days_low: int = Field(30, description="Days a low-severity gap is due in.")
+    llm_max_evidence_chars: int = Field(
+        24_000,
+        description="Characters of evidence one model prompt carries at most; lower-ranked "
+        "passages beyond it are left out (and counted in the drafter notes).",
+    )
+    stale_pending_days: int = Field(
+        7, description="A draft pending review for longer than this is marked stale in the UI."
+    )
+    session_max_age: int = Field(
+        12 * 3600, description="Seconds a review-UI sign-in (session cookie) stays valid."
+    )
     llm: str = Field(
         "extractive",
         description="Drafter: 'extractive' (no model) or 'openai:<model>' for OpenAI or any "

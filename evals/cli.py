@@ -5,7 +5,6 @@ Registered on the `clerk` app through the `clerk.commands` entry point (pyprojec
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -14,20 +13,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from clerk.cli.app import app, console, err_console
+from clerk.cli.app import app, console, parse_date
 
 # Figures that count things (lower is better); the rest are shares shown as percentages.
 _COUNTS = {"ungrounded_claim_numbers", "injection_leaks"}
-
-
-def _date(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        err_console.print(f"[bold red]Error:[/] --as-of {escape(value)} is not a YYYY-MM-DD date")
-        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -40,7 +29,7 @@ def generate(
     """Write a generated DATA folder with planted truth and its expected.json."""
     from evals.generator import generate as run
 
-    day = _date(as_of)
+    day = parse_date(as_of)
     assert day is not None
     expected = run(out, accounts, seed, day)
     counts = expected["ingest"]
@@ -111,7 +100,12 @@ def evaluate(
 
     expected = json.loads(expected_path.read_text(encoding="utf-8"))
     result = run_eval(
-        data, expected, as_of=_date(as_of), baseline=baseline, llm_fake=llm_fake, console=console
+        data,
+        expected,
+        as_of=parse_date(as_of),
+        baseline=baseline,
+        llm_fake=llm_fake,
+        console=console,
     )
     doc = result.to_json()
     n = len(expected.get("accounts", {}))

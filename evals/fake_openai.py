@@ -38,7 +38,8 @@ import uvicorn
 from fastapi import Body, FastAPI
 from fastapi.responses import JSONResponse
 
-from clerk.domain.textnum import format_number, numbers_in
+from clerk.domain.format import number
+from clerk.domain.textnum import numbers_in
 from prompts import EVIDENCE_RE, FACTS_RE
 
 __all__ = [
@@ -210,10 +211,10 @@ def oracle_answer(request: FakeRequest) -> dict[str, Any]:
     facts = request.facts
     claim = None
     if facts.get("delivered") is not None:
-        claim = f"{format_number(facts['delivered'])} {facts.get('unit', '')} delivered"
+        claim = f"{number(facts['delivered'])} {facts.get('unit', '')} delivered"
         claim += f" for {str(facts.get('outcome', 'the outcome')).lower()}"
         if facts.get("target") is not None:
-            claim += f" against a target of {format_number(facts['target'])}"
+            claim += f" against a target of {number(facts['target'])}"
         claim += "."
     unit = str(facts.get("unit", "")).lower().rstrip("s")
     topic = _stems(str(facts.get("outcome", "")), exclude=unit)

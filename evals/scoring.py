@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from clerk.domain.ids import parse_source_id
 from evals.numwords import SMALL, TENS
 
 CALC_TOLERANCE = 0.005  # FORMATS §9: delivered within 0.5 %
@@ -135,13 +136,9 @@ def allowed_numbers(item: Mapping[str, Any]) -> list[float]:
 # --- the score ----------------------------------------------------------------------------
 
 
-# Citations of data rather than text (a metric's event set, an assumption) carry no quote.
-_DATA_SOURCES = ("metric:", "event:", "assumption:")
-
-
 def is_data_citation(cit: Mapping[str, Any]) -> bool:
     """A citation of usage data or an assumption with no quote: nothing to check verbatim."""
-    return str(cit.get("source", "")).startswith(_DATA_SOURCES) and not cit.get("quote")
+    return parse_source_id(str(cit.get("source", ""))).is_data and not cit.get("quote")
 
 
 def _quote_ok(cit: Mapping[str, Any], sources: Mapping[str, str]) -> bool:

@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from clerk.domain.ids import comment_source_id, note_source_id
 from evals.scenarios import VENDOR_DOMAIN
 
 
@@ -65,7 +66,7 @@ class TextSink:
             f"kind: {kind}\nattendees: [{people}]\n---\n{body}\n"
         )
         self.notes[name] = text
-        return f"note:{self.account_id}/{name}"
+        return note_source_id(self.account_id, name)
 
     def ticket(
         self,
@@ -162,7 +163,7 @@ def statement_in_ticket(s: TextSink, day: dt.date, sentence: str, rng: random.Ra
         ],
         rating=("good", "great support"),
     )
-    return f"ticket:{ticket}#1"
+    return comment_source_id(ticket, 1)
 
 
 # --- text that must not count as the customer's --------------------------------------
@@ -230,7 +231,7 @@ def open_complaint(s: TextSink, created: dt.datetime, workflow: str, title: str)
         kind="problem",
         tags=["escalation"],
     )
-    return f"ticket:{ticket}#1"
+    return comment_source_id(ticket, 1)
 
 
 def resolved_complaint(s: TextSink, created: dt.datetime, workflow: str) -> int:

@@ -105,8 +105,10 @@ class ChromaIndex:
 
     def reset(self) -> None:
         """Drop the collection and start empty."""
-        # A missing collection is what we want anyway.
-        with contextlib.suppress(Exception):
+        from chromadb.errors import NotFoundError
+
+        # A missing collection is what we want anyway; any other failure is the caller's.
+        with contextlib.suppress(NotFoundError):
             self.client.delete_collection(self.collection_name)
         self._collection = None
 

@@ -17,13 +17,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from clerk.domain.models import GAP_KINDS
-from clerk.review.decisions import OPEN_GAP_STATUSES, PENDING_STATUSES
+from clerk.domain.vocabulary import OPEN_GAP_STATUSES, PENDING_STATUSES, PROVEN_STATUSES, SEVERITIES
 from clerk.review.users import User
 from clerk.store.tables import GapFlagRow, OutcomeRow, ProofItemRow
-from review_ui.queries import PROVEN_STATUSES, AccountSummary, account_summaries
+from review_ui.queries import AccountSummary, account_summaries
 
 CellState = Literal["proven", "pending", "gap"]
-SEVERITIES = ("high", "medium", "low")
 ACCOUNT_COLUMN = "(account)"
 
 

@@ -15,10 +15,14 @@ from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from clerk.domain.models import Account, GapFlag, Outcome, ProofItem, Review, Source
-from clerk.review.decisions import (
+from clerk.domain.vocabulary import (
     DECIDED_STATUSES,
     OPEN_GAP_STATUSES,
     PENDING_STATUSES,
+    PROVEN_STATUSES,
+    severity_rank,
+)
+from clerk.review.decisions import (
     REJECT_REASONS,
     audit_trail,
     check_account,
@@ -27,11 +31,10 @@ from clerk.review.decisions import (
     load_sources,
 )
 from clerk.review.users import User
+from clerk.settings import get_settings
 from clerk.store.rows import account_from_row, gap_from_row, outcome_from_row
 from clerk.store.tables import AccountRow, GapFlagRow, OutcomeRow, ProofItemRow, utcnow
 
-PROVEN_STATUSES = ("approved", "edited")
-STALE_PENDING_DAYS = 7
 # Characters of source text shown either side of a quote; long tickets stay readable.
 CONTEXT_CHARS = 600
 
@@ -97,7 +100,7 @@ def account_summaries(
     # covers every account anyway, so its aggregates skip the long IN list.
     narrow = only is not None or not user.sees_all_accounts
     scoped = (lambda col: col.in_(ids)) if narrow else (lambda col: true())
-    stale_before = utcnow() - dt.timedelta(days=STALE_PENDING_DAYS)
+    stale_before = utcnow() - dt.timedelta(days=get_settings().stale_pending_days)
     is_stale = ProofItemRow.created_at < stale_before
     rows = session.execute(
         select(ProofItemRow.account_id, is_stale, func.count())
@@ -279,7 +282,7 @@ def _summary_of(
     row: AccountRow, outcomes: list[Outcome], items: list[ProofItemRow], gaps: list[GapFlagRow]
 ) -> AccountSummary:
     """The account's counts from rows already loaded (no extra queries on the hot page)."""
-    stale_before = utcnow() - dt.timedelta(days=STALE_PENDING_DAYS)
+    stale_before = utcnow() - dt.timedelta(days=get_settings().stale_pending_days)
     pending = [r for r in items if r.status in PENDING_STATUSES]
     proven = {r.outcome_id for r in items if r.status in PROVEN_STATUSES and r.outcome_id}
     return AccountSummary(
@@ -318,8 +321,7 @@ def account_page(session: Session, account_id: str, user: User) -> AccountPage:
     pending = [r for r in rows if r.status in PENDING_STATUSES]
     decided = [r for r in rows if r.status in DECIDED_STATUSES]
     gap_rows = list(session.scalars(select(GapFlagRow).where(GapFlagRow.account_id == account_id)))
-    severity = {"high": 0, "medium": 1, "low": 2}
-    gap_rows.sort(key=lambda g: (severity.get(g.severity, 3), g.kind, g.id))
+    gap_rows.sort(key=lambda g: (severity_rank(g.severity), g.kind, g.id))
     # one audit query for the whole page: items and gap flags
     trail = audit_trail(session, [r.id for r in rows] + [g.id for g in gap_rows])
     gaps = [

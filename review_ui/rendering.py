@@ -5,7 +5,6 @@ Routes import from here (never from ``review_ui.app``, which imports the routes)
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -13,23 +12,12 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from clerk.packet.render import fmt_num
+from clerk.domain.format import date_text, number, percent
+from clerk.domain.vocabulary import OPEN_GAP_STATUSES
 from review_ui.security import csrf_token, session_user
 
 HERE = Path(__file__).parent
 HTMX_JS = "htmx-2.0.11.min.js"
-
-
-def fmt_pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.0f}%"
-
-
-def fmt_date(value: dt.date | dt.datetime | None, with_time: bool = False) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, dt.datetime) and with_time:
-        return value.strftime("%Y-%m-%d %H:%M UTC")
-    return value.strftime("%Y-%m-%d")
 
 
 def make_templates() -> Jinja2Templates:
@@ -38,8 +26,10 @@ def make_templates() -> Jinja2Templates:
     # Templates ship inside the package; checking their mtimes on every include (20 cards a
     # page) costs more than it is worth outside development.
     env.auto_reload = False
-    env.filters.update(num=fmt_num, pct=fmt_pct, date=fmt_date)
-    env.globals.update(htmx_js=HTMX_JS, csrf_field="csrf_token")
+    env.filters.update(num=number, pct=percent, date=date_text)
+    env.globals.update(
+        htmx_js=HTMX_JS, csrf_field="csrf_token", open_gap_statuses=OPEN_GAP_STATUSES
+    )
     return templates
 
 

@@ -34,7 +34,6 @@ from clerk.store.tables import UserRow
 SESSION_COOKIE = "clerk_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-SESSION_MAX_AGE = 12 * 3600
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 USER_TTL = 5.0
 
@@ -55,6 +54,7 @@ class Sessions:
     def __init__(self, settings: Settings) -> None:
         key = settings.secret_key.get_secret_value()
         self._serializer = URLSafeTimedSerializer(key, salt="clerk-session")
+        self.max_age = settings.session_max_age
         self._basic_key = hashlib.sha256(("basic:" + key).encode()).digest()
         # Digests of recently verified Basic credentials: argon2 is deliberately slow, and
         # an API client sends the same credentials on every request.
@@ -80,7 +80,7 @@ class Sessions:
         if not raw:
             return None
         try:
-            data: dict[str, Any] = self._serializer.loads(raw, max_age=SESSION_MAX_AGE)
+            data: dict[str, Any] = self._serializer.loads(raw, max_age=self.max_age)
         except (BadSignature, ValueError, TypeError):
             return None
         csrf = data.get("csrf")
@@ -113,7 +113,7 @@ def set_session_cookie(response: Any, request: Request, token: str) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         token,
-        max_age=SESSION_MAX_AGE,
+        max_age=request.app.state.sessions.max_age,
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",

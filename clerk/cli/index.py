@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 
@@ -12,7 +11,7 @@ from rich.markup import escape
 from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from clerk.cli.app import app, console
+from clerk.cli.app import app, console, parse_date
 from clerk.ingest.digests import rebuild_all_digests
 from clerk.retrieval import describe, reindex, search, sync_index
 from clerk.store import Store
@@ -77,15 +76,6 @@ def reindex_command(
     console.print(line)
 
 
-def _day(value: str | None, name: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=name) from None
-
-
 @app.command("search")
 def search_command(
     account: str = typer.Argument(..., help="Account id."),
@@ -113,8 +103,8 @@ def search_command(
             query,
             kinds=kind or None,
             customer=customer,
-            since=_day(since, "--since"),
-            until=_day(until, "--until"),
+            since=parse_date(since, "--since"),
+            until=parse_date(until, "--until"),
             k=k,
         )
     finally:

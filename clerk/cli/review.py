@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import typer
 
-from clerk.cli.app import app, console, err_console
+from clerk.cli.app import app, console, err_console, parse_date
 from clerk.store import Store
 
 users_app = typer.Typer(
@@ -68,7 +67,7 @@ def packet(
     if fmt not in packet_render.FORMATS:
         err_console.print(f"[red]Unknown format {fmt!r}: use pdf, html, md or json.[/]")
         raise typer.Exit(2)
-    day = dt.date.fromisoformat(as_of) if as_of else None
+    day = parse_date(as_of)
     store = Store()
     try:
         if publish:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
@@ -12,10 +11,12 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
-from clerk.cli.app import app, console, err_console
+from clerk.cli.app import LOG_FILE, app, console, err_console, parse_date
+from clerk.domain.format import claim_number
 from clerk.domain.models import GAP_KINDS
-from clerk.engine.calculations import fmt
+from clerk.domain.vocabulary import severity_rank
 from clerk.review.current import account_document, latest_as_of
+from clerk.settings import Settings
 from clerk.store import Store
 from clerk.store.tables import GapFlagRow
 from clerk.sweep.run import SweepReport, run_sweep, today_utc
@@ -28,17 +29,6 @@ _STATUS_STYLE = {
     "rejected": "dim",
 }
 _SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "dim"}
-
-
-def _parse_date(value: str | None, option: str = "--as-of") -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
-        ) from None
 
 
 def print_sweep_summary(report: SweepReport, out: Console, digests: int = 0) -> None:
@@ -67,6 +57,9 @@ def print_sweep_summary(report: SweepReport, out: Console, digests: int = 0) -> 
     for where, lines in list(sorted(report.drafter_notes.items()))[:10]:
         for line in lines[:3]:
             out.print(f"[yellow]{escape(where)}[/]: {escape(line)}", soft_wrap=True)
+    if report.failed:
+        log_file = Settings().home / LOG_FILE
+        out.print(f"[dim]Tracebacks are in {escape(str(log_file))}.[/]", soft_wrap=True)
 
 
 @app.command()
@@ -82,7 +75,7 @@ def sweep(
     """Compute, draft, verify and flag gaps for every account whose evidence changed."""
     from clerk.sweep.schedule import sweep_and_digest
 
-    day = _parse_date(as_of)
+    day = parse_date(as_of)
     store = Store()
     try:
         report, digests = sweep_and_digest(
@@ -99,7 +92,7 @@ def sweep(
 
 
 def _number(value: float | None) -> str:
-    return "" if value is None else fmt(value)
+    return "" if value is None else claim_number(value)
 
 
 def items_table(document: dict[str, Any], out: Console) -> None:
@@ -159,7 +152,7 @@ def items(
     ),
 ) -> None:
     """Show an account's drafted proof items and gap flags with their review status."""
-    day = _parse_date(as_of)
+    day = parse_date(as_of)
     store = Store()
     try:
         with store.session() as session:
@@ -219,9 +212,8 @@ def gaps(
             docs = [{"account": r.account_id, **gap_document(r)} for r in rows]
     finally:
         store.close()
-    rank = {"high": 0, "medium": 1, "low": 2}
     docs.sort(
-        key=lambda d: (rank.get(d["severity"], 3), d["account"], d["outcome"] or "", d["kind"])
+        key=lambda d: (severity_rank(d["severity"]), d["account"], d["outcome"] or "", d["kind"])
     )
     if as_json:
         typer.echo(json.dumps(docs, indent=1, ensure_ascii=False))
@@ -240,7 +232,7 @@ def schedule(
     """Run sweeps on a schedule in this process (Ctrl-C stops), writing CSM digests."""
     from clerk.sweep.schedule import build_scheduler, next_run, sweep_and_digest
 
-    day = _parse_date(as_of)
+    day = parse_date(as_of)
 
     def job() -> None:
         report, digests = sweep_and_digest(as_of=day, console=console)

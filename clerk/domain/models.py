@@ -143,16 +143,6 @@ class ValueCase(_Model):
 # --- evidence ---------------------------------------------------------------------------
 
 
-class UsageEvent(_Model):
-    """A usage event in any input shape, normalised. ``source_id`` is ``event:<...>``."""
-
-    source_id: str
-    subject: str
-    type: str
-    time: dt.datetime
-    data: dict[str, Any] = Field(default_factory=dict)
-
-
 class Span(_Model):
     start: int
     end: int

@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["NumberMention", "format_number", "numbers_in"]
+from clerk.domain.format import SYMBOL_CURRENCIES
+
+__all__ = ["NumberMention", "numbers_in"]
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,6 @@ _DIGITS = re.compile(
     r"(?!\.\d|,\d{3}|/\d|:\d)"
     r"(?:(?P<suf>[kK]|[mM]|bn|[xX]|%)(?![A-Za-z0-9]))?"
 )
-_CURRENCY = {"$": "USD", "€": "EUR", "£": "GBP"}
 _SCALE_WORDS = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "dozen": 12.0}
 _UNIT_AFTER = re.compile(r"(?:[ \t]?-[ \t]?|[ \t]+)?(?P<word>[A-Za-z]+)")
 # Words that follow a number without naming what it counts.
@@ -127,7 +128,7 @@ def _digit_mentions(text: str) -> list[NumberMention]:
         end = m.end()
         suffix, currency = m.group("suf"), m.group("cur")
         if currency:
-            unit = _CURRENCY[currency]
+            unit = SYMBOL_CURRENCIES[currency]
         if suffix in ("k", "K"):
             value, step = value * 1e3, step * 1e3
         elif suffix == "bn" or (suffix in ("m", "M") and currency):
@@ -247,9 +248,3 @@ def _one_is_pronoun(words: list[tuple[str, int, int]], i: int) -> bool:
     before = words[i - 1][0] if i > 0 else ""
     after = words[i + 1][0] if i + 1 < len(words) else ""
     return before in _ONE_PRONOUN_BEFORE or after in _ONE_PRONOUN_AFTER
-
-
-def format_number(x: float) -> str:
-    """Format a number for a claim: thousands separators, at most 2 decimals, no trailing 0s."""
-    text = f"{x:,.2f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text

@@ -6,16 +6,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from clerk.domain.models import Evidence
 from clerk.drafting.base import Drafter, DraftRequest, DraftResult
 from clerk.settings import Settings, get_settings
+from clerk.store import Store
 
 __all__ = ["DraftRequest", "DraftResult", "Drafter", "Evidence", "get_drafter"]
 
 
-def get_drafter(settings: Settings | None = None, store: Any = None) -> Drafter:
+def get_drafter(settings: Settings | None = None, store: Store | None = None) -> Drafter:
     """The drafter ``settings.llm`` names: ``extractive`` or ``openai:<model>``.
 
     ``store`` is handed to drafters that log calls or cache responses in SQL.

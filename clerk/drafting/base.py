@@ -55,7 +55,16 @@ class DraftResult(BaseModel):
 
 @runtime_checkable
 class Drafter(Protocol):
+    """Drafts one account outcome; its capabilities are attributes the sweep reads.
+
+    ``ranked_evidence``: the drafter reads only the top passages (an LLM's bounded prompt),
+    so the sweep hands it the search-ranked ones first. ``sweep_id``: set by the sweep before
+    drafting, for drafters that record their work per sweep (the LLM's ``llm_calls`` rows).
+    """
+
     name: str
+    ranked_evidence: bool
+    sweep_id: int | None
 
     async def draft(self, request: DraftRequest) -> DraftResult:
         """Draft the claim, statements and signals for one account outcome."""

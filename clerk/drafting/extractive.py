@@ -12,8 +12,9 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from clerk.domain.format import CURRENCY_SYMBOLS, number
 from clerk.domain.models import Account, Citation, Outcome, Source
-from clerk.domain.textnum import NumberMention, format_number, numbers_in
+from clerk.domain.textnum import NumberMention, numbers_in
 from clerk.drafting.base import DraftRequest, DraftResult, StatementDraft
 from clerk.drafting.signals import (
     Passage,
@@ -43,7 +44,6 @@ NOTE_NO_RESULT = "the calculation has no result, so no claim was worded"
 NOTE_NO_STATEMENT = "no sentence of the customer's in the evidence states {title} in {unit}"
 NOTE_INSTRUCTION = "ignored text in {source} that reads like instructions to the drafter"
 
-_CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
 _CURRENCY_WORDS = {"USD": {"dollars", "dollar", "usd", "bucks"}, "EUR": {"euros", "euro", "eur"},
                    "GBP": {"pounds", "pound", "gbp"}}  # fmt: skip
 _UNIT_SYNONYMS = {
@@ -89,10 +89,10 @@ def _currency(unit: str) -> str | None:
 
 def _amount(value: float, unit: str) -> str:
     """A number with its unit the way a finance reader writes it: "$59,400", "95%", "6 days"."""
-    text = format_number(value)
+    text = number(value)
     code = _currency(unit)
     if code:
-        symbol = _CURRENCY_SYMBOLS.get(code)
+        symbol = CURRENCY_SYMBOLS.get(code)
         return f"{symbol}{text}" if symbol else f"{text} {code}"
     if unit in ("%", "percent"):
         return f"{text}%"
@@ -124,18 +124,18 @@ def _period_phrase(label: str) -> str:
 def _what(value: float, outcome: Outcome) -> str:
     """The delivered value with the outcome's title: "1,320 hours saved on invoice approvals"."""
     unit, title = outcome.unit.strip(), _lower_first(outcome.title.strip())
-    number = format_number(value)
+    figure = number(value)
     first = title.split(" ", 1)[0].lower()
     forms = {unit.lower(), _singular(unit.lower())} | _UNIT_SYNONYMS.get(unit.lower(), set())
     if first in forms:  # the title already starts with the unit
         rest = title.split(" ", 1)[1] if " " in title else ""
         word = _singular(unit) if value == 1 else unit
-        return f"{number} {word} {rest}".strip()
+        return f"{figure} {word} {rest}".strip()
     code = _currency(unit)
     if code or unit in ("%", "percent"):
         return f"{_amount(value, unit)} {title}"
     if unit.lower() in _COUNT_UNITS:
-        return f"{number} {title}"
+        return f"{figure} {title}"
     return f"{_amount(value, unit)}: {title}"
 
 
@@ -342,6 +342,8 @@ class ExtractiveDrafter:
     """The offline drafter: template claims, verbatim customer quotes, rule-based signals."""
 
     name = "extractive"
+    ranked_evidence = False  # it reads every customer passage
+    sweep_id: int | None = None  # it records nothing per sweep
 
     async def draft(self, request: DraftRequest) -> DraftResult:
         """Word the calculation's claim, find customer statements and negative signals."""

@@ -68,7 +68,6 @@ FALLBACK_NOTE = "drafted by the extractive drafter because the model call failed
 REPAIRED_NOTE = "the model's first answer was invalid and was repaired"
 CLAIM_FALLBACK_NOTE = "claim worded by the extractive drafter (no usable claim from the model)"
 # Bounds the prompt so one outcome with a huge ticket history cannot eat the token budget.
-MAX_EVIDENCE_CHARS = 24_000
 MAX_RETRY_AFTER = 60.0
 _SCHEMA = OutcomeAnswer.model_json_schema()
 
@@ -123,7 +122,7 @@ class LLMDrafter:
     """
 
     # The sweep hands a drafter that sets this the search-ranked passages first, which
-    # matters here: the prompt keeps only the first MAX_EVIDENCE_CHARS of evidence.
+    # matters here: the prompt keeps only the first settings.llm_max_evidence_chars of evidence.
     ranked_evidence = True
 
     def __init__(
@@ -195,7 +194,7 @@ class LLMDrafter:
     async def _draft(self, request: DraftRequest) -> DraftResult:
         offered, suspicious = screen_evidence(request.evidence, request.sources)
         notes = [f"{INJECTION_NOTE}: {sid} ({phrase!r})" for sid, phrase in suspicious.items()]
-        offered, truncated = _bounded(offered)
+        offered, truncated = _bounded(offered, self.settings.llm_max_evidence_chars)
         if truncated:
             notes.append(f"{truncated} evidence passages left out to bound the prompt")
         messages = self.messages(request, offered)
@@ -291,6 +290,14 @@ class LLMDrafter:
             except _InvalidAnswer as exc:
                 invalid, error = exc, f"invalid answer: {exc}"
             except Exception as exc:  # provider fault after retries, or one not worth retrying
+                # Recorded in llm_calls (`clerk llm`) and returned as the drafter's note.
+                log.warning(
+                    "%s/%s %s: model call failed",
+                    request.account.id,
+                    request.outcome.id,
+                    task,
+                    exc_info=True,
+                )
                 error = describe(exc)
             status = "failed" if answer is None else "retried" if tally.attempts > 1 else "ok"
             # A valid answer is cached in the same transaction that records the call.
@@ -475,12 +482,12 @@ class LLMDrafter:
         return await self._fallback.draft(request)
 
 
-def _bounded(evidence: list[Evidence]) -> tuple[list[Evidence], int]:
+def _bounded(evidence: list[Evidence], max_chars: int) -> tuple[list[Evidence], int]:
     kept: list[Evidence] = []
     size = 0
     for ev in evidence:
         size += len(ev.text)
-        if size > MAX_EVIDENCE_CHARS and kept:
+        if size > max_chars and kept:
             break
         kept.append(ev)
     return kept, len(evidence) - len(kept)

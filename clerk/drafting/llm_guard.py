@@ -23,7 +23,7 @@ from clerk.domain.models import Citation, Evidence, SignalDraft, Source
 from clerk.domain.textnum import numbers_in
 from clerk.drafting.base import DraftRequest, StatementDraft
 from clerk.drafting.signals import looks_like_instruction
-from clerk.engine.verify import grounded, verify_citation, verify_claim
+from clerk.engine.verify import allowed_values, grounded, verify_citation, verify_claim
 
 log = logging.getLogger("clerk.llm")
 
@@ -145,14 +145,17 @@ def screen_evidence(
 
 
 def calculation_numbers(request: DraftRequest) -> list[float]:
-    """The numbers a calculation claim may state: the engine's, never the model's."""
-    values: list[float | None] = [request.delivered, request.target, request.outcome.baseline]
-    if request.attainment is not None:
-        values += [request.attainment, request.attainment * 100]
-    if request.calculation is not None:
-        values.append(request.calculation.result)
-        values += [i.value for i in request.calculation.inputs]
-    return [float(v) for v in values if v is not None]
+    """The numbers a calculation claim may state: the engine's, never the model's.
+
+    The same rule as the verifier's (:func:`clerk.engine.verify.allowed_values`), so a claim
+    the guard lets through is never refused afterwards.
+    """
+    return allowed_values(
+        delivered=request.delivered,
+        target=request.target,
+        attainment=request.attainment,
+        calculation=request.calculation,
+    )
 
 
 def locate(

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from clerk.domain.ids import parse_source_id, ticket_source_id
 from clerk.domain.models import Citation, Outcome, SignalDraft, Source
 from clerk.drafting.base import DraftRequest
 
@@ -215,9 +216,7 @@ def _customer_words(source: Source) -> list[Passage]:
 def _ticket_id(source: Source | None, source_id: str) -> str | None:
     if source is not None and source.meta.get("ticket_id") is not None:
         return str(source.meta["ticket_id"])
-    if source_id.startswith("ticket:"):
-        return source_id[len("ticket:") :].split("#", 1)[0]
-    return None
+    return parse_source_id(source_id).ticket_id
 
 
 def _resolved(passage: Passage, request: DraftRequest, keywords: set[str]) -> bool:
@@ -241,7 +240,7 @@ def _resolved(passage: Passage, request: DraftRequest, keywords: set[str]) -> bo
                 ):
                     return True
         return False
-    ticket = request.sources.get(f"ticket:{ticket_id}")
+    ticket = request.sources.get(ticket_source_id(ticket_id))
     thread = [
         s
         for s in request.sources.values()
@@ -258,7 +257,8 @@ def _resolved(passage: Passage, request: DraftRequest, keywords: set[str]) -> bo
     later += [
         p
         for p in customer_passages(request)
-        if p.source_id.startswith(f"ticket:{ticket_id}#")
+        if (ref := parse_source_id(p.source_id)).ticket_id == ticket_id
+        and ref.comment_id is not None
         and p.date > passage.date
         and p.date.date() <= as_of
         and (p.source_id, p.start) not in known
@@ -283,7 +283,7 @@ def _resolved(passage: Passage, request: DraftRequest, keywords: set[str]) -> bo
 
 def _thread(passage: Passage, request: DraftRequest) -> str:
     ticket_id = _ticket_id(request.sources.get(passage.source_id), passage.source_id)
-    return f"ticket:{ticket_id}" if ticket_id else passage.source_id
+    return ticket_source_id(ticket_id) if ticket_id else passage.source_id
 
 
 def negative_signals(request: DraftRequest) -> list[SignalDraft]:

@@ -20,7 +20,9 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from clerk.domain.format import claim_number, money
 from clerk.domain.formula import FormulaError, Uncomputable, dependency_order, parse
+from clerk.domain.ids import assumption_source_id, outcome_source_id
 from clerk.domain.models import (
     Account,
     Calculation,
@@ -34,11 +36,13 @@ from clerk.domain.models import (
 )
 from clerk.domain.periods import months_in, previous_period, reporting_period
 from clerk.engine.metrics import MetricQuery, MetricValue
+from clerk.settings import Settings
 
 Fetch = Callable[[MetricQuery, Period], MetricValue]
 
-# Fewer events than this behind a metric input makes a calculation low-confidence.
-FEW_EVENTS = 10
+# Fewer events than this behind a metric input makes a calculation low-confidence
+# (the default of Settings.few_events; the sweep passes the configured value).
+FEW_EVENTS: int = Settings.model_fields["few_events"].default
 _RANK: dict[Confidence, int] = {"high": 2, "medium": 1, "low": 0}
 
 
@@ -125,18 +129,13 @@ def short_of_target(outcome: Outcome, delivered: float | None) -> bool:
     return delivered < outcome.target
 
 
-def outcome_source_id(outcome_id: str, period: Period) -> str:
-    """How an input citing another outcome's value names it."""
-    return f"outcome:{outcome_id}@{period.start.isoformat()}..{period.end.isoformat()}"
-
-
 def _assumption_input(outcome: Outcome, item: OutcomeInput, vc_source: str | None) -> InputResult:
     result = InputResult(
         name=item.name,
         kind="assumption",
         value=item.assumption,
         unit=item.unit,
-        source=f"assumption:{outcome.id}.{item.name}",
+        source=assumption_source_id(outcome.id, item.name),
         cited_as=item.source or vc_source,
     )
     if item.assumption is None:
@@ -150,7 +149,12 @@ def _assumption_input(outcome: Outcome, item: OutcomeInput, vc_source: str | Non
 
 
 def _metric_input(
-    item: OutcomeInput, period: Period, kind: str, fetch: Fetch, with_previous: bool
+    item: OutcomeInput,
+    period: Period,
+    kind: str,
+    fetch: Fetch,
+    with_previous: bool,
+    few_events: int = FEW_EVENTS,
 ) -> InputResult:
     query = MetricQuery.from_input(item)
     value = fetch(query, period)
@@ -183,14 +187,19 @@ def _metric_input(
         # A sum or maximum that leaves values out is not a figure to present as proof.
         result.confidence = "low"
         result.reason = f"{item.name} leaves out values: {odd}"
-    elif value.events < FEW_EVENTS:
+    elif value.events < few_events:
         result.confidence = "low"
         result.reason = f"{item.name} rests on only {value.events} events"
     return result
 
 
 def evaluate_value_case(
-    account: Account, value_case: ValueCase, as_of: dt.date, fetch: Fetch
+    account: Account,
+    value_case: ValueCase,
+    as_of: dt.date,
+    fetch: Fetch,
+    *,
+    few_events: int = FEW_EVENTS,
 ) -> dict[str, OutcomeResult]:
     """Evaluate every outcome at ``as_of``, referenced outcomes first.
 
@@ -217,7 +226,9 @@ def evaluate_value_case(
         primary = period == reporting_period(outcome.period, as_of, account.contract.start)
         for item in outcome.inputs:
             if item.kind == "metric":
-                result.inputs.append(_metric_input(item, period, outcome.period, fetch, primary))
+                result.inputs.append(
+                    _metric_input(item, period, outcome.period, fetch, primary, few_events)
+                )
             elif item.kind == "outcome":
                 result.inputs.append(_outcome_input(item, period, stack + (outcome.id,)))
             else:
@@ -238,7 +249,7 @@ def evaluate_value_case(
 
     def _outcome_input(item: OutcomeInput, period: Period, stack: tuple[str, ...]) -> InputResult:
         ref = outcomes.get(item.outcome or "")
-        source = outcome_source_id(item.outcome or "", period)
+        source = outcome_source_id(item.outcome or "", period.start, period.end)
         if ref is None or ref.id in stack:
             why = "a cycle" if ref is not None else "no such outcome"
             return InputResult(
@@ -284,29 +295,14 @@ def evaluate_value_case(
 # --- wording ------------------------------------------------------------------------------
 
 
-def fmt(value: float) -> str:
-    """A number as a claim states it: thousands separators, at most two decimals."""
-    if abs(value) >= 100 or float(value).is_integer():
-        return f"{value:,.0f}"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
-
-
-_CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
-
-
-def money(value: float, currency: str) -> str:
-    """``$96,000`` for the currencies with a symbol, else ``96,000 CHF``."""
-    symbol = _CURRENCY_SYMBOLS.get(currency.upper())
-    return f"{symbol}{fmt(value)}" if symbol else f"{fmt(value)} {currency}"
-
-
 def calculation_claim(result: OutcomeResult) -> str:
     """The template claim: "Hours saved on invoice approvals: 1,320 hours in Q2 2026, ..."."""
     outcome = result.outcome
     assert result.delivered is not None
-    claim = f"{outcome.title}: {fmt(result.delivered)} {outcome.unit} in {result.period.label}"
+    delivered = claim_number(result.delivered)
+    claim = f"{outcome.title}: {delivered} {outcome.unit} in {result.period.label}"
     if outcome.target is not None:
-        claim += f", against a target of {fmt(outcome.target)}"
+        claim += f", against a target of {claim_number(outcome.target)}"
     return claim + "."
 
 
@@ -349,7 +345,7 @@ class PaybackResult:
     @property
     def calculation(self) -> Calculation:
         # The months of the period are a constant of the formula, not a cited input.
-        period_months = fmt(months_in(self.benefit.period))
+        period_months = claim_number(months_in(self.benefit.period))
         return Calculation(
             formula=f"investment / (benefit / {period_months})",
             inputs=[
@@ -357,14 +353,16 @@ class PaybackResult:
                     name="investment",
                     value=self.investment,
                     unit=self.currency,
-                    source="assumption:payback.investment",
+                    source=assumption_source_id("payback", "investment"),
                     cited_as=self.investment_cited_as,
                 ),
                 CalculationInput(
                     name="benefit",
                     value=self.benefit.delivered,
                     unit=self.benefit.outcome.unit,
-                    source=outcome_source_id(self.benefit.outcome.id, self.benefit.period),
+                    source=outcome_source_id(
+                        self.benefit.outcome.id, self.benefit.period.start, self.benefit.period.end
+                    ),
                     cited_as=self.benefit.outcome.title,
                 ),
             ],
@@ -401,10 +399,10 @@ def payback_claim(payback: PaybackResult) -> str:
     claim = (
         f"At the {payback.benefit.period.label} rate of {payback.benefit.outcome.title.lower()}, "
         f"the {money(payback.investment, payback.currency)} invested pays back in "
-        f"{fmt(payback.months)} months"
+        f"{claim_number(payback.months)} months"
     )
     if payback.forecast is not None:
-        claim += f", against a forecast of {fmt(payback.forecast)} months"
+        claim += f", against a forecast of {claim_number(payback.forecast)} months"
     return claim + "."
 
 

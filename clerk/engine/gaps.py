@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
+from clerk.domain.format import claim_number
 from clerk.domain.ids import gap_id
 from clerk.domain.models import (
     Account,
@@ -28,11 +30,10 @@ from clerk.domain.models import (
     SignalDraft,
     ValueCase,
 )
-from clerk.engine.calculations import OutcomeResult, attainment, fmt, short_of_target
+from clerk.engine.calculations import OutcomeResult, attainment, short_of_target
+from clerk.settings import Settings
 
 # Below this attainment an under-delivery is high severity.
-SEVERE_ATTAINMENT = 0.8
-_DUE_DAYS = {"high": 7, "medium": 14, "low": 30}
 
 
 @dataclass
@@ -50,12 +51,39 @@ class OutcomeEvidence:
         return self.calculation_verified or bool(self.statements)
 
 
+def _default(name: str) -> Any:
+    return Settings.model_fields[name].default
+
+
 @dataclass(frozen=True)
 class Thresholds:
-    """The configurable limits (settings.stale_days, settings.usage_drop_pct)."""
+    """The configurable limits of the gap rules; defaults and descriptions live in Settings."""
 
-    stale_days: int = 90
-    usage_drop_pct: float = 30.0
+    stale_days: int = _default("stale_days")
+    usage_drop_pct: float = _default("usage_drop_pct")
+    severe_attainment: float = _default("severe_attainment")
+    due_days_high: int = _default("gap_due_days_high")
+    due_days_medium: int = _default("gap_due_days_medium")
+    due_days_low: int = _default("gap_due_days_low")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Thresholds:
+        return cls(
+            stale_days=settings.stale_days,
+            usage_drop_pct=settings.usage_drop_pct,
+            severe_attainment=settings.severe_attainment,
+            due_days_high=settings.gap_due_days_high,
+            due_days_medium=settings.gap_due_days_medium,
+            due_days_low=settings.gap_due_days_low,
+        )
+
+    def due_days(self, severity: Severity) -> int:
+        """Days from as-of a gap of ``severity`` is due in."""
+        return {
+            "high": self.due_days_high,
+            "medium": self.due_days_medium,
+            "low": self.due_days_low,
+        }[severity]
 
 
 def _flag(
@@ -87,7 +115,7 @@ def _flag(
         period=period,
         citations=citations or [],
         sources=sources or [],
-        due_date=as_of + dt.timedelta(days=_DUE_DAYS[severity]),
+        due_date=None,  # set by raise_gaps from the thresholds
     )
 
 
@@ -141,6 +169,8 @@ def raise_gaps(
                 period=None,
             )
         )  # fmt: skip
+    for flag in flags:
+        flag.due_date = as_of + dt.timedelta(days=limits.due_days(flag.severity))
     return flags
 
 
@@ -196,13 +226,14 @@ def _outcome_gaps(
     if short_of_target(outcome, delivered):
         assert delivered is not None and outcome.target is not None
         ratio = attainment(outcome, delivered)
-        severity: Severity = "high" if ratio is not None and ratio < SEVERE_ATTAINMENT else "medium"
+        severe = ratio is not None and ratio < limits.severe_attainment
+        severity: Severity = "high" if severe else "medium"
         word = "above" if outcome.direction == "decrease" else "short of"
         flags.append(
             _flag(
                 account, as_of, outcome, "under_delivery", severity, period=period,
-                message=f"{title}: {fmt(delivered)} {outcome.unit} in {period.label}, {word} the "
-                f"target of {fmt(outcome.target)}.",
+                message=f"{title}: {claim_number(delivered)} {outcome.unit} in {period.label}, "
+                f"{word} the target of {claim_number(outcome.target)}.",
                 next_action=f"Review with {_who(account)} what holds {title.lower()} back and "
                 "agree a plan to reach the target, or restate the target with them.",
                 risk="The customer sees the promise missed at renewal before we explain it.",
@@ -249,8 +280,9 @@ def _outcome_gaps(
                     "high" if pct >= 2 * limits.usage_drop_pct else "medium",
                     period=period, key=item.name,
                     sources=[before.source_id, item.source],
-                    message=f"{item.name} fell by {fmt(pct)} % in {period.label} against "
-                    f"the period before ({fmt(before.value or 0)} to {fmt(item.value or 0)}).",
+                    message=f"{item.name} fell by {claim_number(pct)} % in {period.label} against "
+                    f"the period before ({claim_number(before.value or 0)} to "
+                    f"{claim_number(item.value or 0)}).",
                     next_action=f"Ask {_who(account)} what changed in how the team works "
                     f"and whether {title.lower()} is still on track.",
                     risk="Falling usage usually precedes a lost renewal; the outcome built "

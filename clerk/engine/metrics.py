@@ -18,13 +18,11 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from clerk.domain import ids
 from clerk.domain.models import OutcomeInput, Period
 from clerk.domain.numeric import number_from_text
 from clerk.domain.periods import bounds
 from clerk.store.tables import UsageEventRow
-
-# Aggregations that read ``data[field]`` (FORMATS: "All but count need field").
-FIELD_AGGREGATIONS = frozenset({"sum", "max", "latest", "unique_count"})
 
 
 @dataclass(frozen=True)
@@ -82,8 +80,7 @@ def _where_text(value: Any) -> str:
 def metric_source_id(query: MetricQuery, period: Period) -> str:
     """``metric:<type>?<k=v&... sorted>@<start>..<end>``; no ``?`` part without filters."""
     where = "&".join(f"{k}={_where_text(v)}" for k, v in sorted(query.where))
-    qs = f"?{where}" if where else ""
-    return f"metric:{query.metric}{qs}@{period.start.isoformat()}..{period.end.isoformat()}"
+    return ids.metric_source_id(query.metric, where, period.start, period.end)
 
 
 def _json_path(name: str) -> str:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from clerk.domain.models import Citation, ProofItem, Source
-from clerk.domain.textnum import NumberMention, format_number, numbers_in
+from clerk.domain.format import number
+from clerk.domain.models import Calculation, Citation, ProofItem, Source
+from clerk.domain.textnum import NumberMention, numbers_in
 
 __all__ = [
     "allowed_numbers",
+    "allowed_values",
     "claim_numbers",
     "grounded",
     "verify_citation",
@@ -86,21 +88,40 @@ def verify_claim(claim: str, allowed_numbers: Iterable[float], quotes: Sequence[
     return errors
 
 
-def allowed_numbers(item: ProofItem) -> list[float]:
-    """The values an item's claim may state: its calculation, delivered, target and so on.
+def allowed_values(
+    *,
+    delivered: float | None,
+    target: float | None,
+    attainment: float | None,
+    calculation: Calculation | None,
+    forecast: float | None = None,
+) -> list[float]:
+    """The values a claim may state besides its quotes: the one rule of the verifier and guard.
 
-    Attainment is also allowed as a percentage (1.1 -> 110), since that is how it is said.
+    FORMATS: "every number in a claim is a value of the item's calculation, its target, or
+    appears in one of its quotes". So: delivered, target, a payback's forecast, attainment
+    (also as a percentage, 1.1 -> 110, since that is how it is said), the calculation's result
+    and input values. The outcome's baseline is not among them: it is what the customer agreed
+    to start from, not proof of what was delivered, and a claim that states it must quote it.
     """
-    values: list[float | None] = [item.delivered, item.target, item.forecast]
-    if item.attainment is not None:
-        values += [item.attainment, item.attainment * 100]
-    if item.calculation is not None:
-        values.append(item.calculation.result)
-        values += [i.value for i in item.calculation.inputs]
-    baseline = getattr(item, "baseline", None)  # not a ProofItem field today; honour it if added
-    if isinstance(baseline, int | float):
-        values.append(float(baseline))
+    values: list[float | None] = [delivered, target, forecast]
+    if attainment is not None:
+        values += [attainment, attainment * 100]
+    if calculation is not None:
+        values.append(calculation.result)
+        values += [i.value for i in calculation.inputs]
     return [float(v) for v in values if v is not None]
+
+
+def allowed_numbers(item: ProofItem) -> list[float]:
+    """The values ``item``'s claim may state besides its quotes (:func:`allowed_values`)."""
+    return allowed_values(
+        delivered=item.delivered,
+        target=item.target,
+        attainment=item.attainment,
+        calculation=item.calculation,
+        forecast=item.forecast,
+    )
 
 
 def verify_item(item: ProofItem, sources: Mapping[str, Source]) -> list[str]:
@@ -118,8 +139,8 @@ def verify_item(item: ProofItem, sources: Mapping[str, Source]) -> list[str]:
         and abs(calc.result - item.delivered) > 1e-6 * max(1.0, abs(calc.result))
     ):
         errors.append(
-            f"delivered {format_number(item.delivered)} differs from the calculation's "
-            f"result {format_number(calc.result)}"
+            f"delivered {number(item.delivered)} differs from the calculation's "
+            f"result {number(calc.result)}"
         )
     quotes = [c.quote for c in item.citations]
     errors += verify_claim(item.claim, allowed_numbers(item), quotes)
@@ -142,7 +163,6 @@ def _customer_statement_errors(item: ProofItem, sources: Mapping[str, Source]) -
         stated = [m for c in item.citations for m in numbers_in(c.quote)]
         if not any(grounded(m, [item.delivered]) for m in stated):
             errors.append(
-                f"delivered {format_number(item.delivered)} is not stated in any quote of the "
-                "customer"
+                f"delivered {number(item.delivered)} is not stated in any quote of the customer"
             )
     return errors

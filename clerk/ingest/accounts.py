@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from clerk.domain.formula import FormulaError, dependency_order, parse
 from clerk.domain.models import ACCOUNT_ID_RE, OUTCOME_ID_RE, Account, ValueCase
 from clerk.ingest.report import Reject
+from clerk.store.rows import value_case_to_rows
 from clerk.store.tables import AccountRow, OutcomeRow, SubjectRow, ValueCaseRow, utcnow
 
 Path_ = list[str | int]  # a location inside a YAML document: keys and list indexes
@@ -325,30 +326,20 @@ def store_account(session: Session, loaded: AccountFolder) -> str:
 
 
 def _store_value_case(session: Session, value_case: ValueCase) -> bool:
-    data = value_case.model_dump(mode="json")
-    digest = _hash(data)
+    # The hash covers the whole value case (outcomes included): it says when anything changed.
+    digest = _hash(value_case.model_dump(mode="json"))
     row = session.get(ValueCaseRow, value_case.account_id)
     if row is not None and row.content_hash == digest:
         return False
     if row is None:
         row = ValueCaseRow(account_id=value_case.account_id)
         session.add(row)
+    data, outcome_rows = value_case_to_rows(value_case)
     row.source = value_case.source
     row.data = data
     row.content_hash = digest
     row.updated_at = utcnow()
     # Outcomes are replaced whole: the value case is the unit that changes.
     session.execute(delete(OutcomeRow).where(OutcomeRow.account_id == value_case.account_id))
-    session.add_all(
-        OutcomeRow(
-            account_id=value_case.account_id,
-            id=outcome.id,
-            position=position,
-            title=outcome.title,
-            category=outcome.category,
-            period=outcome.period,
-            data=outcome.model_dump(mode="json"),
-        )
-        for position, outcome in enumerate(value_case.outcomes)
-    )
+    session.add_all(outcome_rows)
     return True

@@ -19,26 +19,21 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import DateTime, String, bindparam, delete, func, select, text
 from sqlalchemy.orm import Session
 
+from clerk.domain.format import fixed
+from clerk.domain.ids import digest_source_id
 from clerk.store.tables import AccountRow, SourceRow, UsageEventRow, utcnow
 
 DIGEST_KIND = "usage_digest"
-DIGEST_PREFIX = "digest:"
 TOP_VALUES = 3
 # Beyond six decimals a figure is float noise, not data.
 MAX_DECIMALS = 6
 
 Touched = tuple[str, str, str]  # (account_id, event type, "YYYY-MM")
-
-
-def digest_id(account_id: str, event_type: str, month: str) -> str:
-    """The source id of a month's digest (FORMATS §7)."""
-    return f"{DIGEST_PREFIX}{account_id}/{event_type}/{month}"
 
 
 def month_start(month: str) -> dt.datetime:
@@ -98,13 +93,6 @@ class DigestFigures:
         return (self.count - self.previous_count) * 100.0 / self.previous_count
 
 
-def format_number(value: float | int, decimals: int) -> str:
-    """Thousands separators and a fixed number of decimals (0 for integer fields)."""
-    if decimals <= 0:
-        return f"{round(value):,}"
-    return f"{Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals)):,.{decimals}f}"
-
-
 def render_digest(figures: DigestFigures) -> str:
     """The digest line for ``figures``; every number in it is one of the figures."""
     label = month_label(figures.month)
@@ -125,8 +113,8 @@ def render_digest(figures: DigestFigures) -> str:
             places = 0 if stats.integral else min(max(2, stats.decimals), MAX_DECIMALS)
             assert stats.sum is not None and stats.min is not None and stats.max is not None
             parts.append(
-                f"{name}: sum {format_number(stats.sum, places)}, "
-                f"min {format_number(stats.min, places)}, max {format_number(stats.max, places)}."
+                f"{name}: sum {fixed(stats.sum, places)}, "
+                f"min {fixed(stats.min, places)}, max {fixed(stats.max, places)}."
             )
         else:
             top = ", ".join(f"{value} {count:,}" for value, count in stats.top)
@@ -278,7 +266,7 @@ def _meta(figures: DigestFigures) -> dict[str, Any]:
 
 def write_digest(session: Session, figures: DigestFigures) -> bool:
     """Insert, update or (with no events) delete the digest source. True when it changed."""
-    source_id = digest_id(figures.account_id, figures.event_type, figures.month)
+    source_id = digest_source_id(figures.account_id, figures.event_type, figures.month)
     row = session.get(SourceRow, source_id)
     if figures.count == 0:
         if row is not None:
@@ -320,7 +308,8 @@ def rebuild_digests(session: Session, touched: set[Touched]) -> int:
     rebuilt = 0
     for account_id, event_type, month in sorted(months):
         figures = compute_figures(session, account_id, event_type, month)
-        existed = session.get(SourceRow, digest_id(account_id, event_type, month)) is not None
+        source_id = digest_source_id(account_id, event_type, month)
+        existed = session.get(SourceRow, source_id) is not None
         write_digest(session, figures)
         rebuilt += 1 if figures.count or existed else 0
     session.flush()
@@ -341,7 +330,7 @@ def all_months(session: Session) -> set[Touched]:
 def rebuild_all_digests(session: Session) -> int:
     """Rebuild every digest from SQL and drop digests whose month has no events any more."""
     months = all_months(session)
-    keep = {digest_id(*key) for key in months}
+    keep = {digest_source_id(*key) for key in months}
     stale = [
         sid
         for sid in session.scalars(select(SourceRow.id).where(SourceRow.kind == DIGEST_KIND))

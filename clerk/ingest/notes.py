@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from clerk.domain.ids import note_source_id
 from clerk.domain.models import Account, Source, Span
 from clerk.ingest.accounts import YamlDoc
 
@@ -126,7 +127,7 @@ def note_source(text: str, account: Account, file_name: str) -> Source:
     else:
         spans = quoted_spans(text, body_start)
     return Source(
-        id=f"note:{account.id}/{file_name}",
+        id=note_source_id(account.id, file_name),
         account_id=account.id,
         kind="note",
         title=file_name,

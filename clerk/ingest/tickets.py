@@ -15,6 +15,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from clerk.domain.ids import comment_source_id, ticket_source_id
 from clerk.domain.models import Source, Span
 from clerk.ingest.events import EventError, parse_time
 from clerk.ingest.zendesk.html_text import html_to_text
@@ -114,7 +115,7 @@ def ticket_source(ticket: Any, account_id: str) -> tuple[Source, TicketContext]:
     spans = [s for s in spans if s.end > s.start]
     status = ticket.get("status")
     source = Source(
-        id=f"ticket:{ticket_id}",
+        id=ticket_source_id(ticket_id),
         account_id=account_id,
         kind="ticket",
         title=subject,
@@ -194,7 +195,7 @@ def comment_source(
         _time(item["created_at"], f"{at}.created_at") if item.get("created_at") else context.created
     )
     return Source(
-        id=f"ticket:{context.ticket_id}#{comment_id}",
+        id=comment_source_id(context.ticket_id, comment_id),
         account_id=context.account_id,
         kind="ticket_comment",
         title=context.subject,

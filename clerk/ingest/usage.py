@@ -10,13 +10,13 @@ first. Memory stays bounded by the batch size however long the file.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import zipfile
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import orjson
 from sqlalchemy import Connection, Insert, Table, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -33,15 +33,9 @@ COLUMNS = ("source_id", "account_id", "subject", "type", "time", "data", "file",
 # A pending row, in COLUMNS order; time is a naive UTC datetime and data a dict until written.
 Row = tuple[str, str | None, str, str, dt.datetime, dict[str, Any], str, int | None]
 
-try:
-    import orjson
 
-    def _dumps(value: Any) -> str:
-        return orjson.dumps(value).decode()
-except ImportError:  # pragma: no cover - orjson is absent
-
-    def _dumps(value: Any) -> str:
-        return json.dumps(value)
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def insert_statement(dialect: str) -> Insert:

@@ -16,8 +16,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from clerk.domain.models import Account, GapFlag, Outcome, Packet, ProofItem
-from clerk.review.decisions import (
+from clerk.domain.vocabulary import (
     OPEN_GAP_STATUSES,
+    PROVEN_STATUSES,
+    kind_rank,
+    severity_rank,
+)
+from clerk.review.decisions import (
     NotFound,
     check_account,
     effective_item,
@@ -26,10 +31,6 @@ from clerk.review.users import User
 from clerk.store import Store
 from clerk.store.rows import account_from_row, gap_from_row, outcome_from_row
 from clerk.store.tables import AccountRow, GapFlagRow, OutcomeRow, PacketRow, ProofItemRow, utcnow
-
-PACKET_STATUSES = ("approved", "edited")
-_KIND_ORDER = {"calculation": 0, "customer_statement": 1, "payback": 2}
-_SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
 def assemble_packet(
@@ -51,17 +52,17 @@ def assemble_packet(
     outcomes = list(outcomes)
     position = {o.id: i for i, o in enumerate(outcomes)}
     kept_items = sorted(
-        (i for i in items if i.status in PACKET_STATUSES),
+        (i for i in items if i.status in PROVEN_STATUSES),
         key=lambda i: (
             position.get(i.outcome or "", len(position)),
-            _KIND_ORDER.get(i.kind, 9),
+            kind_rank(i.kind),
             i.id,
         ),
     )
     kept_gaps = sorted(
         (g for g in gaps if g.status in OPEN_GAP_STATUSES),
         key=lambda g: (
-            _SEVERITY_ORDER.get(g.severity, 9),
+            severity_rank(g.severity),
             position.get(g.outcome or "", -1),
             g.kind,
             g.id,
@@ -113,7 +114,7 @@ def _draft(session: Session, account_id: str, as_of: dt.date | None) -> Packet:
         select(ProofItemRow).where(
             ProofItemRow.account_id == account_id,
             ProofItemRow.as_of == as_of,
-            ProofItemRow.status.in_(PACKET_STATUSES),
+            ProofItemRow.status.in_(PROVEN_STATUSES),
         )
     )
     gaps = session.scalars(

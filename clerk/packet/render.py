@@ -15,7 +15,9 @@ from typing import Literal
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from clerk.domain.format import number, percent, with_unit
 from clerk.domain.models import Calculation, Outcome, Packet, ProofItem
+from clerk.engine.calculations import short_of_target
 
 Format = Literal["html", "pdf", "md", "json"]
 FORMATS: tuple[str, ...] = ("html", "pdf", "md", "json")
@@ -41,24 +43,6 @@ CATEGORY_LABELS = {
     "usage_proxy": "Usage (activity, not impact)",
     "customer_confirmed": "Customer confirmed",
 }
-
-
-def fmt_num(value: float | None, digits: int = 2) -> str:
-    """1320.0 -> "1,320"; 4.8485 -> "4.85"; None -> "—"."""
-    if value is None:
-        return "—"
-    if float(value).is_integer():
-        return f"{value:,.0f}"
-    return f"{value:,.{digits}f}".rstrip("0").rstrip(".")
-
-
-def _with_unit(value: float | None, unit: str | None) -> str:
-    if value is None:
-        return "—"
-    if unit in ("USD", "EUR", "GBP"):
-        symbol = {"USD": "$", "EUR": "€", "GBP": "£"}[unit]
-        return f"{symbol}{fmt_num(value)}"
-    return f"{fmt_num(value)} {unit}" if unit else fmt_num(value)
 
 
 @dataclass
@@ -108,8 +92,8 @@ class PacketView:
             parts[0] += f" ({short} short of target)"
         pb = self.payback
         if pb is not None and pb.delivered is not None:
-            forecast = f" (forecast: {fmt_num(pb.forecast)} months)" if pb.forecast else ""
-            parts.append(f"payback in {fmt_num(pb.delivered)} months{forecast}")
+            forecast = f" (forecast: {number(pb.forecast)} months)" if pb.forecast else ""
+            parts.append(f"payback in {number(pb.delivered)} months{forecast}")
         gaps = len(self.packet.gap_flags)
         parts.append(f"{gaps} open gap{'s' if gaps != 1 else ''} in the proof")
         return " · ".join(parts)
@@ -124,20 +108,14 @@ def _promised(o: Outcome) -> str:
     }
     if o.target is None:
         return "—"
-    target = _with_unit(o.target, o.unit)
+    target = with_unit(o.target, o.unit)
     if o.direction == "decrease" and o.baseline is not None:
-        return f"from {_with_unit(o.baseline, o.unit)} to {target}"
+        return f"from {with_unit(o.baseline, o.unit)} to {target}"
     return f"{target} {per.get(o.period, '')}".strip()
 
 
-def _met(o: Outcome, delivered: float) -> bool:
-    if o.target is None:
-        return True
-    return delivered <= o.target if o.direction == "decrease" else delivered >= o.target
-
-
 def _substitute(calc: Calculation) -> str:
-    values = {i.name: fmt_num(i.value) for i in calc.inputs}
+    values = {i.name: number(i.value) for i in calc.inputs}
     text = re.sub(
         r"[A-Za-z_][A-Za-z0-9_]*", lambda m: values.get(m.group(0), m.group(0)), calc.formula
     )
@@ -159,17 +137,17 @@ def packet_view(packet: Packet, *, draft: bool | None = None) -> PacketView:
                 PromiseRow(o, _promised(o), "—", "—", "—", "missing", "No approved proof")
             )
             continue
-        met = _met(o, item.delivered)
+        met = not short_of_target(o, item.delivered)
         status: Literal["met", "short", "missing", "asserted"] = "met" if met else "short"
         label = "Met" if met else "Short of target"
         if item.asserted_by_csm:
             status, label = "asserted", label + " (asserted by CSM)"
-        attainment = f"{item.attainment * 100:.0f}%" if item.attainment is not None else "—"
+        attainment = percent(item.attainment)
         promises.append(
             PromiseRow(
                 o,
                 _promised(o),
-                _with_unit(item.delivered, item.unit or o.unit),
+                with_unit(item.delivered, item.unit or o.unit),
                 attainment,
                 CATEGORY_LABELS.get(item.evidence_category, ""),
                 status,
@@ -182,7 +160,7 @@ def packet_view(packet: Packet, *, draft: bool | None = None) -> PacketView:
             title=titles.get(i.outcome or "", i.outcome or "Calculation"),
             equation=i.calculation.formula.replace("*", "×").replace("/", "÷"),
             substituted=_substitute(i.calculation),
-            result=_with_unit(i.calculation.result, i.unit),
+            result=with_unit(i.calculation.result, i.unit),
         )
         for i in packet.proof_items
         if i.kind == "calculation" and i.calculation is not None
@@ -200,7 +178,7 @@ def packet_view(packet: Packet, *, draft: bool | None = None) -> PacketView:
             title="Payback",
             equation=payback.calculation.formula.replace("*", "×").replace("/", "÷"),
             substituted=_substitute(payback.calculation),
-            result=_with_unit(payback.calculation.result, payback.unit),
+            result=with_unit(payback.calculation.result, payback.unit),
         )
     gaps = [
         (titles.get(g.outcome or "", "Whole account"), GAP_LABELS.get(g.kind, g.kind))
@@ -226,7 +204,7 @@ def _env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(num=fmt_num, unit=_with_unit)
+    env.filters.update(num=number, unit=with_unit)
     return env
 
 
@@ -285,7 +263,7 @@ def render_markdown(packet: Packet) -> str:
         assert c.item.calculation is not None
         for i in c.item.calculation.inputs:
             source = f"`{i.source}`" + (f" ({_md(i.cited_as)})" if i.cited_as else "")
-            lines.append(f"| {i.name} | {fmt_num(i.value)} | {i.unit or ''} | {source} |")
+            lines.append(f"| {i.name} | {number(i.value)} | {i.unit or ''} | {source} |")
     if v.statements:
         lines += ["", "## In the customer's own words"]
     for item, title in v.statements:
@@ -298,8 +276,8 @@ def render_markdown(packet: Packet) -> str:
         lines += ["", "## Payback", "", _md(pb.claim), ""]
         lines += _md_edit_lines(pb)
         lines.append(
-            f"Payback: **{fmt_num(pb.delivered)} months** against a forecast of "
-            f"{fmt_num(pb.forecast)} months."
+            f"Payback: **{number(pb.delivered)} months** against a forecast of "
+            f"{number(pb.forecast)} months."
         )
         if v.payback_calc is not None:
             c = v.payback_calc

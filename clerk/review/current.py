@@ -14,11 +14,9 @@ from sqlalchemy.orm import Session
 
 from clerk.domain.models import Account, Period, ValueCase
 from clerk.domain.periods import reporting_period
-from clerk.store.rows import gap_document, item_document
-from clerk.store.tables import AccountRow, GapFlagRow, ProofItemRow, SweepStateRow, ValueCaseRow
-from clerk.sweep.account import load_value_case
-
-_KIND_ORDER = {"calculation": 0, "customer_statement": 1, "payback": 2}
+from clerk.domain.vocabulary import kind_rank
+from clerk.store.rows import gap_document, item_document, stored_value_case
+from clerk.store.tables import AccountRow, GapFlagRow, ProofItemRow, SweepStateRow
 
 
 def current_items(
@@ -38,7 +36,7 @@ def current_items(
         and (r.period_start, r.period_end)
         == (periods[r.outcome_id].start, periods[r.outcome_id].end)
     ]
-    out.sort(key=lambda r: (order[r.outcome_id], _KIND_ORDER.get(r.kind, 9), r.created_at, r.id))
+    out.sort(key=lambda r: (order[r.outcome_id], kind_rank(r.kind), r.created_at, r.id))
     return out
 
 
@@ -76,7 +74,7 @@ def reporting_periods(
     if row is None:
         raise LookupError(f"unknown account {account_id!r}")
     account = Account.model_validate(row.data)
-    value_case = load_value_case(session.get(ValueCaseRow, account_id), account_id)
+    value_case = stored_value_case(session, account_id)
     periods: dict[str | None, Any] = {
         o.id: reporting_period(o.period, as_of, account.contract.start) for o in value_case.outcomes
     }

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from clerk.domain.models import GapFlag, ProofItem, Review, Source
+from clerk.domain.vocabulary import DECIDED_STATUSES, OPEN_GAP_STATUSES, PENDING_STATUSES
 from clerk.engine.verify import verify_item
 from clerk.review.users import User
 from clerk.store import Store
@@ -46,9 +47,6 @@ REJECT_REASONS: dict[str, str] = {
     "duplicate": "Duplicate",
     "other": "Other",
 }
-PENDING_STATUSES = ("pending", "unverified")
-DECIDED_STATUSES = ("approved", "edited", "rejected")
-OPEN_GAP_STATUSES = ("open", "acknowledged")
 ASSERTED_LABEL = "asserted by CSM"
 
 

@@ -97,12 +97,6 @@ def add_user(
     return User(email=email, role=cast(Role, role)), password
 
 
-def get_user(store: Store, email: str) -> User | None:
-    with store.session() as session:
-        row = session.scalar(select(UserRow).where(UserRow.email == normalise_email(email)))
-        return None if row is None else User(email=row.email, role=cast(Role, row.role))
-
-
 def authenticate(store: Store, email: str, password: str) -> User | None:
     """The user whose email and password match, else None (same work either way)."""
     with store.session() as session:

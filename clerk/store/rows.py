@@ -8,8 +8,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from clerk.domain.models import Account, GapFlag, Outcome, ProofItem
-from clerk.store.tables import AccountRow, GapFlagRow, OutcomeRow, ProofItemRow
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clerk.domain.models import Account, GapFlag, Outcome, ProofItem, ValueCase
+from clerk.store.tables import AccountRow, GapFlagRow, OutcomeRow, ProofItemRow, ValueCaseRow
 
 
 def item_from_row(row: ProofItemRow) -> ProofItem:
@@ -120,4 +123,45 @@ def outcome_from_row(row: OutcomeRow) -> Outcome:
         "unit": "",
         **(row.data or {}),
     }
+    if isinstance(data.get("inputs"), dict):
+        # Tolerate the YAML shape (inputs keyed by name) as well as the model's list.
+        data["inputs"] = [{**v, "name": k} for k, v in data["inputs"].items()]
     return Outcome.model_validate(data)
+
+
+def value_case_to_rows(value_case: ValueCase) -> tuple[dict[str, Any], list[OutcomeRow]]:
+    """What ``value_cases.data`` keeps (all but the outcomes) and one row per outcome.
+
+    Outcomes are stored once, in the ``outcomes`` table (queried by the packet, the UI and
+    retrieval); the value case's row holds its own fields (source, payback).
+    """
+    data = value_case.model_dump(mode="json", exclude={"outcomes"})
+    rows = [
+        OutcomeRow(
+            account_id=value_case.account_id,
+            id=outcome.id,
+            position=position,
+            title=outcome.title,
+            category=outcome.category,
+            period=outcome.period,
+            data=outcome.model_dump(mode="json"),
+        )
+        for position, outcome in enumerate(value_case.outcomes)
+    ]
+    return data, rows
+
+
+def stored_value_case(session: Session, account_id: str) -> ValueCase:
+    """The account's value case as stored: its row and its outcome rows, in order.
+
+    An account without a value case gets an empty one.
+    """
+    row = session.get(ValueCaseRow, account_id)
+    outcomes = session.scalars(
+        select(OutcomeRow).where(OutcomeRow.account_id == account_id).order_by(OutcomeRow.position)
+    ).all()
+    data = {k: v for k, v in (row.data if row is not None else {}).items() if k != "outcomes"}
+    data["account_id"] = account_id
+    value_case = ValueCase.model_validate(data)
+    value_case.outcomes = [outcome_from_row(o) for o in outcomes]
+    return value_case

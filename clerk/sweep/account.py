@@ -7,16 +7,16 @@ functions here hold what an account's drafts are made of.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clerk.domain.ids import evidence_key, item_id
+from clerk.domain.ids import evidence_key, item_id, parse_source_id, ticket_source_id
 from clerk.domain.models import (
     Account,
     Citation,
@@ -32,6 +32,7 @@ from clerk.domain.models import (
 )
 from clerk.drafting.base import DraftRequest, DraftResult
 from clerk.engine.calculations import (
+    FEW_EVENTS,
     OutcomeResult,
     PaybackResult,
     attainment,
@@ -44,8 +45,16 @@ from clerk.engine.gaps import OutcomeEvidence, Thresholds, raise_gaps
 from clerk.engine.metrics import MetricQuery, MetricValue, aggregate
 from clerk.engine.verify import verify_citation, verify_item
 from clerk.store import Store
-from clerk.store.tables import AccountRow, SourceRow, ValueCaseRow
+from clerk.store.rows import stored_value_case
+from clerk.store.tables import AccountRow, SourceRow
 from clerk.sweep.drafts import Slot
+
+if TYPE_CHECKING:
+    from retrievers import HybridIndex
+
+log = logging.getLogger(__name__)
+# The drafter note when search fails and the drafter gets the evidence unranked.
+SEARCH_FAILED_NOTE = "search failed, so the drafter got the evidence unranked"
 
 
 @dataclass
@@ -59,19 +68,6 @@ class Prepared:
     payback: PaybackResult | None
     sources: dict[str, Source]
     evidence: list[Evidence]
-
-
-def load_value_case(row: ValueCaseRow | None, account_id: str) -> ValueCase:
-    """The stored value case (an empty one when the account has none)."""
-    if row is None:
-        return ValueCase(account_id=account_id)
-    data = copy.deepcopy(row.data)  # never mutate the row's JSON in the session
-    data.setdefault("account_id", account_id)
-    for outcome in data.get("outcomes") or []:
-        # Tolerate the YAML shape (inputs keyed by name) as well as the model's list.
-        if isinstance(outcome.get("inputs"), dict):
-            outcome["inputs"] = [{**v, "name": k} for k, v in outcome["inputs"].items()]
-    return ValueCase.model_validate(data)
 
 
 def load_sources(session: Session, account_id: str, as_of: dt.date) -> dict[str, Source]:
@@ -131,9 +127,15 @@ def ranked(
     outcome: Outcome,
     as_of: dt.date,
     base: list[Evidence],
-    index: Any,
+    index: HybridIndex | None,
+    notes: list[str] | None = None,
 ) -> list[Evidence]:
-    """Search hits for the outcome first, then every other customer passage (full recall)."""
+    """Search hits for the outcome first, then every other customer passage (full recall).
+
+    When search fails (no index built yet, the Chroma server down) the sweep goes on with
+    ``base`` unranked: the traceback goes to the log and a note to ``notes``, which the sweep
+    shows with the drafter's notes.
+    """
     from clerk import retrieval as indexing
 
     query = " ".join([outcome.title, *(i.metric or i.name for i in outcome.inputs)])
@@ -147,19 +149,24 @@ def ranked(
             k=20,
             index=index,
         )
-    except Exception:  # noqa: BLE001 - an unbuilt index must not stop the sweep
+    except Exception as exc:  # noqa: BLE001 - an unbuilt index must not stop the sweep
+        log.warning("%s/%s: %s", account.id, outcome.id, SEARCH_FAILED_NOTE, exc_info=True)
+        if notes is not None:
+            notes.append(f"{SEARCH_FAILED_NOTE} ({type(exc).__name__}: {exc})")
         return base
     seen = {(h.source_id, h.start, h.end) for h in hits}
     return list(hits) + [e for e in base if (e.source_id, e.start, e.end) not in seen]
 
 
-def prepare(session: Session, account_id: str, as_of: dt.date) -> Prepared:
+def prepare(
+    session: Session, account_id: str, as_of: dt.date, *, few_events: int = FEW_EVENTS
+) -> Prepared:
     """Load an account, evaluate its outcomes in SQL and gather its customer evidence."""
     row = session.get(AccountRow, account_id)
     if row is None:
         raise LookupError(f"unknown account {account_id!r}")
     account = Account.model_validate(row.data)
-    value_case = load_value_case(session.get(ValueCaseRow, account_id), account_id)
+    value_case = stored_value_case(session, account_id)
     seen: dict[tuple[MetricQuery, dt.date, dt.date], MetricValue] = {}
 
     def fetch(query: MetricQuery, period: Period) -> MetricValue:
@@ -172,7 +179,7 @@ def prepare(session: Session, account_id: str, as_of: dt.date) -> Prepared:
         except TypeError:  # a list or mapping in `where` is not hashable: just run it
             return aggregate(session, account_id, query, period)
 
-    results = evaluate_value_case(account, value_case, as_of, fetch)
+    results = evaluate_value_case(account, value_case, as_of, fetch, few_events=few_events)
     sources = load_sources(session, account_id, as_of)
     return Prepared(
         account=account,
@@ -295,8 +302,8 @@ def build(
 def _thread_of(source_id: str, sources: dict[str, Source]) -> str:
     source = sources.get(source_id)
     if source is not None and source.meta.get("ticket_id") is not None:
-        return f"ticket:{source.meta['ticket_id']}"
-    return source_id.split("#", 1)[0]
+        return ticket_source_id(source.meta["ticket_id"])
+    return parse_source_id(source_id).thread
 
 
 def _one_outcome_per_complaint(

@@ -18,10 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clerk.domain.models import GapFlag, ProofItem
+from clerk.domain.vocabulary import OPEN_GAP_STATUSES, PENDING_STATUSES
 from clerk.store.tables import GapFlagRow, ProofItemRow, utcnow
 
-REVIEWED = frozenset({"approved", "edited", "rejected"})
-REPLACEABLE = frozenset({"pending", "unverified"})
 Slot = tuple[str | None, str, dt.date | None, dt.date | None]  # outcome, kind, start, end
 
 
@@ -117,7 +116,7 @@ def save_drafts(
 
     for row in existing.values():
         slot = match((row.outcome_id, row.kind, row.period_start, row.period_end))
-        if slot is None or row.status not in REPLACEABLE:
+        if slot is None or row.status not in PENDING_STATUSES:
             continue
         fresh = new_by_slot.get(slot, [])
         if row.id in fresh:
@@ -182,7 +181,7 @@ def _save_gaps(
             row.next_action, row.as_of, row.updated_at = gap.next_action, max(row.as_of, as_of), now
     for row in rows.values():
         # A sweep of an earlier as-of (a backfill) must not resolve what a later one raised.
-        if row.id in raised or row.status not in {"open", "acknowledged"} or row.as_of > as_of:
+        if row.id in raised or row.status not in OPEN_GAP_STATUSES or row.as_of > as_of:
             continue
         row.status, row.resolved_at, row.updated_at = "resolved", now, now
         if _reports_on(row, periods):

@@ -19,9 +19,10 @@ import asyncio
 import datetime as dt
 import hashlib
 import json
+import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -45,6 +46,10 @@ from clerk.store.tables import (
 from clerk.sweep.account import Prepared, build, prepare, ranked, request_for
 from clerk.sweep.drafts import SaveStats, save_drafts
 
+if TYPE_CHECKING:
+    from retrievers import HybridIndex
+
+log = logging.getLogger(__name__)
 # Bump when the engine's output for the same evidence changes, so every account is redrafted.
 ENGINE_VERSION = "1"
 
@@ -100,6 +105,15 @@ def today_utc() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
+_LATER_TUNABLES = (
+    "severe_attainment",
+    "few_events",
+    "gap_due_days_high",
+    "gap_due_days_medium",
+    "gap_due_days_low",
+)
+
+
 def fingerprint(
     row: AccountRow, vc_hash: str | None, as_of: dt.date, settings: Settings, drafter: str
 ) -> str:
@@ -113,6 +127,13 @@ def fingerprint(
         settings.stale_days,
         settings.usage_drop_pct,
         drafter,
+    ]
+    # Later tunables count only when changed, so a store swept before they existed (with the
+    # defaults) is not redrafted just for upgrading.
+    parts += [
+        [name, getattr(settings, name)]
+        for name in _LATER_TUNABLES
+        if getattr(settings, name) != Settings.model_fields[name].default
     ]
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
 
@@ -183,23 +204,29 @@ async def _draft_all(
     as_of: dt.date,
     drafter: Drafter,
     limit: asyncio.Semaphore,
-    index: Any,
+    index: HybridIndex | None,
 ) -> dict[str, DraftResult]:
     # A drafter that reads only the top passages (an LLM) asks for them ranked by search.
-    wants_ranking = bool(getattr(drafter, "ranked_evidence", False))
+    wants_ranking = drafter.ranked_evidence
 
     async def one(result: OutcomeResult) -> tuple[str, DraftResult]:
         evidence = prep.evidence
+        notes: list[str] = []
         if wants_ranking:
-            evidence = ranked(store, prep.account, result.outcome, as_of, evidence, index)
+            evidence = ranked(store, prep.account, result.outcome, as_of, evidence, index, notes)
         request = request_for(prep, result, as_of, evidence)
         async with limit:
             try:
-                return result.outcome.id, await drafter.draft(request)
+                draft = await drafter.draft(request)
             except Exception as exc:  # noqa: BLE001 - one failed draft must not stop the sweep
-                note = f"drafter {drafter.name} failed: {type(exc).__name__}: {exc}"
+                where = f"{prep.account.id}/{result.outcome.id}"
+                log.exception("%s: drafter %s failed", where, drafter.name)
+                notes.append(f"drafter {drafter.name} failed: {type(exc).__name__}: {exc}")
                 # The claims fall back to the engine's templates: no model wrote them.
-                return result.outcome.id, DraftResult(drafted_by="extractive", notes=[note])
+                return result.outcome.id, DraftResult(drafted_by="extractive", notes=notes)
+        if notes:
+            draft = draft.model_copy(update={"notes": notes + draft.notes})
+        return result.outcome.id, draft
 
     pairs = await asyncio.gather(*(one(r) for r in prep.results.values()))
     return dict(pairs)
@@ -211,7 +238,7 @@ async def arun_sweep(
     as_of: dt.date | None = None,
     account: str | None = None,
     drafter: Drafter | None = None,
-    index: Any = None,
+    index: HybridIndex | None = None,
     console: Console | None = None,
     settings: Settings | None = None,
     force: bool = False,
@@ -221,7 +248,7 @@ async def arun_sweep(
     store = store or Store()
     drafter = drafter or get_drafter(settings, store)
     as_of = as_of or today_utc()
-    thresholds = Thresholds(settings.stale_days, settings.usage_drop_pct)
+    thresholds = Thresholds.from_settings(settings)
     report = SweepReport(as_of=as_of)
     started = time.perf_counter()
 
@@ -248,8 +275,7 @@ async def arun_sweep(
         session.add(sweep)
         session.flush()
         report.sweep_id = sweep.id
-    if hasattr(drafter, "sweep_id"):
-        drafter.sweep_id = report.sweep_id  # the LLM drafter tags its llm_calls rows with it
+    drafter.sweep_id = report.sweep_id  # the LLM drafter tags its llm_calls rows with it
     todo: list[tuple[str, str]] = []
     for row in rows:
         fp = fingerprint(row, vc_hashes.get(row.id), as_of, settings, drafter.name)
@@ -271,7 +297,7 @@ async def arun_sweep(
             account_id, fp = queue.get_nowait()
             try:
                 with store.session() as session:
-                    prep = prepare(session, account_id, as_of)
+                    prep = prepare(session, account_id, as_of, few_events=settings.few_events)
                 prep.fingerprint = fp
                 drafts = await _draft_all(store, prep, as_of, drafter, limit, index)
                 for outcome_id, draft in drafts.items():
@@ -279,6 +305,8 @@ async def arun_sweep(
                         report.drafter_notes[f"{account_id}/{outcome_id}"] = list(draft.notes)
                 changes = store_account(store, prep, drafts, as_of, drafter.name, thresholds)
             except Exception as exc:  # noqa: BLE001 - one broken account must not stop the rest
+                # The summary says which account and why; the log keeps the traceback.
+                log.exception("sweep of %s failed", account_id)
                 report.failed[account_id] = f"{type(exc).__name__}: {exc}"
             else:
                 report.swept += 1
@@ -320,7 +348,7 @@ def run_sweep(
     as_of: dt.date | None = None,
     account: str | None = None,
     drafter: Drafter | None = None,
-    index: Any = None,
+    index: HybridIndex | None = None,
     console: Console | None = None,
     settings: Settings | None = None,
     force: bool = False,

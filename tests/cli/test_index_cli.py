@@ -47,5 +47,5 @@ def test_search_rejects_bad_input(store: Store) -> None:
     assert result.exit_code != 0
     assert "unknown kind" in result.output
     result = runner.invoke(app, ["search", "northwind", "x", "--since", "May"])
-    assert result.exit_code != 0
-    assert "is not a date" in result.output
+    assert result.exit_code == 2
+    assert "Error: --since May is not a YYYY-MM-DD date" in result.output

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from clerk.cli import app
+from clerk.settings import Settings
 from clerk.store import Store
 from clerk.sweep.schedule import build_scheduler, next_run
 
@@ -163,3 +164,34 @@ def test_build_scheduler_registers_one_coalescing_sweep_job() -> None:
     assert str(job.trigger) == "cron[month='*', day='*', day_of_week='mon', hour='6', minute='0']"
     with pytest.raises(ValueError, match="crontab"):
         build_scheduler("61 * * * *", lambda: None)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["sweep", "--as-of", "2026-13-01"],
+        ["items", "northwind", "--as-of", "July"],
+        ["schedule", "--as-of", "1 July"],
+        ["packet", "northwind", "--as-of", "07/01/2026"],
+        ["search", "northwind", "x", "--until", "soon"],
+    ],
+)
+def test_every_date_option_says_the_same_thing(args: list[str]) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert f"Error: {args[-2]} {args[-1]} is not a YYYY-MM-DD date" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_config_prints_every_tunable_with_its_description(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLERK_FEW_EVENTS", "25")
+    shown = runner.invoke(app, ["config", "--json"])
+    assert shown.exit_code == 0, shown.output
+    values = json.loads(shown.output)
+    assert values["few_events"] == 25
+    assert values["severe_attainment"] == 0.8 and values["gap_due_days_high"] == 7
+    assert values["llm_max_evidence_chars"] == 24_000 and values["stale_pending_days"] == 7
+    assert values["session_max_age"] == 12 * 3600
+    table = runner.invoke(app, ["config"]).output
+    assert "CLERK_FEW_EVENTS" in table and "CLERK_SESSION_MAX_AGE" in table
+    assert all(f.description for f in Settings.model_fields.values())

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from clerk.domain.textnum import format_number, numbers_in
+from clerk.domain.format import number
+from clerk.domain.textnum import numbers_in
 
 
 def _read(text: str) -> list[tuple[float, str, str | None]]:
@@ -120,10 +121,10 @@ def test_step_is_the_place_of_the_last_digit_shown(text: str, step: float) -> No
     ],
 )
 def test_format_number(value: float, text: str) -> None:
-    assert format_number(value) == text
+    assert number(value) == text
 
 
 @pytest.mark.parametrize("value", [1320.0, 4.8485, 59400.0, 38.0, 0.25, 1234567.891])
 def test_format_number_reads_back_within_its_precision(value: float) -> None:
-    [mention] = numbers_in(format_number(value))
+    [mention] = numbers_in(number(value))
     assert abs(mention.value - value) <= mention.step / 2 + 1e-9

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from clerk.domain.format import claim_number
 from clerk.domain.formula import FormulaError, parse
 from clerk.domain.models import Account, Outcome, Period, ValueCase
 from clerk.engine.calculations import (
@@ -15,7 +16,6 @@ from clerk.engine.calculations import (
     calculation_claim,
     evaluate_payback,
     evaluate_value_case,
-    fmt,
     payback_item,
     short_of_target,
 )
@@ -245,4 +245,4 @@ def test_claims_state_only_verified_numbers() -> None:
      (38.0, "38"), (123.456, "123")],
 )  # fmt: skip
 def test_fmt(value: float, text: str) -> None:
-    assert fmt(value) == text
+    assert claim_number(value) == text

@@ -176,3 +176,25 @@ def test_gap_ids_are_stable_and_do_not_depend_on_the_numbers() -> None:
         found = {"a": OutcomeEvidence(result=results["a"], calculation_verified=True)}
         ids.append(raise_gaps(acct, vc, AS_OF, found)[0].id)
     assert ids[0] == ids[1]
+
+
+def test_severity_cut_and_due_days_come_from_the_thresholds() -> None:
+    acct = account()
+    vc = ValueCase.model_validate({"account_id": "acme", "outcomes": [outcome("a")]})
+    results = evaluate_value_case(acct, vc, AS_OF, fetch_from({("a.evt", Q2): (70.0, 70)}))
+    found = {"a": OutcomeEvidence(result=results["a"], calculation_verified=True)}
+    (default,) = raise_gaps(acct, vc, AS_OF, found)
+    assert (default.severity, default.due_date) == ("high", AS_OF + dt.timedelta(days=7))
+    limits = Thresholds(severe_attainment=0.5, due_days_medium=3)
+    (relaxed,) = raise_gaps(acct, vc, AS_OF, found, limits)
+    assert (relaxed.severity, relaxed.due_date) == ("medium", AS_OF + dt.timedelta(days=3))
+
+
+def test_few_events_is_a_parameter_of_the_evaluation() -> None:
+    acct = account()
+    vc = ValueCase.model_validate({"account_id": "acme", "outcomes": [outcome("a")]})
+    metrics = {("a.evt", Q2): (120.0, 8)}
+    low = evaluate_value_case(acct, vc, AS_OF, fetch_from(metrics))["a"]
+    assert low.confidence[0] == "low" and "only 8 events" in " ".join(low.confidence[1])
+    fine = evaluate_value_case(acct, vc, AS_OF, fetch_from(metrics), few_events=5)["a"]
+    assert "only 8 events" not in " ".join(fine.confidence[1])

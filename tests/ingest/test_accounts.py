@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import select
+
 from clerk.ingest import run_ingest
 from clerk.ingest.report import Reject
 from clerk.store import Store
@@ -47,11 +49,11 @@ def test_good_value_case_is_stored_with_defaults(store: Store, tmp_path: Path) -
     report = run_ingest(data, store)
     assert report.exit_code == 0
     with store.session() as session:
-        from clerk.store.tables import ValueCaseRow
+        from clerk.store.tables import OutcomeRow
 
-        row = session.get(ValueCaseRow, "good")
+        row = session.scalars(select(OutcomeRow).where(OutcomeRow.account_id == "good")).first()
         assert row is not None
-        inputs = row.data["outcomes"][0]["inputs"]
+        inputs = row.data["inputs"]
         assert inputs[0]["aggregation"] == "count"  # defaulted, and stored explicitly
         assert inputs[1] == {**inputs[1], "name": "minutes", "assumption": 16.5}
 

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from clerk.domain.format import fixed
+from clerk.domain.ids import digest_source_id
 from clerk.ingest.digests import (
     DigestFigures,
     FieldStats,
-    digest_id,
-    format_number,
     rebuild_all_digests,
     rebuild_digests,
     render_digest,
@@ -50,7 +50,7 @@ def add_events(store: Store, events: list[tuple[str, str, dt.datetime, dict[str,
 
 def digest(store: Store, account: str, month: str, event_type: str = TYPE) -> SourceRow | None:
     with store.session() as session:
-        return session.get(SourceRow, digest_id(account, event_type, month))
+        return session.get(SourceRow, digest_source_id(account, event_type, month))
 
 
 APRIL = [
@@ -148,7 +148,7 @@ def test_rebuild_all_recreates_and_drops_stale_digests(store: Store) -> None:
     with store.session() as session:
         session.add(
             SourceRow(
-                id=digest_id("acme", "gone.type", "2025-01"),
+                id=digest_source_id("acme", "gone.type", "2025-01"),
                 account_id="acme",
                 kind="usage_digest",
                 text="old",
@@ -161,10 +161,10 @@ def test_rebuild_all_recreates_and_drops_stale_digests(store: Store) -> None:
     with store.session() as session:
         ids = set(session.scalars(select(SourceRow.id).where(SourceRow.kind == "usage_digest")))
     assert ids == {
-        digest_id("acme", TYPE, "2026-04"),
-        digest_id("acme", TYPE, "2026-05"),
-        digest_id("acme", TYPE, "2026-06"),
-        digest_id("other", TYPE, "2026-05"),
+        digest_source_id("acme", TYPE, "2026-04"),
+        digest_source_id("acme", TYPE, "2026-05"),
+        digest_source_id("acme", TYPE, "2026-06"),
+        digest_source_id("other", TYPE, "2026-05"),
     }
     other = digest(store, "other", "2026-05")
     assert other is not None
@@ -243,7 +243,7 @@ def test_figures_match_sql_on_generated_events(any_store: Store) -> None:
                     assert got["sum"] == pytest.approx(want["sum"], abs=1e-6)
                     assert (got["min"], got["max"]) == (want["min"], want["max"])
                     places = 0 if key == "seats" else 2
-                    assert f"sum {format_number(want['sum'], places)}," in row.text
+                    assert f"sum {fixed(want['sum'], places)}," in row.text
                 else:
                     assert got["distinct"] == want["distinct"]
                     assert got["top"] == want["top"], key

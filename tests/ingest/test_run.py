@@ -8,16 +8,16 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from clerk.domain.models import Account, ValueCase
+from clerk.domain.models import Account
 from clerk.ingest import run_ingest
 from clerk.store import Store
+from clerk.store.rows import stored_value_case
 from clerk.store.tables import (
     AccountRow,
     OutcomeRow,
     SourceRow,
     SubjectRow,
     UsageEventRow,
-    ValueCaseRow,
 )
 from tests.ingest.helpers import copy_example, write
 
@@ -51,7 +51,7 @@ def test_shared_example_counts_and_second_run(any_store: Store, example_dir: Pat
         assert row is not None and row.evidence_version == 1
         account = Account.model_validate(row.data)
         assert account.customer_domains == ["northwind.example"]
-        vc = ValueCase.model_validate(session.get(ValueCaseRow, "northwind").data)  # type: ignore[union-attr]
+        vc = stored_value_case(session, "northwind")
         approvers = vc.outcome("active_approvers").input("approvers")  # type: ignore[union-attr]
         assert approvers is not None and approvers.field == "approver"
         assert vc.outcome("hours_saved").inputs[0].name == "approvals_automated"  # type: ignore[union-attr]

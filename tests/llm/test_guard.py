@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from clerk.domain.models import ProofItem
 from clerk.drafting.llm_guard import calculation_numbers, injection_phrase
+from clerk.engine.verify import allowed_numbers
 from tests.llm.conftest import RequestFactory
 
 
@@ -43,4 +45,23 @@ def test_a_calculation_claim_may_use_only_the_engines_numbers(make_request: Requ
     numbers = calculation_numbers(make_request("hours_saved"))
     # delivered, target, attainment (also as a percentage), result and every input value
     assert sorted(set(numbers)) == pytest.approx([1.1, 16.5, 110.0, 1200.0, 1320.0, 4800.0])
-    assert calculation_numbers(make_request("close_days")) == [6.0, 9.0]  # target, baseline
+    # the target only: a baseline is no claim value (FORMATS), the guard and verifier agree
+    close_days = make_request("close_days")
+    assert calculation_numbers(close_days) == [6.0]
+    assert close_days.outcome.baseline == 9.0
+
+
+def test_guard_and_verifier_allow_the_same_numbers(make_request: RequestFactory) -> None:
+    request = make_request("hours_saved")
+    item = ProofItem(
+        id="pi_x",
+        account=request.account.id,
+        outcome=request.outcome.id,
+        kind="calculation",
+        claim="x",
+        delivered=request.delivered,
+        target=request.target,
+        attainment=request.attainment,
+        calculation=request.calculation,
+    )
+    assert calculation_numbers(request) == allowed_numbers(item)

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import delete, select
+from typer.testing import CliRunner
 
+import clerk.sweep.run as sweep_run
+from clerk.cli import app
+from clerk.cli.app import LOG_FILE
 from clerk.drafting.extractive import ExtractiveDrafter
 from clerk.ingest import run_ingest
 from clerk.review.current import account_document
 from clerk.store import Store
 from clerk.store.tables import GapFlagRow, ProofItemRow, SourceRow, SweepRow, SweepStateRow
+from clerk.sweep.account import SEARCH_FAILED_NOTE
 from clerk.sweep.run import run_sweep
 from tests.sweep.helpers import (
     AS_OF,
@@ -352,3 +358,60 @@ def test_items_show_the_reviewers_owner_and_next_action_on_gaps(
     # What a manager set in the review UI is what `clerk items` and `clerk gaps` show.
     assert gap["owner"] == "lee@vendor.example"
     assert gap["next_action"] == "Walk Priya through the approver list on Friday."
+
+
+def test_a_failing_search_is_a_note_and_a_logged_traceback(
+    store: Store, example_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Ranked(ExtractiveDrafter):
+        ranked_evidence = True  # asks for search-ranked evidence, as the LLM drafter does
+
+    class BrokenIndex:
+        def corpus(self, *args: Any, **kwargs: Any) -> Any:
+            raise ConnectionError("chroma server refused the connection")
+
+        search = corpus
+
+    run_ingest(example_dir, store)
+    with caplog.at_level("WARNING", logger="clerk"):
+        report = run_sweep(store, as_of=AS_OF, drafter=Ranked(), index=BrokenIndex())
+    assert report.failed == {}
+    note = report.drafter_notes["northwind/close_days"][0]
+    assert note.startswith(SEARCH_FAILED_NOTE) and "chroma server refused" in note
+    # The drafter still got every customer passage: the statement is found unranked.
+    assert _item(_document(store), "close_days", "customer_statement")[0]["delivered"] == 6
+    logged = [r for r in caplog.records if SEARCH_FAILED_NOTE in r.getMessage()]
+    assert logged and logged[0].exc_info is not None
+
+
+def test_a_failing_drafter_is_logged_with_its_traceback(
+    store: Store, example_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken(ExtractiveDrafter):
+        async def draft(self, request: Any) -> Any:
+            raise RuntimeError("model down")
+
+    run_ingest(example_dir, store)
+    with caplog.at_level("WARNING", logger="clerk"):
+        run_sweep(store, as_of=AS_OF, drafter=Broken())
+    failed = [r for r in caplog.records if "drafter extractive failed" in r.getMessage()]
+    assert failed and failed[0].exc_info is not None
+    assert "model down" in str(failed[0].exc_info[1])
+
+
+def test_a_failed_account_is_in_the_summary_and_its_traceback_in_the_log(
+    store: Store, example_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def broken_prepare(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("value case unreadable")
+
+    run_ingest(example_dir, store)
+    monkeypatch.setattr(sweep_run, "prepare", broken_prepare)
+    result = CliRunner().invoke(app, ["sweep", "--as-of", AS_OF.isoformat()])
+    assert "northwind" in result.output and "ValueError: value case unreadable" in result.output
+    assert "Traceback (most recent call last)" not in result.output
+    assert LOG_FILE in " ".join(result.output.split())
+    home = Path(os.environ["CLERK_HOME"])
+    log_text = (home / LOG_FILE).read_text(encoding="utf-8")
+    assert "sweep of northwind failed" in log_text
+    assert "Traceback (most recent call last)" in log_text and "broken_prepare" in log_text

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from clerk.domain.ids import event_source_id
 from clerk.ingest.events import (
     EventError,
     ParsedEvent,
@@ -67,7 +68,7 @@ def parse(obj: dict[str, Any], ctx: ReadContext) -> ParsedEvent:
         group = groups[0]
         subject: Subject = (group, user) if type(user) is str and user and user != group else group
         return (
-            "event:amplitude/" + ident,
+            event_source_id("amplitude", ident),
             subject,
             kind,
             ctx.window.event_time(when, "event_time"),
@@ -88,7 +89,7 @@ def _parse_slowly(obj: dict[str, Any], ctx: ReadContext) -> ParsedEvent:
     if user:
         candidates.append(user)
     return (
-        "event:amplitude/" + ident,
+        event_source_id("amplitude", ident),
         subjects(candidates, "groups, user_id"),
         kind,
         ctx.window.event_time(obj["event_time"], "event_time")

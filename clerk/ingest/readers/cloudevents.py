@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from clerk.domain.ids import event_source_id
 from clerk.ingest.events import ParsedEvent, data_of, missing, numbers_in_data, text_of
 from clerk.ingest.readers.base import ReadContext, Shape
 
@@ -41,14 +42,14 @@ def parse(obj: dict[str, Any], ctx: ReadContext) -> ParsedEvent:
         and "time" in obj
     ):
         return (
-            f"event:{source}/{ident}",
+            event_source_id(source, ident),
             subject,
             kind,
             ctx.window.event_time(obj["time"], "time"),
             numbers_in_data(data),
         )
     return (
-        f"event:{text_of(obj, 'source')}/{text_of(obj, 'id')}",
+        event_source_id(text_of(obj, "source"), text_of(obj, "id")),
         text_of(obj, "subject"),
         text_of(obj, "type"),
         ctx.window.event_time(obj["time"], "time") if "time" in obj else missing("time"),

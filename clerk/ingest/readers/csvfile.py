@@ -14,6 +14,7 @@ import itertools
 from collections.abc import Iterator
 from typing import IO, Any
 
+from clerk.domain.ids import event_source_id
 from clerk.ingest.events import EventError, ParsedEvent, csv_value
 from clerk.ingest.readers.base import ReadContext
 
@@ -120,7 +121,7 @@ def events(table: CsvTable, ctx: ReadContext) -> Iterator[Row]:
             yield (
                 line,
                 (
-                    "event:csv/" + values["id"],
+                    event_source_id("csv", values["id"]),
                     values["subject"],
                     values["type"],
                     event_time(values["time"], "time"),

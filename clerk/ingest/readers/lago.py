@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from clerk.domain.ids import event_source_id
 from clerk.ingest.events import ParsedEvent, data_of, missing, text_of
 from clerk.ingest.readers.base import ReadContext, Shape, subject_text, subjects
 
@@ -24,7 +25,7 @@ def detect(obj: dict[str, Any]) -> bool:
 def parse(obj: dict[str, Any], ctx: ReadContext) -> ParsedEvent:
     candidates = [s for s in (subject_text(obj.get(f)) for f in ACCOUNT_FIELDS) if s]
     return (
-        "event:lago/" + text_of(obj, "transaction_id"),
+        event_source_id("lago", text_of(obj, "transaction_id")),
         subjects(candidates, ", ".join(ACCOUNT_FIELDS)),
         text_of(obj, "code"),
         ctx.window.event_time(obj["timestamp"], "timestamp")

@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from clerk.domain.ids import event_source_id
 from clerk.ingest.events import EventError, ParsedEvent, numbers_in_data
 from clerk.ingest.readers.base import ReadContext, get_path, subject_text, subjects
 
@@ -77,7 +78,7 @@ class Rule:
         if when is None or when == "":
             raise EventError(f"missing field {self.time!r}", self.time)
         return (
-            f"event:{self.system}/{ident}",
+            event_source_id(self.system, ident),
             subjects(candidates, ", ".join(self.subject)),
             kind,
             ctx.window.event_time(when, self.time),

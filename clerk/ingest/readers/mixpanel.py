@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from clerk.domain.ids import event_source_id
 from clerk.ingest.events import EventError, ParsedEvent, numbers_in_data, text_of
 from clerk.ingest.readers.base import ReadContext, Shape, subject_text, subjects
 
@@ -39,7 +40,7 @@ def parse(obj: dict[str, Any], ctx: ReadContext) -> ParsedEvent:
         candidates.append(user)
     data = {k: v for k, v in props.items() if k not in OWN_FIELDS}
     return (
-        "event:mixpanel/" + ident,
+        event_source_id("mixpanel", ident),
         subjects(candidates, ", ".join([*ctx.group_keys, "distinct_id"])),
         text_of(obj, "event"),
         ctx.window.event_time(props["time"], "properties.time"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from clerk.domain.ids import event_source_id
 from clerk.ingest.events import (
     EventError,
     ParsedEvent,
@@ -54,7 +55,7 @@ def parse(obj: dict[str, Any], ctx: ReadContext) -> ParsedEvent:
     ):
         subject: Subject = (group, user) if type(user) is str and user and user != group else group
         return (
-            "event:segment/" + ident,
+            event_source_id("segment", ident),
             subject,
             event,
             ctx.window.event_time(stamp, "timestamp"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from clerk.domain.ids import event_source_id
 from clerk.ingest.events import EventError, ParsedEvent, missing, numbers_in_data, text_of
 from clerk.ingest.readers.base import ReadContext, Shape, subject_text
 
@@ -37,7 +38,7 @@ def parse(obj: dict[str, Any], ctx: ReadContext) -> ParsedEvent:
     if customer is None:
         raise EventError(f"missing field 'payload.{CUSTOMER_KEY}'", f"payload.{CUSTOMER_KEY}")
     return (
-        "event:stripe/" + text_of(obj, "identifier"),
+        event_source_id("stripe", text_of(obj, "identifier")),
         customer,
         text_of(obj, "event_name"),
         ctx.window.event_time(obj["timestamp"], "timestamp")

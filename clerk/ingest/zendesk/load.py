@@ -15,6 +15,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from clerk.domain.ids import ticket_source_id
 from clerk.domain.models import Account, Source
 from clerk.ingest.report import IngestReport, KindCounts, Reject, RejectLog
 from clerk.ingest.sources import upsert_sources
@@ -139,7 +140,7 @@ class TicketLoader:
         sources += self.comment_sources(key, context, ticket, account)
         counts = self.counts[found.file]
         counts.duplicates += self.set.duplicates[key]
-        self.count(session, sources, f"ticket:{key}", counts, account.id)
+        self.count(session, sources, ticket_source_id(key), counts, account.id)
 
     def comment_sources(
         self, key: str, context: TicketContext, ticket: dict[str, Any], account: Account
@@ -237,7 +238,7 @@ def _context(row: SourceRow) -> TicketContext:
 
 
 def _stored_tickets(session: Session, keys: set[str]) -> dict[str, SourceRow]:
-    ids = sorted(f"ticket:{key}" for key in keys)
+    ids = sorted(ticket_source_id(key) for key in keys)
     found: dict[str, SourceRow] = {}
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
