@@ -198,7 +198,15 @@ def iter_csv(raw: BinaryIO) -> Iterator[tuple[int, ParsedEvent | EventError]]:
     """(line number, event or error) for every row of a CSV file with a header."""
     # surrogateescape lets one bad byte reject its row instead of aborting the file.
     text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
-    reader = csv.reader(text)
+    try:
+        yield from _csv_rows(csv.reader(text))
+    finally:
+        # A wrapper closes its buffer when collected: detach it, so the caller's file stays
+        # open for the progress bar's last tell() (a >= 1 MiB CSV crashed there).
+        text.detach()
+
+
+def _csv_rows(reader: Any) -> Iterator[tuple[int, ParsedEvent | EventError]]:
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:

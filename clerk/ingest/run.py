@@ -23,12 +23,12 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clerk.ingest.accounts import AccountFolder, load_account, routing_conflicts, store_account
-from clerk.ingest.digests import rebuild_digests
 from clerk.ingest.notes import NoteError, note_source
+from clerk.ingest.pending import owe_accounts, settle
 from clerk.ingest.report import IngestReport, KindCounts, Reject, RejectLog
 from clerk.ingest.sources import upsert_sources
 from clerk.ingest.tickets import (
@@ -38,7 +38,7 @@ from clerk.ingest.tickets import (
     organization_of,
     ticket_sources,
 )
-from clerk.ingest.usage import EventSink, route_stored_events, subject_routes
+from clerk.ingest.usage import EventSink, route_stored_events, subject_routes, unrouted_in_file
 from clerk.settings import get_settings
 from clerk.store import Store
 from clerk.store.tables import AccountRow, IngestedFileRow, utcnow
@@ -80,7 +80,7 @@ def run_ingest(
     try:
         run = _Run(data, store, report, log, console, settings.ingest_batch_size)
         run.all()
-        _rebuild_digests(store, report)
+        _settle(store, report)
     finally:
         report.finish(log)
     return report
@@ -123,7 +123,6 @@ class _Run:
         timer = time.perf_counter()
         self.load_tickets()
         self.load_notes()
-        self.bump_evidence_versions()
         self.report.seconds["sources"] = time.perf_counter() - timer
 
     # --- accounts ---------------------------------------------------------------------
@@ -146,6 +145,8 @@ class _Run:
                     continue
                 assert loaded is not None
                 status = store_account(session, loaded)
+                if status != "unchanged":
+                    owe_accounts(session, [loaded.account.id])
             self.accounts[loaded.account.id] = loaded
             if status == "unchanged":
                 counts.duplicates += 1
@@ -226,6 +227,9 @@ class _Run:
                 else:
                     with self.progress(rel, size) as advance:
                         file_counts = sink.ingest_file(path, rel, advance)
+                    # Derived from SQL, not from what this run inserted: a rerun after a
+                    # killed run reports the file's unrouted events like one clean run.
+                    file_counts.unrouted = unrouted_in_file(conn, rel)
                     counts.add(file_counts)
                 with self.store.session() as session:
                     self.record(session, path, digest, "events", file_counts)
@@ -327,6 +331,7 @@ class _Run:
             else:
                 setattr(counts, ticket_status, getattr(counts, ticket_status) + 1)
                 self.report.changed_accounts.add(account)
+                owe_accounts(session, [account])
 
     def load_notes(self) -> None:
         counts = self.report.counts["notes"]
@@ -347,23 +352,13 @@ class _Run:
                     continue
                 with self.store.session() as session:
                     status = upsert_sources(session, [source])[source.id]
+                    if status != "unchanged":
+                        owe_accounts(session, [account_id])
                 if status == "unchanged":
                     counts.duplicates += 1
                 else:
                     setattr(counts, status, getattr(counts, status) + 1)
                     self.report.changed_accounts.add(account_id)
-
-    def bump_evidence_versions(self) -> None:
-        """Tell the sweep which accounts have anything new to look at."""
-        changed = sorted(self.report.changed_accounts)
-        if not changed:
-            return
-        with self.store.session() as session:
-            session.execute(
-                update(AccountRow)
-                .where(AccountRow.id.in_(changed))
-                .values(evidence_version=AccountRow.evidence_version + 1)
-            )
 
 
 class _Unrouted(Exception):
@@ -381,9 +376,12 @@ def file_digest(path: Path) -> tuple[str, int]:
     return sha.hexdigest(), size
 
 
-def _rebuild_digests(store: Store, report: IngestReport) -> None:
-    """Usage digests for the months that received events."""
+def _settle(store: Store, report: IngestReport) -> None:
+    """Usage digests for the months that received events and the evidence versions of the
+    accounts that changed: this run's debts and any a killed run left (``pending``)."""
     timer = time.perf_counter()
     with store.session() as session:
-        report.digests = rebuild_digests(session, set(report.touched))
+        accounts, touched, report.digests = settle(session)
+    report.changed_accounts |= accounts
+    report.touched |= touched
     report.seconds["digests"] = time.perf_counter() - timer
