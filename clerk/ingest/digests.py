@@ -18,8 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from sqlalchemy import DateTime, String, bindparam, delete, func, select, text
@@ -100,9 +101,15 @@ class DigestFigures:
 
 def format_number(value: float | int, decimals: int) -> str:
     """Thousands separators and a fixed number of decimals (0 for integer fields)."""
+    if not math.isfinite(value):
+        return "(not a finite number)"
     if decimals <= 0:
         return f"{round(value):,}"
-    return f"{Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals)):,.{decimals}f}"
+    # The default context keeps 28 digits: quantizing 1e30 to cents needs more, and raised
+    # InvalidOperation, which stopped every digest of the run.
+    with localcontext() as ctx:
+        ctx.prec = 400
+        return f"{Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals)):,.{decimals}f}"
 
 
 def render_digest(figures: DigestFigures) -> str:

@@ -107,6 +107,23 @@ class _Run:
     def rel(self, path: Path) -> str:
         return path.relative_to(self.data).as_posix()
 
+    def outside(self, path: Path, kind: Any, *inside: Path) -> bool:
+        """Reject (and say so) a symlink that leads out of the data folder: it is never read.
+
+        A link inside the folder is fine; one to an outside file once became a draft.
+        """
+        root = self.data.resolve()
+        for candidate in (path, *inside):
+            if not (candidate.is_symlink() or candidate == path):
+                continue
+            if candidate.exists() and not candidate.resolve().is_relative_to(root):
+                reason = "is a symbolic link to a file outside the data folder; not read"
+                self.log.add(Reject(kind, self.rel(candidate), None, reason, None))
+                if kind != "accounts":
+                    self.report.counts[kind].rejected += 1
+                return True
+        return False
+
     def reject(
         self, kind: Any, file: str, line: int | None, reason: str, field: str | None
     ) -> None:
@@ -134,6 +151,12 @@ class _Run:
             return
         for path in sorted(p for p in folder.iterdir() if p.is_dir()):
             rel = self.rel(path)
+            outside = self.outside(
+                path, "accounts", path / "account.yaml", path / "value_case.yaml"
+            )
+            if outside:
+                counts.rejected += 1
+                continue
             loaded, rejects = load_account(path, rel)
             with self.store.session() as session:
                 if loaded is not None:
@@ -171,6 +194,8 @@ class _Run:
             return
         for path in sorted(p for p in root.iterdir() if p.is_file()):
             if path.name.startswith("."):
+                continue
+            if self.outside(path, "events" if folder == "usage" else folder):
                 continue
             if path.suffix.lower() not in suffixes:
                 self.report.notes.append(
@@ -341,6 +366,8 @@ class _Run:
                 continue
             for path in sorted(folder.glob("*.md")):
                 rel = self.rel(path)
+                if self.outside(path, "notes"):
+                    continue
                 try:
                     text = path.read_bytes().decode("utf-8")
                     source = note_source(text, loaded.account, path.name)
