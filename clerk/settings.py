@@ -37,6 +37,26 @@ class Settings(BaseSettings):
     usage_drop_pct: float = Field(
         30.0, description="A metric input falling by this percent vs the period before is a drop."
     )
+    statement_tolerance_pct: float = Field(
+        25.0,
+        description="A customer statement further than this percent from the calculated value "
+        "of the same outcome and period is never drafted as confirmation.",
+    )
+    attainment_bound_pct: float = Field(
+        300.0,
+        description="Attainment above this percent is flagged for the reviewer (low "
+        "confidence, with the reason).",
+    )
+    max_body_bytes: int = Field(
+        5 * 1024 * 1024,
+        description="Largest request body the review UI reads; larger ones get 413 unread.",
+    )
+    login_attempts: int = Field(
+        10, description="Failed sign-ins per account, and per client address, per window."
+    )
+    login_window_seconds: int = Field(
+        900, description="The window of CLERK_LOGIN_ATTEMPTS, in seconds."
+    )
     llm: str = Field(
         "extractive",
         description="Drafter: 'extractive' (no model) or 'openai:<model>' for OpenAI or any "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import typer
@@ -12,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
+from clerk.cli import jsonout
 from clerk.cli.app import app, console, err_console
 from clerk.domain.models import GAP_KINDS
 from clerk.engine.calculations import fmt
@@ -184,7 +184,7 @@ def items(
     if not swept:
         err_console.print(f"[yellow]{account} has not been swept yet: run `clerk sweep`.[/]")
     if as_json:
-        typer.echo(json.dumps(document, indent=1, ensure_ascii=False))
+        typer.echo(jsonout.dumps(document, indent=1, ensure_ascii=False))
     else:
         items_table(document, console)
 
@@ -224,7 +224,7 @@ def gaps(
         key=lambda d: (rank.get(d["severity"], 3), d["account"], d["outcome"] or "", d["kind"])
     )
     if as_json:
-        typer.echo(json.dumps(docs, indent=1, ensure_ascii=False))
+        typer.echo(jsonout.dumps(docs, indent=1, ensure_ascii=False))
     else:
         gaps_table(docs, console, title=f"Gap flags ({len(docs)})")
 

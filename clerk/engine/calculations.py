@@ -166,7 +166,15 @@ def _metric_input(
         before = previous_period(kind, period)  # type: ignore[arg-type]
         if before is not None:
             result.previous = fetch(query, before)
-    if value.value is None:
+    if value.value is None and value.events:
+        # Events matched but none had a number in the field (a sum over a text field):
+        # say so, instead of the false "no events".
+        result.confidence = "low"
+        result.reason = (
+            f"{item.name}: {value.events:,} {query.metric} events in {period.label} but none "
+            f"has a {'value' if query.aggregation == 'unique_count' else 'number'} in {query.field!r}"
+        )
+    elif value.value is None:
         result.confidence = "low"
         result.reason = f"no {query.metric} events for {item.name} in {period.label}"
     elif value.events < FEW_EVENTS:

@@ -56,6 +56,8 @@ class Thresholds:
 
     stale_days: int = 90
     usage_drop_pct: float = 30.0
+    statement_tolerance_pct: float = 25.0
+    attainment_bound_pct: float = 300.0
 
 
 def _flag(
