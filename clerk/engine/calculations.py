@@ -170,9 +170,10 @@ def _metric_input(
         # Events matched but none had a number in the field (a sum over a text field):
         # say so, instead of the false "no events".
         result.confidence = "low"
+        wanted = "value" if query.aggregation == "unique_count" else "number"
         result.reason = (
             f"{item.name}: {value.events:,} {query.metric} events in {period.label} but none "
-            f"has a {'value' if query.aggregation == 'unique_count' else 'number'} in {query.field!r}"
+            f"has a {wanted} in {query.field!r}"
         )
     elif value.value is None:
         result.confidence = "low"
