@@ -84,9 +84,10 @@ class Settings(BaseSettings):
     llm_breaker_threshold: int = Field(
         5, description="Consecutive failed calls after which a sweep stops calling the model."
     )
-    secret_key: SecretStr = Field(
-        SecretStr("change-me-in-production"),
-        description="Key that signs session cookies and CSRF tokens.",
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Key (at least 32 bytes) that signs the sign-in form's cookie; default: a "
+        "random key generated on first start and kept in CLERK_HOME/secret_key (mode 0600).",
     )
     host: str = Field("127.0.0.1", description="Address `clerk serve` binds to.")
     port: int = Field(8000, description="Port `clerk serve` listens on.")
