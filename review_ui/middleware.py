@@ -67,18 +67,27 @@ class BodyLimit:
                 return
         seen = 0
         started = False
+        cut_off = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, started, cut_off
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    # Answer now: the framework may turn the exception below into its own
+                    # 400 ("error parsing the body"), which is then dropped by `tracked`.
+                    if not started:
+                        await _reply(send, 413, self._message())
+                        started = True
+                    cut_off = True
                     raise _TooLarge
             return message
 
         async def tracked(message: Message) -> None:
             nonlocal started
+            if cut_off:
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
@@ -86,8 +95,7 @@ class BodyLimit:
         try:
             await self.app(scope, counted, tracked)
         except _TooLarge:
-            if not started:
-                await _reply(send, 413, self._message())
+            pass
 
     def _message(self) -> str:
         return f"Request body larger than {self.max_bytes:,} bytes."
