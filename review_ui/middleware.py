@@ -15,6 +15,7 @@ inline script.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -92,10 +93,8 @@ class BodyLimit:
                 started = True
             await send(message)
 
-        try:
+        with contextlib.suppress(_TooLarge):  # answered with 413 inside `counted`
             await self.app(scope, counted, tracked)
-        except _TooLarge:
-            pass
 
     def _message(self) -> str:
         return f"Request body larger than {self.max_bytes:,} bytes."
