@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         description="Attainment above this percent is flagged for the reviewer (low "
         "confidence, with the reason).",
     )
+    sweep_lock_wait: float = Field(
+        600.0,
+        description="Seconds a sweep waits for another sweep of the same store to finish "
+        "before it stops with a clear message.",
+    )
     max_body_bytes: int = Field(
         5 * 1024 * 1024,
         description="Largest request body the review UI reads; larger ones get 413 unread.",

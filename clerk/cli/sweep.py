@@ -18,6 +18,7 @@ from clerk.engine.calculations import fmt
 from clerk.review.current import account_document, latest_as_of
 from clerk.store import Store
 from clerk.store.tables import GapFlagRow
+from clerk.sweep.lock import SweepBusy
 from clerk.sweep.run import SweepReport, run_sweep, today_utc
 
 _STATUS_STYLE = {
@@ -91,6 +92,9 @@ def sweep(
     except LookupError as exc:
         err_console.print(f"[bold red]Error:[/] {escape(str(exc.args[0]))}")
         raise typer.Exit(1) from None
+    except SweepBusy as exc:
+        err_console.print(f"[bold yellow]Not swept:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(3) from None
     finally:
         store.close()
     print_sweep_summary(report, console, len(digests))
@@ -170,7 +174,10 @@ def items(
             except LookupError as exc:
                 err_console.print(f"[bold red]Error:[/] {escape(str(exc.args[0]))}")
                 raise typer.Exit(1) from None
-            for failed, error in report.failed.items():
+            except SweepBusy as exc:  # show the drafts as they stand
+                err_console.print(f"[yellow]Not swept first:[/] {escape(str(exc))}")
+                report = None
+            for failed, error in report.failed.items() if report else ():
                 err_console.print(f"[red]sweep of {escape(failed)} failed:[/] {escape(error)}")
         with store.session() as session:
             try:
@@ -243,7 +250,11 @@ def schedule(
     day = _parse_date(as_of)
 
     def job() -> None:
-        report, digests = sweep_and_digest(as_of=day, console=console)
+        try:
+            report, digests = sweep_and_digest(as_of=day, console=console)
+        except SweepBusy as exc:  # the scheduled run skips a turn; the running sweep goes on
+            err_console.print(f"[bold yellow]Not swept:[/] {escape(str(exc))}", soft_wrap=True)
+            return
         print_sweep_summary(report, console, len(digests))
 
     try:
