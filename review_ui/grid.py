@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -217,7 +218,7 @@ def grid_csv(page: ManagerPage) -> str:
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cells(values: list[object]) -> list[object]:
+def _cells(values: Sequence[object]) -> list[object]:
     """Text cells a spreadsheet would run as a formula (=, +, -, @ first) get a leading
     apostrophe, which spreadsheets show as text (OWASP's CSV injection advice)."""
     return ["'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v for v in values]

@@ -55,7 +55,7 @@ def screening_errors(
     apart = disagreement(
         item.delivered,
         result.delivered,
-        item.unit,
+        item.unit or result.outcome.unit,
         result.period.label,
         thresholds.statement_tolerance_pct,
     )
