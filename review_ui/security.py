@@ -30,6 +30,7 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fastapi import HTTPException, Request
@@ -85,22 +86,33 @@ def resolve_secret(settings: Settings) -> str:
         return key
     path = settings.home / SECRET_FILE
     try:
-        if path.exists():
-            key = path.read_text(encoding="utf-8").strip()
-            if len(key.encode()) >= MIN_SECRET_BYTES:
-                return key
-            raise SecretKeyError(f"{path} holds a key shorter than {MIN_SECRET_BYTES} bytes")
         path.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        # O_EXCL: two workers starting at once never both write; the loser reads the winner's.
+        # O_EXCL: of several workers starting at once exactly one writes the key.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(key + "\n")
-        return key
     except FileExistsError:
-        return path.read_text(encoding="utf-8").strip()
+        return _read_key(path)
     except OSError as exc:
-        raise SecretKeyError(f"cannot read or create the key file {path}: {exc}") from None
+        raise SecretKeyError(f"cannot create the key file {path}: {exc}") from None
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def _read_key(path: Path) -> str:
+    """The key in ``path``; waits a moment for a worker that is still writing it."""
+    for _ in range(40):
+        try:
+            key = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise SecretKeyError(f"cannot read the key file {path}: {exc}") from None
+        if len(key.encode()) >= MIN_SECRET_BYTES:
+            return key
+        time.sleep(0.05)
+    raise SecretKeyError(
+        f"{path} holds a key shorter than {MIN_SECRET_BYTES} bytes: delete it to have a new "
+        "one generated (every session ends), or set CLERK_SECRET_KEY"
+    )
 
 
 class Sessions:
