@@ -66,6 +66,31 @@ class Settings(BaseSettings):
     session_max_age: int = Field(
         12 * 3600, description="Seconds a review-UI sign-in (session cookie) stays valid."
     )
+    statement_tolerance_pct: float = Field(
+        25.0,
+        description="A customer statement further than this percent from the calculated value "
+        "of the same outcome and period is never drafted as confirmation.",
+    )
+    attainment_bound_pct: float = Field(
+        300.0,
+        description="Attainment above this percent is flagged for the reviewer (low "
+        "confidence, with the reason).",
+    )
+    sweep_lock_wait: float = Field(
+        600.0,
+        description="Seconds a sweep waits for another sweep of the same store to finish "
+        "before it stops with a clear message.",
+    )
+    max_body_bytes: int = Field(
+        5 * 1024 * 1024,
+        description="Largest request body the review UI reads; larger ones get 413 unread.",
+    )
+    login_attempts: int = Field(
+        10, description="Failed sign-ins per account, and per client address, per window."
+    )
+    login_window_seconds: int = Field(
+        900, description="The window of CLERK_LOGIN_ATTEMPTS, in seconds."
+    )
     llm: str = Field(
         "extractive",
         description="Drafter: 'extractive' (no model) or 'openai:<model>' for OpenAI or any "
@@ -93,9 +118,10 @@ class Settings(BaseSettings):
     llm_breaker_threshold: int = Field(
         5, description="Consecutive failed calls after which a sweep stops calling the model."
     )
-    secret_key: SecretStr = Field(
-        SecretStr("change-me-in-production"),
-        description="Key that signs session cookies and CSRF tokens.",
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Key (at least 32 bytes) that signs the sign-in form's cookie; default: a "
+        "random key generated on first start and kept in CLERK_HOME/secret_key (mode 0600).",
     )
     host: str = Field("127.0.0.1", description="Address `clerk serve` binds to.")
     port: int = Field(8000, description="Port `clerk serve` listens on.")

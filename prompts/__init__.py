@@ -78,6 +78,10 @@ NO_EVIDENCE = "(no evidence passages were found for this outcome)"
 # A passage that contains one of our own tags could close its block early and smuggle text
 # out of the data section; such tags are defused (the passage is then never quoted verbatim).
 _TAG_RE = re.compile(r"<\s*/?\s*(evidence|facts)\b", re.IGNORECASE)
+# Chat-template control tokens (ChatML's <|im_start|>, Llama's [INST] and <<SYS>>): some model
+# servers read them in user text as real turn boundaries. A zero-width joiner inside breaks
+# the token and leaves the text readable.
+_CHAT_TOKEN_RE = re.compile(r"<\||\|>|\[/?INST\]|<</?SYS>>", re.IGNORECASE)
 
 
 class PromptError(RuntimeError):
@@ -140,6 +144,7 @@ def get_prompts() -> dict[str, Prompt]:
 def evidence_block(source_id: str, kind: str, date: str, customer: bool, text: str) -> str:
     """One passage as a delimited data block, in the form ``EVIDENCE_RE`` reads back."""
     safe_text = _TAG_RE.sub(lambda m: "&lt;" + m.group(0)[1:], text)
+    safe_text = _CHAT_TOKEN_RE.sub(lambda m: m.group(0)[0] + "\u200d" + m.group(0)[1:], safe_text)
     opening = EVIDENCE_OPEN.format(
         source_id=html.escape(source_id, quote=True),
         kind=html.escape(kind, quote=True),

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -18,9 +19,11 @@ from starlette.exceptions import HTTPException
 from clerk.review.decisions import Conflict, NeedsAssertion, ReviewError
 from clerk.settings import Settings, get_settings
 from clerk.store import Store
+from review_ui.middleware import BodyLimit, SecurityHeaders
 from review_ui.rendering import HERE, is_htmx, make_templates, render
 from review_ui.routes import accounts, api, auth, gaps, items, manager, packets
 from review_ui.security import LoginRequired, Sessions
+from review_ui.throttle import Throttle
 
 SWAGGER_UI_VERSION = "5.35.0"  # vendored from the npm package swagger-ui-dist
 
@@ -59,6 +62,20 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", status_code=exc.status_code, error=exc.detail)
 
 
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    """422 naming each field and what is wrong with it, never echoing what was sent (a 50 MB
+    input came back whole)."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))[:200], "type": e.get("type")}
+        for e in exc.errors()[:20]
+    ]
+    if _is_api(request) or is_htmx(request):
+        return JSONResponse({"detail": errors}, status_code=422)
+    fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors)
+    return render(request, "error.html", status_code=422, error=f"Invalid request: {fields}")
+
+
 async def _login_required(request: Request, exc: Exception) -> Response:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
@@ -86,7 +103,8 @@ def create_app(store: Store | None = None, settings: Settings | None = None) -> 
     )
     app.state.store = store or Store.from_settings(settings)
     app.state.settings = settings
-    app.state.sessions = Sessions(settings)
+    app.state.sessions = Sessions(settings, app.state.store)
+    app.state.throttle = Throttle(settings)
     app.state.templates = make_templates()
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     for module in (auth, accounts, items, gaps, manager, packets, api):
@@ -105,4 +123,8 @@ def create_app(store: Store | None = None, settings: Settings | None = None) -> 
     app.add_exception_handler(ReviewError, _review_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    # Outermost last: the body limit sees the request before anything reads it.
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

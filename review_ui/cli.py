@@ -7,6 +7,7 @@ They live with the app they serve and register on the `clerk` command line throu
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
 from clerk.cli.accounts import accounts_table
 from clerk.cli.app import app, console, err_console
@@ -27,13 +28,14 @@ def serve_app(host: str, port: int, *, store: Store | None = None, workers: int 
     import uvicorn
 
     from review_ui.app import create_app
+    from review_ui.security import SecretKeyError, resolve_secret
 
     settings = get_settings()
-    if settings.secret_key.get_secret_value() == "change-me-in-production":
-        err_console.print(
-            "[yellow]CLERK_SECRET_KEY is the default: fine on this machine, "
-            "set your own before anyone else can reach the server.[/]"
-        )
+    try:
+        resolve_secret(settings)  # refuse a short key, or make the key file, before serving
+    except SecretKeyError as exc:
+        err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from None
     if workers > 1:
         uvicorn.run(
             "review_ui.app:create_app",

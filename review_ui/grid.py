@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -52,6 +53,7 @@ class Cell:
     pending: int = 0
     proven: int = 0
     gaps: list[tuple[str, str]] = field(default_factory=list)  # (kind, severity)
+    title: str = ""  # this account's title of the outcome (ids repeat across accounts)
 
 
 @dataclass
@@ -123,15 +125,18 @@ def _add(totals: Totals, row: GridRow) -> None:
 
 def manager_page(session: Session, user: User, filters: GridFilters) -> ManagerPage:
     summaries = account_summaries(session, user)
-    titles: dict[str, str] = {}
+    titles: dict[str, set[str]] = defaultdict(set)
+    outcome_titles: dict[tuple[str, str], str] = {}
+    order: dict[str, None] = {}  # outcome ids by position, as the columns go
     outcomes: dict[str, list[str]] = defaultdict(list)
     for account_id, outcome_id, title in session.execute(
         select(OutcomeRow.account_id, OutcomeRow.id, OutcomeRow.title).order_by(
             OutcomeRow.position, OutcomeRow.id
         )
     ):
-        titles.setdefault(outcome_id, title)
+        outcome_titles[(account_id, outcome_id)] = title
         outcomes[account_id].append(outcome_id)
+        order.setdefault(outcome_id, None)
     counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for account_id, item_outcome, status, count in session.execute(
         select(ProofItemRow.account_id, ProofItemRow.outcome_id, ProofItemRow.status, func.count())
@@ -155,7 +160,10 @@ def manager_page(session: Session, user: User, filters: GridFilters) -> ManagerP
             proven = sum(c.get(s, 0) for s in PROVEN_STATUSES)
             pending = sum(c.get(s, 0) for s in PENDING_STATUSES)
             state: CellState = "proven" if proven else "pending" if pending else "gap"
-            cells[outcome_id] = Cell(state, pending, proven, gaps.get((summary.id, outcome_id), []))
+            title = outcome_titles.get((summary.id, outcome_id), outcome_id)
+            cells[outcome_id] = Cell(
+                state, pending, proven, gaps.get((summary.id, outcome_id), []), title
+            )
         rows.append(GridRow(summary, cells, gaps.get((summary.id, ACCOUNT_COLUMN), [])))
 
     csms = sorted({s.csm for s in summaries if s.csm})
@@ -164,8 +172,14 @@ def manager_page(session: Session, user: User, filters: GridFilters) -> ManagerP
     for r in rows:
         _add(totals, r)
         _add(by_csm[r.summary.csm or "(no owner)"], r)
-    used = {o for r in rows for o in r.cells}
-    columns = [(o, t) for o, t in titles.items() if o in used]
+    for r in rows:
+        for outcome_id, cell in r.cells.items():
+            titles[outcome_id].add(cell.title)
+    # One account's title never heads another account's outcome: ids that carry different
+    # titles in different accounts are headed by the id (each cell names its own title).
+    columns = [
+        (o, next(iter(titles[o])) if len(titles[o]) == 1 else o) for o in order if o in titles
+    ]
     return ManagerPage(filters, columns, rows, totals, dict(sorted(by_csm.items())), csms)
 
 
@@ -186,17 +200,24 @@ def grid_csv(page: ManagerPage) -> str:
             "open_gaps",
         ]
     )
-    titles = dict(page.columns)
     for row in page.rows:
         s = row.summary
         base = [s.id, s.name, s.csm or "", s.renewal.isoformat() if s.renewal else ""]
         for outcome_id, cell in row.cells.items():
             kinds = ";".join(f"{k}({sev})" for k, sev in cell.gaps)
             writer.writerow(
-                base
-                + [outcome_id, titles.get(outcome_id, outcome_id), cell.state, cell.pending, kinds]
+                _cells(base + [outcome_id, cell.title, cell.state, cell.pending, kinds])
             )
         if row.account_gaps:
             kinds = ";".join(f"{k}({sev})" for k, sev in row.account_gaps)
-            writer.writerow(base + [ACCOUNT_COLUMN, "Whole account", "gap", "", kinds])
+            writer.writerow(_cells(base + [ACCOUNT_COLUMN, "Whole account", "gap", "", kinds]))
     return out.getvalue()
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cells(values: Sequence[object]) -> list[object]:
+    """Text cells a spreadsheet would run as a formula (=, +, -, @ first) get a leading
+    apostrophe, which spreadsheets show as text (OWASP's CSV injection advice)."""
+    return ["'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v for v in values]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from clerk.cli.app import app, console, err_console, parse_date
 from clerk.store import Store
@@ -40,10 +41,45 @@ def users_add(
 @users_app.command("list")
 def users_list() -> None:
     """List users and their roles."""
-    from clerk.review.users import list_users
+    from clerk.review.users import disabled_emails, list_users
 
-    for user in list_users(Store()):
-        console.print(f"{user.email}\t{user.role}")
+    store = Store()
+    disabled = disabled_emails(store)
+    for user in list_users(store):
+        mark = "\tdisabled" if user.email in disabled else ""
+        console.print(f"{user.email}\t{user.role}{mark}")
+
+
+@users_app.command("remove")
+def users_remove(email: str = typer.Argument(..., help="The user's email.")) -> None:
+    """Delete a user and end all their sessions at once (the audit log keeps their name)."""
+    from clerk.review.users import UserError, remove_user
+
+    try:
+        ended = remove_user(Store(), email)
+    except UserError as exc:
+        err_console.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(1) from None
+    console.print(f"Removed {escape(email)}; {ended} session(s) ended.")
+
+
+@users_app.command("disable")
+def users_disable(
+    email: str = typer.Argument(..., help="The user's email."),
+    enable: bool = typer.Option(False, "--enable", help="Enable the user again instead."),
+) -> None:
+    """Stop a user from signing in and end all their sessions at once (--enable undoes it)."""
+    from clerk.review.users import UserError, set_disabled
+
+    try:
+        ended = set_disabled(Store(), email, not enable)
+    except UserError as exc:
+        err_console.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(1) from None
+    if enable:
+        console.print(f"Enabled {escape(email)}.")
+    else:
+        console.print(f"Disabled {escape(email)}; {ended} session(s) ended.")
 
 
 @app.command()

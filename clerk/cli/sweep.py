@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import typer
@@ -11,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
+from clerk.cli import jsonout
 from clerk.cli.app import LOG_FILE, app, console, err_console, parse_date
 from clerk.domain.format import claim_number
 from clerk.domain.models import GAP_KINDS
@@ -19,6 +19,7 @@ from clerk.review.current import account_document, latest_as_of
 from clerk.settings import Settings
 from clerk.store import Store
 from clerk.store.tables import GapFlagRow
+from clerk.sweep.lock import SweepBusy
 from clerk.sweep.run import SweepReport, run_sweep, today_utc
 
 _STATUS_STYLE = {
@@ -84,6 +85,9 @@ def sweep(
     except LookupError as exc:
         err_console.print(f"[bold red]Error:[/] {escape(str(exc.args[0]))}")
         raise typer.Exit(1) from None
+    except SweepBusy as exc:
+        err_console.print(f"[bold yellow]Not swept:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(3) from None
     finally:
         store.close()
     print_sweep_summary(report, console, len(digests))
@@ -163,7 +167,10 @@ def items(
             except LookupError as exc:
                 err_console.print(f"[bold red]Error:[/] {escape(str(exc.args[0]))}")
                 raise typer.Exit(1) from None
-            for failed, error in report.failed.items():
+            except SweepBusy as exc:  # show the drafts as they stand
+                err_console.print(f"[yellow]Not swept first:[/] {escape(str(exc))}")
+                report = None
+            for failed, error in report.failed.items() if report else ():
                 err_console.print(f"[red]sweep of {escape(failed)} failed:[/] {escape(error)}")
         with store.session() as session:
             try:
@@ -177,7 +184,7 @@ def items(
     if not swept:
         err_console.print(f"[yellow]{account} has not been swept yet: run `clerk sweep`.[/]")
     if as_json:
-        typer.echo(json.dumps(document, indent=1, ensure_ascii=False))
+        typer.echo(jsonout.dumps(document, indent=1, ensure_ascii=False))
     else:
         items_table(document, console)
 
@@ -216,7 +223,7 @@ def gaps(
         key=lambda d: (severity_rank(d["severity"]), d["account"], d["outcome"] or "", d["kind"])
     )
     if as_json:
-        typer.echo(json.dumps(docs, indent=1, ensure_ascii=False))
+        typer.echo(jsonout.dumps(docs, indent=1, ensure_ascii=False))
     else:
         gaps_table(docs, console, title=f"Gap flags ({len(docs)})")
 
@@ -235,7 +242,11 @@ def schedule(
     day = parse_date(as_of)
 
     def job() -> None:
-        report, digests = sweep_and_digest(as_of=day, console=console)
+        try:
+            report, digests = sweep_and_digest(as_of=day, console=console)
+        except SweepBusy as exc:  # the scheduled run skips a turn; the running sweep goes on
+            err_console.print(f"[bold yellow]Not swept:[/] {escape(str(exc))}", soft_wrap=True)
+            return
         print_sweep_summary(report, console, len(digests))
 
     try:

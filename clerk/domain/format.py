@@ -13,7 +13,8 @@ Two roundings are in use on purpose, and each has one function here:
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+import math
+from decimal import Decimal, localcontext
 
 __all__ = [
     "CURRENCY_SYMBOLS",
@@ -53,9 +54,15 @@ def claim_number(value: float) -> str:
 
 def fixed(value: float | int, decimals: int) -> str:
     """Thousands separators and exactly ``decimals`` decimals (0: a rounded whole number)."""
+    if not math.isfinite(value):
+        return "(not a finite number)"
     if decimals <= 0:
         return f"{round(value):,}"
-    return f"{Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals)):,.{decimals}f}"
+    # The default context keeps 28 digits: quantizing 1e30 to cents needs more (it raised
+    # InvalidOperation, which stopped every usage digest of the run).
+    with localcontext() as ctx:
+        ctx.prec = 400
+        return f"{Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals)):,.{decimals}f}"
 
 
 def money(value: float, currency: str) -> str:

@@ -7,11 +7,19 @@ against a short allow-list, so anything else fails with the offending token name
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 _FUNCTIONS = {"min": min, "max": max}
 _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div)
+# Bounds that keep parsing and evaluation far from Python's recursion limit: a value case
+# formula is a line of arithmetic, not a program. A 60,000-term sum or 5,000 unary minus
+# signs raised RecursionError and aborted the ingest.
+MAX_FORMULA_CHARS = 2_000
+MAX_FORMULA_DEPTH = 64
+# Beyond this a literal is not a business figure, and 10**400 is not even a float.
+MAX_LITERAL = 1e15
 
 
 class FormulaError(ValueError):
@@ -33,20 +41,57 @@ class Formula:
     names: tuple[str, ...]
 
     def evaluate(self, values: Mapping[str, float | None]) -> float:
-        return float(_eval(self.tree, values))
+        """The formula's value; :class:`Uncomputable` when it has none or it is not finite."""
+        for name in self.names:
+            value = values.get(name)
+            if value is not None and not math.isfinite(value):
+                raise Uncomputable(f"input {name} is not a finite number ({value})")
+        result = float(_eval(self.tree, values))
+        if not math.isfinite(result):
+            raise Uncomputable("the formula's result overflows (not a finite number)")
+        return result
 
 
 def parse(text: str) -> Formula:
     """Parse ``text`` or raise :class:`FormulaError` naming the token that is not allowed."""
+    if len(text) > MAX_FORMULA_CHARS:
+        raise FormulaError(
+            f"formula is {len(text):,} characters long; at most {MAX_FORMULA_CHARS:,} allowed",
+            text[:20],
+        )
     try:
         tree = ast.parse(text.strip(), mode="eval").body
     except SyntaxError as exc:
         bad = (exc.text or text)[max((exc.offset or 1) - 1, 0) :].strip()[:20] or text
         raise FormulaError(f"formula is not valid arithmetic near {bad!r}", bad) from None
+    except (RecursionError, MemoryError):
+        raise FormulaError("formula is nested too deeply", text[:20]) from None
+    _check_depth(tree, text)
+    nodes = list(ast.walk(tree))
+    calls = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
+    for node in nodes:
+        if isinstance(node, ast.Name) and node.id in _FUNCTIONS and id(node) not in calls:
+            raise FormulaError(
+                f"{node.id} is a function: write {node.id}(a, b), not {node.id} alone", node.id
+            )
     names: list[str] = []
     for node in ast.walk(tree):
         _check(node, text, names)
     return Formula(text=text, tree=tree, names=tuple(dict.fromkeys(names)))
+
+
+def _check_depth(tree: ast.AST, text: str) -> None:
+    """Refuse trees deeper than MAX_FORMULA_DEPTH (walked without recursion)."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_FORMULA_DEPTH:
+            raise FormulaError(
+                f"formula is nested more than {MAX_FORMULA_DEPTH} levels deep "
+                "(split it into outcomes that reference each other)",
+                text[:20],
+            )
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
 def _segment(text: str, node: ast.AST) -> str:
@@ -66,6 +111,11 @@ def _check(node: ast.AST, text: str, names: list[str]) -> None:
         if isinstance(node.value, bool) or not isinstance(node.value, int | float):
             token = _segment(text, node)
             raise FormulaError(f"{token} is not a number", token)
+        if not _literal_ok(node.value):
+            token = _segment(text, node)[:20]
+            raise FormulaError(
+                f"number {token} is larger than {MAX_LITERAL:,.0f} or not finite", token
+            )
         return
     if isinstance(node, ast.Name):
         if node.id not in _FUNCTIONS:
@@ -86,6 +136,13 @@ def _check(node: ast.AST, text: str, names: list[str]) -> None:
         return
     token = _segment(text, node)
     raise FormulaError(f"{token!r} is not allowed in a formula", token)
+
+
+def _literal_ok(value: int | float) -> bool:
+    try:
+        return math.isfinite(float(value)) and abs(value) <= MAX_LITERAL
+    except OverflowError:
+        return False
 
 
 def _op_token(node: ast.operator) -> str:

@@ -65,6 +65,8 @@ class Thresholds:
     due_days_high: int = _default("gap_due_days_high")
     due_days_medium: int = _default("gap_due_days_medium")
     due_days_low: int = _default("gap_due_days_low")
+    statement_tolerance_pct: float = _default("statement_tolerance_pct")
+    attainment_bound_pct: float = _default("attainment_bound_pct")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Thresholds:
@@ -75,6 +77,8 @@ class Thresholds:
             due_days_high=settings.gap_due_days_high,
             due_days_medium=settings.gap_due_days_medium,
             due_days_low=settings.gap_due_days_low,
+            statement_tolerance_pct=settings.statement_tolerance_pct,
+            attainment_bound_pct=settings.attainment_bound_pct,
         )
 
     def due_days(self, severity: Severity) -> int:

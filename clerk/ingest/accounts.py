@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 from clerk.domain.formula import FormulaError, dependency_order, parse
 from clerk.domain.models import ACCOUNT_ID_RE, OUTCOME_ID_RE, Account, ValueCase
 from clerk.ingest.report import Reject
+from clerk.ingest.sanity import value_case_problems
+from clerk.ingest.yaml_budget import YamlBudgetError, check_budget, check_text
 from clerk.store.rows import value_case_to_rows
 from clerk.store.tables import AccountRow, OutcomeRow, SubjectRow, ValueCaseRow, utcnow
 
@@ -44,8 +46,13 @@ class YamlDoc:
     """A parsed YAML file that can tell the line of any key path, for error messages."""
 
     def __init__(self, text: str) -> None:
-        self.node = yaml.compose(text, Loader=_Loader)
-        self.data: Any = yaml.load(text, Loader=_Loader)
+        check_text(text)
+        try:
+            self.node = yaml.compose(text, Loader=_Loader)
+            check_budget(self.node)  # before load, which would expand every alias
+            self.data: Any = yaml.load(text, Loader=_Loader)
+        except RecursionError:
+            raise YamlBudgetError("values are nested too deeply") from None
 
     def line_of(self, path: Path_) -> int | None:
         node = self.node
@@ -264,7 +271,7 @@ def check_value_case(value_case: ValueCase) -> list[tuple[Path_, str]]:
     if value_case.payback is not None and value_case.payback.benefit not in ids:
         message = f"benefit {value_case.payback.benefit!r} names no outcome of this value case"
         problems.append((["payback", "benefit"], message))
-    return problems
+    return problems + value_case_problems(value_case)
 
 
 def routing_conflicts(session: Session, account: Account, rel: str) -> list[Reject]:

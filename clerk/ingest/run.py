@@ -23,24 +23,23 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from clerk.ingest.accounts import AccountFolder, load_account, routing_conflicts, store_account
-from clerk.ingest.digests import rebuild_digests
 from clerk.ingest.events import TimeWindow
 from clerk.ingest.notes import NoteError, note_source
+from clerk.ingest.pending import owe_accounts, settle
 from clerk.ingest.readers import ReadContext
 from clerk.ingest.readers.mapping import FILE_NAMES as MAPPING_FILE_NAMES
 from clerk.ingest.readers.mapping import MappingError, Rule, load_rules, mapping_file, rule_for
 from clerk.ingest.report import IngestReport, KindCounts, Reject, RejectLog
 from clerk.ingest.sources import upsert_sources
-from clerk.ingest.usage import EventSink, route_stored_events, subject_routes
+from clerk.ingest.usage import EventSink, route_stored_events, subject_routes, unrouted_in_file
 from clerk.ingest.zendesk.files import TICKET_SUFFIXES
 from clerk.ingest.zendesk.load import load_ticket_files
 from clerk.settings import get_settings
 from clerk.store import Store
-from clerk.store.tables import AccountRow, IngestedFileRow, utcnow
+from clerk.store.tables import IngestedFileRow, utcnow
 
 # Files smaller than this finish before a progress bar would be worth drawing.
 PROGRESS_MIN_BYTES = 1 << 20
@@ -78,7 +77,7 @@ def run_ingest(
     try:
         run = _Run(data, store, report, log, console, settings.ingest_batch_size)
         run.all()
-        _rebuild_digests(store, report)
+        _settle(store, report)
     finally:
         report.finish(log)
     return report
@@ -106,6 +105,23 @@ class _Run:
     def rel(self, path: Path) -> str:
         return path.relative_to(self.data).as_posix()
 
+    def outside(self, path: Path, kind: Any, *inside: Path) -> bool:
+        """Reject (and say so) a symlink that leads out of the data folder: it is never read.
+
+        A link inside the folder is fine; one to an outside file once became a draft.
+        """
+        root = self.data.resolve()
+        for candidate in (path, *inside):
+            if not (candidate.is_symlink() or candidate == path):
+                continue
+            if candidate.exists() and not candidate.resolve().is_relative_to(root):
+                reason = "is a symbolic link to a file outside the data folder; not read"
+                self.log.add(Reject(kind, self.rel(candidate), None, reason, None))
+                if kind != "accounts":
+                    self.report.counts[kind].rejected += 1
+                return True
+        return False
+
     def reject(
         self, kind: Any, file: str, line: int | None, reason: str, field: str | None
     ) -> None:
@@ -122,7 +138,6 @@ class _Run:
         timer = time.perf_counter()
         self.load_tickets()
         self.load_notes()
-        self.bump_evidence_versions()
         self.report.seconds["sources"] = time.perf_counter() - timer
 
     # --- accounts ---------------------------------------------------------------------
@@ -134,6 +149,12 @@ class _Run:
             return
         for path in sorted(p for p in folder.iterdir() if p.is_dir()):
             rel = self.rel(path)
+            outside = self.outside(
+                path, "accounts", path / "account.yaml", path / "value_case.yaml"
+            )
+            if outside:
+                counts.rejected += 1
+                continue
             loaded, rejects = load_account(path, rel)
             with self.store.session() as session:
                 if loaded is not None:
@@ -145,6 +166,8 @@ class _Run:
                     continue
                 assert loaded is not None
                 status = store_account(session, loaded)
+                if status != "unchanged":
+                    owe_accounts(session, [loaded.account.id])
             self.accounts[loaded.account.id] = loaded
             if status == "unchanged":
                 counts.duplicates += 1
@@ -170,6 +193,8 @@ class _Run:
             return
         for path in sorted(p for p in root.iterdir() if p.is_file()):
             if path.name.startswith("."):
+                continue
+            if self.outside(path, "events" if folder == "usage" else folder):
                 continue
             if suffixes and path.suffix.lower() not in suffixes:
                 why = f"{self.rel(path)}: not a {kind} file ({', '.join(suffixes)})"
@@ -246,6 +271,9 @@ class _Run:
                         file_counts, reader = sink.ingest_file(
                             path, rel, advance, ctx=ctx, rule=rule
                         )
+                    # Derived from SQL, not from what this run inserted: a rerun after a
+                    # killed run reports the file's unrouted events like one clean run.
+                    file_counts.unrouted = unrouted_in_file(conn, rel)
                     counts.add(file_counts)
                     if not reader.understood:
                         self.report.not_understood += reader.not_understood
@@ -311,6 +339,8 @@ class _Run:
                 continue
             for path in sorted(folder.glob("*.md")):
                 rel = self.rel(path)
+                if self.outside(path, "notes"):
+                    continue
                 try:
                     # Windows editors start UTF-8 files with a byte-order mark; it is not text.
                     text = path.read_bytes().decode("utf-8-sig")
@@ -323,23 +353,13 @@ class _Run:
                     continue
                 with self.store.session() as session:
                     status = upsert_sources(session, [source])[source.id]
+                    if status != "unchanged":
+                        owe_accounts(session, [account_id])
                 if status == "unchanged":
                     counts.duplicates += 1
                 else:
                     setattr(counts, status, getattr(counts, status) + 1)
                     self.report.changed_accounts.add(account_id)
-
-    def bump_evidence_versions(self) -> None:
-        """Tell the sweep which accounts have anything new to look at."""
-        changed = sorted(self.report.changed_accounts)
-        if not changed:
-            return
-        with self.store.session() as session:
-            session.execute(
-                update(AccountRow)
-                .where(AccountRow.id.in_(changed))
-                .values(evidence_version=AccountRow.evidence_version + 1)
-            )
 
 
 def file_digest(path: Path) -> tuple[str, int]:
@@ -353,9 +373,12 @@ def file_digest(path: Path) -> tuple[str, int]:
     return sha.hexdigest(), size
 
 
-def _rebuild_digests(store: Store, report: IngestReport) -> None:
-    """Usage digests for the months that received events."""
+def _settle(store: Store, report: IngestReport) -> None:
+    """Usage digests for the months that received events and the evidence versions of the
+    accounts that changed: this run's debts and any a killed run left (``pending``)."""
     timer = time.perf_counter()
     with store.session() as session:
-        report.digests = rebuild_digests(session, set(report.touched))
+        accounts, touched, report.digests = settle(session)
+    report.changed_accounts |= accounts
+    report.touched |= touched
     report.seconds["digests"] = time.perf_counter() - timer

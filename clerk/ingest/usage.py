@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import orjson
-from sqlalchemy import Connection, Insert, Table, select, text, update
+from sqlalchemy import Connection, Insert, Table, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from clerk.ingest.events import EventError
+from clerk.ingest.pending import owe_digests
 from clerk.ingest.readers import ReadContext, UsageFile
 from clerk.ingest.readers.mapping import Rule
 from clerk.ingest.report import KindCounts, Reject, RejectLog
@@ -176,7 +177,7 @@ class EventSink:
                 self.log.add(Reject("events", rel, None, f"cannot read the file to its end: {exc}"))
                 self.counts.rejected += 1
             self.flush()
-            if progress is not None:
+            if progress is not None and not fh.closed:
                 progress(fh.tell())
         after = self.counts.as_dict()
         return KindCounts(**{k: after[k] - before[k] for k in after}), reader
@@ -223,17 +224,22 @@ class EventSink:
             return
         rows = list(self._batch.values())
         fresh = self.writer.write(rows)
+        owed = {
+            (row[1], row[3], f"{row[4].year:04d}-{row[4].month:02d}")
+            for row in fresh
+            if row[1] is not None
+        }
+        # The debts commit with the events: a kill after this commit leaves them to the next run.
+        owe_digests(self.conn, owed)
         self.conn.commit()
         self.counts.duplicates += len(rows) - len(fresh)
         self.counts.new += len(fresh)
-        touched = self.touched
+        self.touched |= owed
         for row in fresh:
-            account = row[1]
-            if account is None:
+            if row[1] is None:
                 self._unrouted(row)
             else:
-                touched.add((account, row[3], f"{row[4].year:04d}-{row[4].month:02d}"))
-                self.accounts.add(account)
+                self.accounts.add(row[1])
         self._batch.clear()
 
     def _unrouted(self, row: Row) -> None:
@@ -278,5 +284,17 @@ def route_stored_events(
         )
         routed += result.rowcount or 0
         accounts.add(account)
+    owe_digests(conn, touched)
     conn.commit()
     return routed
+
+
+def unrouted_in_file(conn: Connection, rel: str) -> int:
+    """How many events stored from this file route to no account (yet)."""
+    count = conn.execute(
+        select(func.count())
+        .select_from(UsageEventRow)
+        .where(UsageEventRow.file == rel, UsageEventRow.account_id.is_(None))
+    ).scalar()
+    conn.commit()
+    return int(count or 0)

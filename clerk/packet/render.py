@@ -231,17 +231,17 @@ def render_markdown(packet: Packet) -> str:
         "DRAFT, not published"
         if v.draft
         else (
-            f"published {p.published_at:%Y-%m-%d %H:%M} UTC by {p.published_by}"
+            f"published {p.published_at:%Y-%m-%d %H:%M} UTC by {_md(p.published_by or '')}"
             if p.published_at
             else "published"
         )
     )
     lines = [
-        f"# Value Proof Packet: {p.account.name}",
+        f"# Value Proof Packet: {_md(p.account.name)}",
         "",
         f"As of {p.as_of.isoformat()} · version {p.version} · {state}",
         "",
-        f"**{v.headline}**",
+        f"**{_md(v.headline)}**",
         "",
         "## Promised vs delivered",
         "",
@@ -263,7 +263,7 @@ def render_markdown(packet: Packet) -> str:
         assert c.item.calculation is not None
         for i in c.item.calculation.inputs:
             source = f"`{i.source}`" + (f" ({_md(i.cited_as)})" if i.cited_as else "")
-            lines.append(f"| {i.name} | {number(i.value)} | {i.unit or ''} | {source} |")
+            lines.append(f"| {_md(i.name)} | {number(i.value)} | {_md(i.unit or '')} | {source} |")
     if v.statements:
         lines += ["", "## In the customer's own words"]
     for item, title in v.statements:
@@ -289,7 +289,7 @@ def render_markdown(packet: Packet) -> str:
         due = f", due {g.due_date.isoformat()}" if g.due_date else ""
         lines += [
             f"- **{_md(title)}: {label}** (severity {g.severity}). {_md(g.message)}",
-            f"  - Next action: {_md(g.next_action)} (owner: {g.owner or 'unassigned'}{due})",
+            f"  - Next action: {_md(g.next_action)} (owner: {_md(g.owner or 'unassigned')}{due})",
             f"  - Risk: {_md(g.risk)}",
         ]
     lines += [

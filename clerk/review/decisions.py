@@ -38,6 +38,7 @@ from clerk.store.tables import (
     SourceRow,
     utcnow,
 )
+from clerk.sweep.screen import still_screened
 
 # Reasons a reviewer picks from when rejecting; "other" needs free text.
 REJECT_REASONS: dict[str, str] = {
@@ -153,7 +154,7 @@ def verify_edit(session: Session, item: ProofItem) -> list[str]:
     a quote is not in its source stays unverified however its claim is phrased.
     """
     sources = load_sources(session, [c.source for c in item.citations])
-    return verify_item(item, sources)
+    return verify_item(item, sources) + still_screened(item)
 
 
 # --- permission and locking helpers ------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import cast, get_args
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from clerk.domain.models import Role
 from clerk.store import Store
@@ -94,7 +95,46 @@ def add_user(
         else:
             row.role = role
             row.password_hash = hash_password(password)
+            # A new password (or role) ends every session signed in with the old one.
+            _end_sessions(session, email)
     return User(email=email, role=cast(Role, role)), password
+
+
+def _end_sessions(session: Session, email: str) -> int:
+    from clerk.review.sessions import end_user_sessions
+
+    return end_user_sessions(session, email)
+
+
+def remove_user(store: Store, email: str) -> int:
+    """Delete a user and end all their sessions; returns how many sessions ended.
+
+    Their decisions stay in the audit log under their email.
+    """
+    email = normalise_email(email)
+    with store.session() as session:
+        row = session.scalar(select(UserRow).where(UserRow.email == email))
+        if row is None:
+            raise UserError(f"no user {email}")
+        ended = _end_sessions(session, email)
+        session.delete(row)
+    return ended
+
+
+def set_disabled(store: Store, email: str, disabled: bool = True) -> int:
+    """Disable (or enable again) a user; disabling ends all their sessions at once."""
+    email = normalise_email(email)
+    with store.session() as session:
+        row = session.scalar(select(UserRow).where(UserRow.email == email))
+        if row is None:
+            raise UserError(f"no user {email}")
+        row.disabled = disabled
+        return _end_sessions(session, email) if disabled else 0
+
+
+def spend_dummy_verify(password: str) -> None:
+    """Verify against a dummy hash: an unknown email costs what a known one does."""
+    verify_password(_DUMMY_HASH, password)
 
 
 def authenticate(store: Store, email: str, password: str) -> User | None:
@@ -103,7 +143,7 @@ def authenticate(store: Store, email: str, password: str) -> User | None:
         row = session.scalar(select(UserRow).where(UserRow.email == normalise_email(email)))
         stored = row.password_hash if row is not None else _DUMMY_HASH
         ok = verify_password(stored, password)
-        if row is None or not ok:
+        if row is None or not ok or row.disabled:
             return None
         return User(email=row.email, role=cast(Role, row.role))
 
@@ -112,3 +152,8 @@ def list_users(store: Store) -> list[User]:
     with store.session() as session:
         rows = session.scalars(select(UserRow).order_by(UserRow.email)).all()
         return [User(email=r.email, role=cast(Role, r.role)) for r in rows]
+
+
+def disabled_emails(store: Store) -> set[str]:
+    with store.session() as session:
+        return set(session.scalars(select(UserRow.email).where(UserRow.disabled.is_(True))))

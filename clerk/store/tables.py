@@ -231,6 +231,36 @@ class UserRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # A disabled user keeps their audit trail but cannot sign in; their sessions are ended.
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+class WebSessionRow(Base):
+    """A signed-in (or anonymous, for the login form's CSRF) browser session.
+
+    The cookie carries a random token; only its SHA-256 is stored, so a copy of the database
+    cannot be replayed as cookies. Deleting a user's rows ends all their sessions at once.
+    """
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(255), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
+class IngestPendingRow(Base):
+    """Bookkeeping an ingest still owes: written in the same transaction as the data that
+    causes it, cleared in the transaction that does it, so a killed run's debts are paid by
+    the next run. kind ``account``: bump the account's evidence version; kind ``digest``:
+    rebuild the usage digest of (account, event type, month)."""
+
+    __tablename__ = "ingest_pending"
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(255), primary_key=True, default="")
+    month: Mapped[str] = mapped_column(String(7), primary_key=True, default="")
 
 
 class SweepRow(Base):

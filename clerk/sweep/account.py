@@ -48,6 +48,7 @@ from clerk.store import Store
 from clerk.store.rows import stored_value_case
 from clerk.store.tables import AccountRow, SourceRow
 from clerk.sweep.drafts import Slot
+from clerk.sweep.screen import screen_calculation, screen_statement
 
 if TYPE_CHECKING:
     from retrievers import HybridIndex
@@ -259,6 +260,7 @@ def build(
             update = {"claim": draft.claim or template.claim, "drafted_by": draft.drafted_by}
             item = template.model_copy(update=update)
             item = _verified(_with_id(item, drafter, keys), sources, template.claim)
+            item = screen_calculation(item, thresholds)
             evidence.calculation_verified = item.status != "unverified"
             items.append(item)
         for statement in draft.statements:
@@ -276,7 +278,7 @@ def build(
             item = _with_id(item, drafter, keys)
             if any(seen.id == item.id for seen in items):
                 continue  # the same quotes drafted twice: one item, never a twin
-            item = _verified(item, sources)
+            item = screen_statement(_verified(item, sources), result, sources, thresholds)
             items.append(item)
             if item.status != "unverified":
                 evidence.statements.append(item)

@@ -45,6 +45,7 @@ from clerk.store.tables import (
 )
 from clerk.sweep.account import Prepared, build, prepare, ranked, request_for
 from clerk.sweep.drafts import SaveStats, save_drafts
+from clerk.sweep.lock import mark_interrupted, sweep_lock
 
 if TYPE_CHECKING:
     from retrievers import HybridIndex
@@ -126,6 +127,8 @@ def fingerprint(
         as_of.isoformat(),
         settings.stale_days,
         settings.usage_drop_pct,
+        settings.statement_tolerance_pct,
+        settings.attainment_bound_pct,
         drafter,
     ]
     # Later tunables count only when changed, so a store swept before they existed (with the
@@ -243,9 +246,28 @@ async def arun_sweep(
     settings: Settings | None = None,
     force: bool = False,
 ) -> SweepReport:
-    """The sweep as a coroutine (for callers that already run an event loop)."""
+    """The sweep as a coroutine (for callers that already run an event loop).
+
+    One sweep at a time per store (``clerk.sweep.lock``): a second one waits up to
+    ``settings.sweep_lock_wait`` seconds, then raises ``SweepBusy``.
+    """
     settings = settings or get_settings()
     store = store or Store()
+    with sweep_lock(store, settings.sweep_lock_wait):
+        mark_interrupted(store)
+        return await _locked_sweep(store, as_of, account, drafter, index, console, settings, force)
+
+
+async def _locked_sweep(
+    store: Store,
+    as_of: dt.date | None,
+    account: str | None,
+    drafter: Drafter | None,
+    index: Any,
+    console: Console | None,
+    settings: Settings,
+    force: bool,
+) -> SweepReport:
     drafter = drafter or get_drafter(settings, store)
     as_of = as_of or today_utc()
     thresholds = Thresholds.from_settings(settings)

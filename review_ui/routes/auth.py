@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from clerk.review.users import authenticate
@@ -18,6 +18,7 @@ from review_ui.security import (
     session_user,
     set_session_cookie,
 )
+from review_ui.throttle import client_address, get_throttle
 
 router = APIRouter(include_in_schema=False)
 
@@ -64,24 +65,35 @@ def login(
         )
         set_session_cookie(response, request, sessions.dump(fresh))
         return response
+    throttle, address = get_throttle(request), client_address(request)
+    try:
+        throttle.check(email, address)
+    except HTTPException as exc:
+        return render(
+            request, "login.html", status_code=429, next=_safe_next(next), error=exc.detail
+        )
     user = authenticate(get_store(request), email, password)
     if user is None:
+        throttle.failed(email, address)
         return render(
             request,
             "login.html",
             status_code=401,
             next=_safe_next(next),
             error="Wrong email or password.",
-            email=email,
+            email=email[:255],
         )
-    # A new CSRF token at sign-in, so a token planted before login is worthless after it.
+    throttle.succeeded(email)
+    # A new session and CSRF token at sign-in, so a token planted before login is worthless.
     done: Response = RedirectResponse(_safe_next(next), status_code=303)
-    set_session_cookie(done, request, sessions.dump(sessions.new(user.email)))
+    set_session_cookie(done, request, sessions.dump(sessions.sign_in(user.email)))
     return done
 
 
 @router.post("/logout", dependencies=[Depends(page_user)])
-def logout() -> Response:
+def logout(request: Request) -> Response:
+    _, data = session_user(request)
+    get_sessions(request).sign_out(data)  # the session ends on the server, not just here
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from clerk.packet import render as packet_render
@@ -39,7 +39,8 @@ def download(
     request: Request,
     account_id: str,
     fmt: str,
-    version: int | None = None,
+    # Bounded like the API's: a 20-digit version overflowed the SQL integer (a 500).
+    version: int | None = Query(None, ge=1, le=2**31 - 1),
     user: User = Depends(page_user),
 ) -> Response:
     if fmt not in packet_render.FORMATS:

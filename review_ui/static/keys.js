@@ -97,5 +97,10 @@
     if (first) mark(first);
   });
 
+  // No inline handlers: the Content-Security-Policy allows scripts from files only.
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-keys-help]")) help();
+  });
+
   window.clerkKeys = { help: help, move: move };
 })();

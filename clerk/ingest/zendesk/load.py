@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from clerk.domain.ids import ticket_source_id
 from clerk.domain.models import Account, Source
+from clerk.ingest.pending import owe_accounts
 from clerk.ingest.report import IngestReport, KindCounts, Reject, RejectLog
 from clerk.ingest.sources import upsert_sources
 from clerk.ingest.tickets import TicketContext, TicketError, comment_source, ticket_source
@@ -206,6 +207,7 @@ class TicketLoader:
     def flush(self, session: Session) -> None:
         """Upsert the queued sources in one go (one query per batch, not per ticket)."""
         status = upsert_sources(session, [s for batch in self.pending for s in batch[0]])
+        changed: set[str] = set()
         for sources, ticket_id, counts, account_id in self.pending:
             mine = [status[s.id] for s in sources]
             if ticket_id is not None and status.get(ticket_id) == "new":
@@ -215,7 +217,10 @@ class TicketLoader:
             else:
                 counts.duplicates += 1
                 continue
-            self.report.changed_accounts.add(account_id)
+            changed.add(account_id)
+        # In the same transaction as the sources: a kill after it still bumps the versions.
+        owe_accounts(session, changed)
+        self.report.changed_accounts |= changed
         self.pending.clear()
         self.pending_sources = 0
 
