@@ -52,10 +52,20 @@ class OutcomeEvidence:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """The configurable limits (settings.stale_days, settings.usage_drop_pct)."""
+    """The configurable limits (settings.stale_days, usage_drop_pct, share_answer_days)."""
 
     stale_days: int = 90
     usage_drop_pct: float = 30.0
+    unconfirmed_days: int = 14
+
+
+@dataclass(frozen=True)
+class SharedPacket:
+    """A packet version shared with the customer through a link (not revoked)."""
+
+    version: int
+    shared_on: dt.date
+    first_answer_on: dt.date | None = None  # the customer's first response on the link
 
 
 def _flag(
@@ -108,6 +118,7 @@ def raise_gaps(
     as_of: dt.date,
     evidence: dict[str, OutcomeEvidence],
     thresholds: Thresholds | None = None,
+    shares: list[SharedPacket] | None = None,
 ) -> list[GapFlag]:
     """Every gap flag for an account at ``as_of``, in value-case order, account flags last."""
     limits = thresholds or Thresholds()
@@ -141,7 +152,34 @@ def raise_gaps(
                 period=None,
             )
         )  # fmt: skip
+    unanswered = unconfirmed_share(shares or [], as_of, limits.unconfirmed_days)
+    if unanswered is not None:
+        days = (as_of - unanswered.shared_on).days
+        flags.append(
+            _flag(
+                account, as_of, None, "unconfirmed_by_customer", "medium",
+                message=f"Packet version {unanswered.version} was shared with the customer on "
+                f"{unanswered.shared_on.isoformat()} and has had no answer in {days} days.",
+                next_action=f"Ask {_who(account)} to confirm or question each item from the "
+                "share link (or share a new version if the link expired).",
+                risk="Proof the customer never accepted may not survive their own review; at "
+                "renewal the numbers are the vendor's claims, not the champion's.",
+                period=None,
+            )
+        )  # fmt: skip
     return flags
+
+
+def unconfirmed_share(shares: list[SharedPacket], as_of: dt.date, days: int) -> SharedPacket | None:
+    """The newest packet shared by ``as_of`` when it is still unanswered ``days`` later."""
+    shared = [s for s in shares if s.shared_on <= as_of]
+    if not shared:
+        return None
+    newest = max(shared, key=lambda s: (s.shared_on, s.version))
+    answered = newest.first_answer_on is not None and newest.first_answer_on <= as_of
+    if answered or (as_of - newest.shared_on).days < days:
+        return None
+    return newest
 
 
 def _outcome_gaps(

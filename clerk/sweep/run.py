@@ -42,7 +42,7 @@ from clerk.store.tables import (
     ValueCaseRow,
     utcnow,
 )
-from clerk.sweep.account import Prepared, build, prepare, ranked, request_for
+from clerk.sweep.account import Prepared, build, prepare, ranked, request_for, share_states
 from clerk.sweep.drafts import SaveStats, save_drafts
 
 # Bump when the engine's output for the same evidence changes, so every account is redrafted.
@@ -101,7 +101,12 @@ def today_utc() -> dt.date:
 
 
 def fingerprint(
-    row: AccountRow, vc_hash: str | None, as_of: dt.date, settings: Settings, drafter: str
+    row: AccountRow,
+    vc_hash: str | None,
+    as_of: dt.date,
+    settings: Settings,
+    drafter: str,
+    shares: str | None = None,
 ) -> str:
     """What an account's drafts depend on; equal fingerprints mean nothing to redo."""
     parts = [
@@ -114,6 +119,8 @@ def fingerprint(
         settings.usage_drop_pct,
         drafter,
     ]
+    if shares is not None:  # only accounts with share links: others keep their fingerprint
+        parts += [shares, settings.share_answer_days]
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
 
 
@@ -221,7 +228,9 @@ async def arun_sweep(
     store = store or Store()
     drafter = drafter or get_drafter(settings, store)
     as_of = as_of or today_utc()
-    thresholds = Thresholds(settings.stale_days, settings.usage_drop_pct)
+    thresholds = Thresholds(
+        settings.stale_days, settings.usage_drop_pct, settings.share_answer_days
+    )
     report = SweepReport(as_of=as_of)
     started = time.perf_counter()
 
@@ -244,6 +253,7 @@ async def arun_sweep(
                 )
             )
         }
+        shares = share_states(session)
         sweep = SweepRow(as_of=as_of, started_at=utcnow(), status="running", stats={})
         session.add(sweep)
         session.flush()
@@ -252,7 +262,9 @@ async def arun_sweep(
         drafter.sweep_id = report.sweep_id  # the LLM drafter tags its llm_calls rows with it
     todo: list[tuple[str, str]] = []
     for row in rows:
-        fp = fingerprint(row, vc_hashes.get(row.id), as_of, settings, drafter.name)
+        fp = fingerprint(
+            row, vc_hashes.get(row.id), as_of, settings, drafter.name, shares.get(row.id)
+        )
         if done.get(row.id) == fp and not force:
             report.skipped += 1
         else:

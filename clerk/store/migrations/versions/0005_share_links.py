@@ -32,9 +32,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_hash"),
     )
     with op.batch_alter_table("share_links", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_share_links_account_id"), ["account_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_share_links_account_id"), ["account_id"], unique=False)
     op.create_table(
         "share_responses",
         sa.Column("id", _ID, autoincrement=True, nullable=False),
@@ -56,9 +54,7 @@ def upgrade() -> None:
             batch_op.f("ix_share_responses_account_id"), ["account_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_share_responses_item_id"), ["item_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_share_responses_share_id"), ["share_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_share_responses_share_id"), ["share_id"], unique=False)
 
 
 def downgrade() -> None:
