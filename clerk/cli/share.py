@@ -42,11 +42,12 @@ def share(
             err_console.print("[red]Name the account to share (or use --revoke).[/]")
             raise typer.Exit(2)
         if list_:
+            # tab-separated, one link a line, for scripts as much as for eyes
+            print("id\tversion\tstate\tcreated\tby\texpires\tanswers")
             for link in list_shares(store, account):
-                console.print(
-                    f"{link.id}\tv{link.version}\t{link.state()}\tcreated "
-                    f"{link.created_at:%Y-%m-%d} by {link.created_by}\texpires "
-                    f"{link.expires_at:%Y-%m-%d}\t{link.responses} answer(s)"
+                print(
+                    f"{link.id}\tv{link.version}\t{link.state()}\t{link.created_at:%Y-%m-%d}\t"
+                    f"{link.created_by}\t{link.expires_at:%Y-%m-%d}\t{link.responses}"
                 )
             return
         days = parse_days(expires) if expires else settings.share_expires_days
