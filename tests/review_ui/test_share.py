@@ -35,7 +35,7 @@ from clerk.store import Store
 from clerk.store.tables import AccountRow, AuditRow, ShareLinkRow, ShareResponseRow
 from review_ui import create_app
 from review_ui.routes.share import RedactShareTokens
-from tests.review_ui.conftest import Client, Seeded, login, text_of
+from tests.review_ui.conftest import Client, Seeded, text_of
 
 ADMIN = User("root@vendor.example", "admin")
 PRIYA = {"name": "Priya Raman", "email": "priya@acme.example"}
