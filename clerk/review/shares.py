@@ -357,6 +357,8 @@ def _store_answers(
                 row.updated_at = now
                 session.flush()
             after = _state(row)
+            if after == before:  # a confirmation (or a second question) changes nothing
+                before = after = None
         session.add(
             AuditRow(
                 target_type="proof_item",
