@@ -27,7 +27,10 @@ pytestmark = pytest.mark.browser
 QUESTION = "The labour rate is our 2025 rate; finance uses $48 an hour now."
 
 
-def test_the_champion_confirms_and_questions_from_the_link(server: str, browser: Browser) -> None:
+def test_the_champion_confirms_and_questions_from_the_link(
+    server: str,  # noqa: F811 - the fixture imported above
+    browser: Browser,  # noqa: F811
+) -> None:
     dana = _sign_in(browser, server, "dana@vendor.example")
     for title in (
         "Hours saved on invoice approvals",
