@@ -23,6 +23,8 @@ Format = Literal["html", "pdf", "md", "json"]
 Audience = Literal["customer", "internal"]
 AUDIENCES: tuple[str, ...] = ("customer", "internal")
 CUSTOMER_ITEM_STATUSES = ("approved", "edited")
+# about the vendor's own follow-up with this customer, not about the proof
+INTERNAL_GAP_KINDS = ("unconfirmed_by_customer",)
 FORMATS: tuple[str, ...] = ("html", "pdf", "md", "json")
 MEDIA_TYPES = {
     "html": "text/html; charset=utf-8",
@@ -159,8 +161,8 @@ def _substitute(calc: Calculation) -> str:
 
 def customer_packet(packet: Packet) -> Packet:
     """The packet as the customer may see it: approved and edited items only; gap flags keep
-    what is missing but lose the vendor's risk assessment, next action and owner; no vendor
-    emails (the account's CSM, who published)."""
+    what is missing but lose the vendor's risk assessment, next action and owner (and the
+    vendor's own follow-up flags go); no vendor emails (the account's CSM, who published)."""
     return packet.model_copy(
         update={
             "account": packet.account.model_copy(update={"csm": None}),
@@ -169,6 +171,7 @@ def customer_packet(packet: Packet) -> Packet:
             "gap_flags": [
                 g.model_copy(update={"next_action": "", "risk": "", "owner": None})
                 for g in packet.gap_flags
+                if g.kind not in INTERNAL_GAP_KINDS
             ],
         }
     )
