@@ -317,6 +317,8 @@ def record_responses(store: Store, token: str, submission: Submission) -> Opened
             break
         except StaleDataError:
             continue  # a CSM changed a questioned item at the same moment: write it again
+    else:
+        raise InvalidDecision("The packet's items kept changing while saving: send again.")
     return open_share(store, token)
 
 

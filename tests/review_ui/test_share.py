@@ -456,3 +456,32 @@ def test_tokens_never_reach_the_access_log(shared: str) -> None:
     assert any(
         isinstance(f, RedactShareTokens) for f in logging.getLogger("uvicorn.access").filters
     )
+
+
+def test_a_race_with_the_csm_is_written_again_or_refused(
+    store: Store, shared: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.orm.exc import StaleDataError
+
+    import clerk.review.shares as shares
+
+    real, calls = shares._store_answers, []
+
+    def racing(*args: object, **kwargs: object) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise StaleDataError("a CSM saved the item at the same moment")
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(shares, "_store_answers", racing)
+    answer = Submission("Priya Raman", "priya@acme.example", {"pi_acme_hours": ("confirm", "")})
+    record_responses(store, shared, answer)
+    with store.session() as session:
+        assert len(session.scalars(select(ShareResponseRow)).all()) == 1
+
+    def always(*args: object, **kwargs: object) -> None:
+        raise StaleDataError("again")
+
+    monkeypatch.setattr(shares, "_store_answers", always)
+    with pytest.raises(review.InvalidDecision, match="kept changing"):
+        record_responses(store, shared, answer)
