@@ -125,6 +125,25 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `clerk serve` binds to.")
     port: int = Field(8000, description="Port `clerk serve` listens on.")
+    public_url: str | None = Field(
+        None,
+        description="Base URL customers reach the review UI at, for share links; default "
+        "http://CLERK_HOST:CLERK_PORT.",
+    )
+    share_expires_days: int = Field(30, description="Days a new share link stays valid.")
+    share_answer_days: int = Field(
+        14,
+        description="Days after sharing a packet with no answer from the customer before an "
+        "unconfirmed_by_customer gap is raised (and the team view's filter default).",
+    )
+    share_requests_per_minute: int = Field(
+        60, description="Requests one share link, or one client address, may make per minute."
+    )
+
+    @property
+    def base_url(self) -> str:
+        """Where share links point: CLERK_PUBLIC_URL, else the address `clerk serve` binds."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -21,7 +21,7 @@ from clerk.settings import Settings, get_settings
 from clerk.store import Store
 from review_ui.middleware import BodyLimit, SecurityHeaders
 from review_ui.rendering import HERE, is_htmx, make_templates, render
-from review_ui.routes import accounts, api, auth, gaps, items, manager, packets
+from review_ui.routes import accounts, api, auth, gaps, items, manager, packets, share
 from review_ui.security import LoginRequired, Sessions
 from review_ui.throttle import Throttle
 
@@ -109,6 +109,8 @@ def create_app(store: Store | None = None, settings: Settings | None = None) -> 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     for module in (auth, accounts, items, gaps, manager, packets, api):
         app.include_router(module.router)
+    app.include_router(share.router)  # share links (issue 16): /s/{token} and share / revoke
+    share.install(app, settings)
 
     @app.get("/api/docs", include_in_schema=False)
     def api_docs() -> HTMLResponse:

@@ -1,5 +1,9 @@
 """The manager's view: accounts x outcomes (proven / pending / gap), filters, totals, CSV.
 
+A proven cell whose approved item the customer confirmed from a share link is *confirmed*
+("customer confirmed", counted as proven as well); the ``unanswered_days`` filter keeps the
+accounts whose newest share link has had no answer for that many days (issue 16).
+
 A cell is *proven* when the outcome has approved or edited proof, *pending* when drafts wait
 for review, and *gap* otherwise: nothing a CSM could hand the customer today. Open gap flags
 are listed in the cell whatever its state, since an approved number can still under-deliver.
@@ -19,11 +23,12 @@ from sqlalchemy.orm import Session
 
 from clerk.domain.models import GAP_KINDS
 from clerk.domain.vocabulary import OPEN_GAP_STATUSES, PENDING_STATUSES, PROVEN_STATUSES, SEVERITIES
+from clerk.review.shares import confirmed_outcomes, unanswered_accounts
 from clerk.review.users import User
 from clerk.store.tables import GapFlagRow, OutcomeRow, ProofItemRow
 from review_ui.queries import AccountSummary, account_summaries
 
-CellState = Literal["proven", "pending", "gap"]
+CellState = Literal["confirmed", "proven", "pending", "gap"]
 ACCOUNT_COLUMN = "(account)"
 
 
@@ -34,6 +39,7 @@ class GridFilters:
     gap_kind: str | None = None
     severity: str | None = None
     stale_pending: bool = False
+    unanswered_days: int | None = None  # shared with the customer, no answer for N days
 
     def active(self) -> bool:
         return any(
@@ -43,6 +49,7 @@ class GridFilters:
                 self.gap_kind,
                 self.severity,
                 self.stale_pending,
+                self.unanswered_days is not None,
             ]
         )
 
@@ -70,7 +77,8 @@ class GridRow:
 class Totals:
     accounts: int = 0
     outcomes: int = 0
-    proven: int = 0
+    proven: int = 0  # includes the customer-confirmed cells
+    confirmed: int = 0
     pending: int = 0
     gap: int = 0
     items_pending: int = 0
@@ -95,8 +103,10 @@ class ManagerPage:
     severities: tuple[str, ...] = SEVERITIES
 
 
-def _keep(row: GridRow, f: GridFilters) -> bool:
+def _keep(row: GridRow, f: GridFilters, unanswered: set[str] | None = None) -> bool:
     s = row.summary
+    if unanswered is not None and s.id not in unanswered:
+        return False
     if f.csm and (s.csm or "") != f.csm:
         return False
     if f.renewal_within is not None:
@@ -115,6 +125,8 @@ def _add(totals: Totals, row: GridRow) -> None:
     totals.accounts += 1
     for cell in row.cells.values():
         totals.outcomes += 1
+        if cell.state == "confirmed":
+            totals.proven += 1
         setattr(totals, cell.state, getattr(totals, cell.state) + 1)
     totals.items_pending += row.summary.pending
     totals.items_pending_stale += row.summary.pending_stale
@@ -152,6 +164,7 @@ def manager_page(session: Session, user: User, filters: GridFilters) -> ManagerP
     ):
         gaps[(account_id, gap_outcome or ACCOUNT_COLUMN)].append((kind, severity))
 
+    confirmed = confirmed_outcomes(session, PROVEN_STATUSES)
     rows = []
     for summary in summaries:
         cells = {}
@@ -160,6 +173,8 @@ def manager_page(session: Session, user: User, filters: GridFilters) -> ManagerP
             proven = sum(c.get(s, 0) for s in PROVEN_STATUSES)
             pending = sum(c.get(s, 0) for s in PENDING_STATUSES)
             state: CellState = "proven" if proven else "pending" if pending else "gap"
+            if proven and (summary.id, outcome_id) in confirmed:
+                state = "confirmed"
             title = outcome_titles.get((summary.id, outcome_id), outcome_id)
             cells[outcome_id] = Cell(
                 state, pending, proven, gaps.get((summary.id, outcome_id), []), title
@@ -167,7 +182,10 @@ def manager_page(session: Session, user: User, filters: GridFilters) -> ManagerP
         rows.append(GridRow(summary, cells, gaps.get((summary.id, ACCOUNT_COLUMN), [])))
 
     csms = sorted({s.csm for s in summaries if s.csm})
-    rows = [r for r in rows if _keep(r, filters)]
+    unanswered = None
+    if filters.unanswered_days is not None:
+        unanswered = unanswered_accounts(session, filters.unanswered_days)
+    rows = [r for r in rows if _keep(r, filters, unanswered)]
     totals, by_csm = Totals(), defaultdict[str, Totals](Totals)
     for r in rows:
         _add(totals, r)

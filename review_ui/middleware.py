@@ -40,7 +40,9 @@ HEADERS = {
 }
 
 
-_PACKET_PREVIEW = re.compile(r"^/accounts/[^/]+/packet\.html$")
+# The packet previews framed by a page of the same origin: the vendor's packet page and the
+# customer's share page.
+_PACKET_PREVIEW = re.compile(r"^/(accounts|s)/[^/]+/packet\.html$")
 
 
 class _TooLarge(Exception):
@@ -134,13 +136,19 @@ class SecurityHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                own = message.get("headers", [])
+                # A route may ask for a stricter referrer policy (the share pages: no-referrer).
+                keep = {b"referrer-policy"} & {k.lower() for k, _ in own}
                 headers = [
                     (k, v)
-                    for k, v in message.get("headers", [])
-                    if k.lower() not in HEADERS and k.lower() != b"content-security-policy"
+                    for k, v in own
+                    if k.lower() in keep
+                    or (k.lower() not in HEADERS and k.lower() != b"content-security-policy")
                 ]
                 headers += [
-                    (k, frame if k == b"x-frame-options" else v) for k, v in HEADERS.items()
+                    (k, frame if k == b"x-frame-options" else v)
+                    for k, v in HEADERS.items()
+                    if k not in keep
                 ]
                 headers.append((b"content-security-policy", csp.encode()))
                 message["headers"] = headers

@@ -30,6 +30,7 @@ from clerk.review.decisions import (
     effective_item,
     load_sources,
 )
+from clerk.review.shares import ItemResponse, item_responses
 from clerk.review.users import User
 from clerk.settings import get_settings
 from clerk.store.rows import account_from_row, gap_from_row, outcome_from_row
@@ -173,6 +174,7 @@ class QueueEntry:
     reject_reason: str | None = None
     reviewed_by: str | None = None
     reviewed_at: dt.datetime | None = None
+    customer: ItemResponse | None = None  # the customer's latest answer from a share link
 
     @property
     def can_approve(self) -> bool:
@@ -259,6 +261,7 @@ def queue_entries(
     sources = load_sources(session, [c.source for _, it in items for c in it.citations])
     if trail is None:
         trail = audit_trail(session, [r.id for r in rows])
+    answers = item_responses(session, [r.id for r in rows])
     now = utcnow()
     return [
         QueueEntry(
@@ -273,6 +276,7 @@ def queue_entries(
             reject_reason=r.reject_reason,
             reviewed_by=r.reviewed_by,
             reviewed_at=r.reviewed_at,
+            customer=answers.get(r.id),
         )
         for r, item in items
     ]

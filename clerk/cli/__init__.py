@@ -14,6 +14,7 @@ from clerk.cli import (  # noqa: F401  (imported for their @app.command registra
     ingest,
     llm,
     review,
+    share,
     sweep,
 )
 from clerk.cli.app import app

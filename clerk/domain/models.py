@@ -32,6 +32,7 @@ GapKind = Literal[
     "negative_signal",
     "usage_proxy_only",
     "no_owner",
+    "unconfirmed_by_customer",
 ]
 GAP_KINDS: tuple[str, ...] = GapKind.__args__  # type: ignore[attr-defined]
 Severity = Literal["high", "medium", "low"]
@@ -253,6 +254,15 @@ class Review(_Model):
     reason: str | None = None
 
 
+class CustomerConfirmation(_Model):
+    """The customer's champion confirmed a proof item, worded as ``claim``, from a share link."""
+
+    item_id: str
+    name: str
+    at: dt.datetime
+    version: int  # the packet version they confirmed it in
+
+
 class Packet(_Model):
     account: Account
     as_of: dt.date
@@ -262,6 +272,8 @@ class Packet(_Model):
     proof_items: list[ProofItem]
     gap_flags: list[GapFlag]
     outcomes: list[Outcome]
+    # items of this packet the customer confirmed in an earlier version (same id, same claim)
+    confirmations: list[CustomerConfirmation] = Field(default_factory=list)
 
 
 class Evidence(BaseModel):

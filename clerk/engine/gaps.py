@@ -67,6 +67,7 @@ class Thresholds:
     due_days_low: int = _default("gap_due_days_low")
     statement_tolerance_pct: float = _default("statement_tolerance_pct")
     attainment_bound_pct: float = _default("attainment_bound_pct")
+    unconfirmed_days: int = _default("share_answer_days")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Thresholds:
@@ -79,6 +80,7 @@ class Thresholds:
             due_days_low=settings.gap_due_days_low,
             statement_tolerance_pct=settings.statement_tolerance_pct,
             attainment_bound_pct=settings.attainment_bound_pct,
+            unconfirmed_days=settings.share_answer_days,
         )
 
     def due_days(self, severity: Severity) -> int:
@@ -88,6 +90,15 @@ class Thresholds:
             "medium": self.due_days_medium,
             "low": self.due_days_low,
         }[severity]
+
+
+@dataclass(frozen=True)
+class SharedPacket:
+    """A packet version shared with the customer through a link (not revoked)."""
+
+    version: int
+    shared_on: dt.date
+    first_answer_on: dt.date | None = None  # the customer's first response on the link
 
 
 def _flag(
@@ -140,6 +151,7 @@ def raise_gaps(
     as_of: dt.date,
     evidence: dict[str, OutcomeEvidence],
     thresholds: Thresholds | None = None,
+    shares: list[SharedPacket] | None = None,
 ) -> list[GapFlag]:
     """Every gap flag for an account at ``as_of``, in value-case order, account flags last."""
     limits = thresholds or Thresholds()
@@ -173,9 +185,36 @@ def raise_gaps(
                 period=None,
             )
         )  # fmt: skip
+    unanswered = unconfirmed_share(shares or [], as_of, limits.unconfirmed_days)
+    if unanswered is not None:
+        days = (as_of - unanswered.shared_on).days
+        flags.append(
+            _flag(
+                account, as_of, None, "unconfirmed_by_customer", "medium",
+                message=f"Packet version {unanswered.version} was shared with the customer on "
+                f"{unanswered.shared_on.isoformat()} and has had no answer in {days} days.",
+                next_action=f"Ask {_who(account)} to confirm or question each item from the "
+                "share link (or share a new version if the link expired).",
+                risk="Proof the customer never accepted may not survive their own review; at "
+                "renewal the numbers are the vendor's claims, not the champion's.",
+                period=None,
+            )
+        )  # fmt: skip
     for flag in flags:
         flag.due_date = as_of + dt.timedelta(days=limits.due_days(flag.severity))
     return flags
+
+
+def unconfirmed_share(shares: list[SharedPacket], as_of: dt.date, days: int) -> SharedPacket | None:
+    """The newest packet shared by ``as_of`` when it is still unanswered ``days`` later."""
+    shared = [s for s in shares if s.shared_on <= as_of]
+    if not shared:
+        return None
+    newest = max(shared, key=lambda s: (s.shared_on, s.version))
+    answered = newest.first_answer_on is not None and newest.first_answer_on <= as_of
+    if answered or (as_of - newest.shared_on).days < days:
+        return None
+    return newest
 
 
 def _outcome_gaps(

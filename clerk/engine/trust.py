@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import math
 
-from clerk.domain.models import ProofItem
 from clerk.domain.format import claim_number
+from clerk.domain.models import ProofItem
 
 # Verification errors that start with this are the screening's, so an edit keeps them.
 SCREEN_PREFIX = "not drafted as confirmation: "

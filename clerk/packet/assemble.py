@@ -27,6 +27,7 @@ from clerk.review.decisions import (
     check_account,
     effective_item,
 )
+from clerk.review.shares import confirmations
 from clerk.review.users import User
 from clerk.store import Store
 from clerk.store.rows import account_from_row, gap_from_row, outcome_from_row
@@ -124,7 +125,7 @@ def _draft(session: Session, account_id: str, as_of: dt.date | None) -> Packet:
             GapFlagRow.status.in_(OPEN_GAP_STATUSES),
         )
     )
-    return assemble_packet(
+    packet = assemble_packet(
         account_from_row(account_row),
         outcomes,
         [effective_item(r) for r in items],
@@ -132,6 +133,9 @@ def _draft(session: Session, account_id: str, as_of: dt.date | None) -> Packet:
         as_of=as_of,
         version=_next_version(session, account_id),
     )
+    # what the customer confirmed from an earlier version's share link (issue 16)
+    packet.confirmations = confirmations(session, packet.proof_items)
+    return packet
 
 
 def draft_packet(

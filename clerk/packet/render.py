@@ -16,10 +16,17 @@ from typing import Literal
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from clerk.domain.format import number, percent, with_unit
-from clerk.domain.models import Calculation, Outcome, Packet, ProofItem
+from clerk.domain.models import Calculation, CustomerConfirmation, Outcome, Packet, ProofItem
 from clerk.engine.calculations import short_of_target
 
 Format = Literal["html", "pdf", "md", "json"]
+# "customer": what a share link shows the customer (no gap risk or next action, no vendor
+# emails); "internal": everything, for the vendor's team.
+Audience = Literal["customer", "internal"]
+AUDIENCES: tuple[str, ...] = ("customer", "internal")
+CUSTOMER_ITEM_STATUSES = ("approved", "edited")
+# about the vendor's own follow-up with this customer, not about the proof
+INTERNAL_GAP_KINDS = ("unconfirmed_by_customer",)
 FORMATS: tuple[str, ...] = ("html", "pdf", "md", "json")
 MEDIA_TYPES = {
     "html": "text/html; charset=utf-8",
@@ -37,6 +44,7 @@ GAP_LABELS = {
     "negative_signal": "Negative signal",
     "usage_proxy_only": "Usage proxy only",
     "no_owner": "No owner",
+    "unconfirmed_by_customer": "Not yet confirmed by the customer",
 }
 CATEGORY_LABELS = {
     "outcome": "Calculated from usage",
@@ -76,6 +84,13 @@ class PacketView:
     payback_calc: CalcView | None = None
     gaps: list[tuple[str, str]] = field(default_factory=list)  # (outcome title, kind label)
     generated_at: str = ""
+    customer: bool = False
+    confirmed: dict[str, CustomerConfirmation] = field(default_factory=dict)
+
+    def confirmed_note(self, item: ProofItem) -> str:
+        """ "Confirmed by Priya Raman on 2026-07-20" for an item the customer confirmed."""
+        c = self.confirmed.get(item.id)
+        return f"Confirmed by {c.name} on {c.at.date().isoformat()}" if c else ""
 
     @property
     def titles(self) -> dict[str, str]:
@@ -122,8 +137,30 @@ def _substitute(calc: Calculation) -> str:
     return text.replace("*", "×").replace("/", "÷")
 
 
-def packet_view(packet: Packet, *, draft: bool | None = None) -> PacketView:
+def customer_packet(packet: Packet) -> Packet:
+    """The packet as the customer may see it: approved and edited items only; gap flags keep
+    what is missing but lose the vendor's risk assessment, next action and owner (and the
+    vendor's own follow-up flags go); no vendor emails (the account's CSM, who published)."""
+    return packet.model_copy(
+        update={
+            "account": packet.account.model_copy(update={"csm": None}),
+            "published_by": None,
+            "proof_items": [i for i in packet.proof_items if i.status in CUSTOMER_ITEM_STATUSES],
+            "gap_flags": [
+                g.model_copy(update={"next_action": "", "risk": "", "owner": None})
+                for g in packet.gap_flags
+                if g.kind not in INTERNAL_GAP_KINDS
+            ],
+        }
+    )
+
+
+def packet_view(
+    packet: Packet, *, draft: bool | None = None, audience: Audience = "internal"
+) -> PacketView:
     """What every format shows, computed once from the packet."""
+    if audience == "customer":
+        packet = customer_packet(packet)
     titles = {o.id: o.title for o in packet.outcomes}
     by_outcome: dict[str, ProofItem] = {}
     for proof in packet.proof_items:
@@ -194,6 +231,8 @@ def packet_view(packet: Packet, *, draft: bool | None = None) -> PacketView:
         payback_calc=payback_calc,
         gaps=gaps,
         generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        customer=audience == "customer",
+        confirmed={c.item_id: c for c in packet.confirmations},
     )
 
 
@@ -208,25 +247,27 @@ def _env() -> Environment:
     return env
 
 
-def render_html(packet: Packet) -> str:
+def render_html(packet: Packet, audience: Audience = "internal") -> str:
     """A standalone HTML document (inline CSS), also what the PDF is printed from."""
-    return _env().get_template("packet.html").render(v=packet_view(packet))
+    return _env().get_template("packet.html").render(v=packet_view(packet, audience=audience))
 
 
-def render_pdf(packet: Packet) -> bytes:
+def render_pdf(packet: Packet, audience: Audience = "internal") -> bytes:
     from weasyprint import HTML  # imported late: it loads Pango, which takes a moment
 
-    pdf: bytes = HTML(string=render_html(packet)).write_pdf()
+    pdf: bytes = HTML(string=render_html(packet, audience)).write_pdf()
     return pdf
 
 
-def render_json(packet: Packet) -> str:
+def render_json(packet: Packet, audience: Audience = "internal") -> str:
+    if audience == "customer":
+        packet = customer_packet(packet)
     return json.dumps(packet.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
 
 
-def render_markdown(packet: Packet) -> str:
-    v = packet_view(packet)
-    p = packet
+def render_markdown(packet: Packet, audience: Audience = "internal") -> str:
+    v = packet_view(packet, audience=audience)
+    p = v.packet
     state = (
         "DRAFT, not published"
         if v.draft
@@ -257,7 +298,7 @@ def render_markdown(packet: Packet) -> str:
         lines += ["", "## How each number was calculated"]
     for c in v.calculations:
         lines += ["", f"### {_md(c.title)}", "", _md(c.item.claim), ""]
-        lines += _md_edit_lines(c.item)
+        lines += _md_edit_lines(c.item, v)
         lines += [f"`{c.equation}` = `{c.substituted}` = **{c.result}**", ""]
         lines += ["| Input | Value | Unit | Source |", "|---|---|---|---|"]
         assert c.item.calculation is not None
@@ -268,13 +309,13 @@ def render_markdown(packet: Packet) -> str:
         lines += ["", "## In the customer's own words"]
     for item, title in v.statements:
         lines += ["", f"**{_md(title)}**: {_md(item.claim)}", ""]
-        lines += _md_edit_lines(item)
+        lines += _md_edit_lines(item, v)
         for cite in item.citations:
             lines.append(f"> “{_md(cite.quote)}” — `{cite.source}`")
     if v.payback is not None:
         pb = v.payback
         lines += ["", "## Payback", "", _md(pb.claim), ""]
-        lines += _md_edit_lines(pb)
+        lines += _md_edit_lines(pb, v)
         lines.append(
             f"Payback: **{number(pb.delivered)} months** against a forecast of "
             f"{number(pb.forecast)} months."
@@ -287,11 +328,13 @@ def render_markdown(packet: Packet) -> str:
         lines.append("No open gaps at this date.")
     for g, (title, label) in zip(p.gap_flags, v.gaps, strict=True):
         due = f", due {g.due_date.isoformat()}" if g.due_date else ""
-        lines += [
-            f"- **{_md(title)}: {label}** (severity {g.severity}). {_md(g.message)}",
-            f"  - Next action: {_md(g.next_action)} (owner: {_md(g.owner or 'unassigned')}{due})",
-            f"  - Risk: {_md(g.risk)}",
-        ]
+        lines.append(f"- **{_md(title)}: {label}** (severity {g.severity}). {_md(g.message)}")
+        if not v.customer:
+            lines += [
+                f"  - Next action: {_md(g.next_action)} "
+                f"(owner: {_md(g.owner or 'unassigned')}{due})",
+                f"  - Risk: {_md(g.risk)}",
+            ]
     lines += [
         "",
         f"_Only approved and edited items appear in this packet. Generated {v.generated_at}._",
@@ -300,12 +343,15 @@ def render_markdown(packet: Packet) -> str:
     return "\n".join(lines)
 
 
-def _md_edit_lines(item: ProofItem) -> list[str]:
+def _md_edit_lines(item: ProofItem, v: PacketView) -> list[str]:
+    lines = []
     if item.asserted_by_csm:
-        return [f"_Asserted by CSM: {_md(item.asserted_reason or '')}_", ""]
-    if item.status == "edited":
-        return ["_Edited by the CSM from the clerk's draft; it still verifies._", ""]
-    return []
+        lines = [f"_Asserted by CSM: {_md(item.asserted_reason or '')}_", ""]
+    elif item.status == "edited":
+        lines = ["_Edited by the CSM from the clerk's draft; it still verifies._", ""]
+    if v.confirmed_note(item):
+        lines += [f"**{_md(v.confirmed_note(item))}**", ""]
+    return lines
 
 
 def _md(text: str) -> str:
@@ -313,16 +359,21 @@ def _md(text: str) -> str:
     return re.sub(r"([|*_`\\<>\[\]])", r"\\\1", text).replace("\n", " ")
 
 
-def render(packet: Packet, fmt: str) -> bytes:
-    """The packet in ``fmt`` (html, pdf, md or json) as bytes, ready to write or send."""
+def render(packet: Packet, fmt: str, audience: Audience = "internal") -> bytes:
+    """The packet in ``fmt`` (html, pdf, md or json) as bytes, ready to write or send.
+
+    ``audience="customer"`` is what a share link serves (see :func:`customer_packet`).
+    """
+    if audience not in AUDIENCES:
+        raise ValueError(f"unknown audience {audience!r}: use customer or internal")
     if fmt == "pdf":
-        return render_pdf(packet)
+        return render_pdf(packet, audience)
     if fmt == "html":
-        return render_html(packet).encode()
+        return render_html(packet, audience).encode()
     if fmt == "md":
-        return render_markdown(packet).encode()
+        return render_markdown(packet, audience).encode()
     if fmt == "json":
-        return render_json(packet).encode()
+        return render_json(packet, audience).encode()
     raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
 
 

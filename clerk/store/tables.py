@@ -308,3 +308,43 @@ class LLMCacheRow(Base):
     model: Mapped[str] = mapped_column(String(255))
     response: Mapped[dict[str, Any]] = mapped_column(JSONType)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ShareLinkRow(Base):
+    """A link that shows one published packet version to the customer (issue 16).
+
+    Only the sha256 of the token is stored: the URL is shown once, when the link is made.
+    """
+
+    __tablename__ = "share_links"
+    id: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(255))
+
+
+class ShareResponseRow(Base):
+    """One answer from the customer: confirm or question an item, or an overall comment.
+
+    Append-only: nothing in the product updates or deletes these rows.
+    """
+
+    __tablename__ = "share_responses"
+    id: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    share_id: Mapped[int] = mapped_column(ForeignKey("share_links.id"), index=True)
+    account_id: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    # null for the overall comment
+    item_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # confirm | question | comment
+    comment: Mapped[str | None] = mapped_column(Text)
+    # the claim as the customer read it: a confirmation carries over only to the same words
+    claim: Mapped[str | None] = mapped_column(Text)
+    responder_name: Mapped[str] = mapped_column(String(255))
+    responder_email: Mapped[str] = mapped_column(String(255))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

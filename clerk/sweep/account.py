@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from clerk.domain.ids import evidence_key, item_id, parse_source_id, ticket_source_id
@@ -41,12 +41,12 @@ from clerk.engine.calculations import (
     evaluate_value_case,
     payback_item,
 )
-from clerk.engine.gaps import OutcomeEvidence, Thresholds, raise_gaps
+from clerk.engine.gaps import OutcomeEvidence, SharedPacket, Thresholds, raise_gaps
 from clerk.engine.metrics import MetricQuery, MetricValue, aggregate
 from clerk.engine.verify import verify_citation, verify_item
 from clerk.store import Store
 from clerk.store.rows import stored_value_case
-from clerk.store.tables import AccountRow, SourceRow
+from clerk.store.tables import AccountRow, ShareLinkRow, ShareResponseRow, SourceRow
 from clerk.sweep.drafts import Slot
 from clerk.sweep.screen import screen_calculation, screen_statement
 
@@ -69,6 +69,45 @@ class Prepared:
     payback: PaybackResult | None
     sources: dict[str, Source]
     evidence: list[Evidence]
+    shares: list[SharedPacket] = field(default_factory=list)
+
+
+def shared_packets(session: Session, account_id: str) -> list[SharedPacket]:
+    """The account's share links that were not revoked, with the day of their first answer."""
+    first = (
+        select(ShareResponseRow.share_id, func.min(ShareResponseRow.at).label("first"))
+        .group_by(ShareResponseRow.share_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(ShareLinkRow.version, ShareLinkRow.created_at, first.c.first)
+        .outerjoin(first, first.c.share_id == ShareLinkRow.id)
+        .where(ShareLinkRow.account_id == account_id, ShareLinkRow.revoked_at.is_(None))
+    )
+    return [
+        SharedPacket(version, created.date(), answered.date() if answered else None)
+        for version, created, answered in rows
+    ]
+
+
+def share_states(session: Session) -> dict[str, str]:
+    """Per account, what its share links and answers are now (part of the sweep fingerprint,
+    so a new link, a revocation or a first answer makes the next sweep look again)."""
+    state: dict[str, list[Any]] = {}
+    for account_id, links, revoked, newest in session.execute(
+        select(
+            ShareLinkRow.account_id,
+            func.count(),
+            func.count(ShareLinkRow.revoked_at),
+            func.max(ShareLinkRow.created_at),
+        ).group_by(ShareLinkRow.account_id)
+    ):
+        state[account_id] = [links, revoked, str(newest)]
+    for account_id, answers in session.execute(
+        select(ShareResponseRow.account_id, func.count()).group_by(ShareResponseRow.account_id)
+    ):
+        state.setdefault(account_id, []).append(answers)
+    return {a: ",".join(map(str, v)) for a, v in state.items()}
 
 
 def load_sources(session: Session, account_id: str, as_of: dt.date) -> dict[str, Source]:
@@ -190,6 +229,7 @@ def prepare(
         payback=evaluate_payback(account, value_case, results),
         sources=sources,
         evidence=customer_evidence(sources),
+        shares=shared_packets(session, account_id),
     )
 
 
@@ -297,7 +337,7 @@ def build(
             worded_by = benefit_draft.drafted_by if benefit_draft else drafter
             item = payback_item(prep.payback, account.id, drafted_by=worded_by, item_id="")
             items.append(_verified(_with_id(item, drafter, keys), sources))
-    gaps = raise_gaps(account, prep.value_case, as_of, found, thresholds)
+    gaps = raise_gaps(account, prep.value_case, as_of, found, thresholds, prep.shares)
     return items, gaps, slots, keys
 
 

@@ -43,7 +43,7 @@ from clerk.store.tables import (
     ValueCaseRow,
     utcnow,
 )
-from clerk.sweep.account import Prepared, build, prepare, ranked, request_for
+from clerk.sweep.account import Prepared, build, prepare, ranked, request_for, share_states
 from clerk.sweep.drafts import SaveStats, save_drafts
 from clerk.sweep.lock import mark_interrupted, sweep_lock
 
@@ -116,7 +116,12 @@ _LATER_TUNABLES = (
 
 
 def fingerprint(
-    row: AccountRow, vc_hash: str | None, as_of: dt.date, settings: Settings, drafter: str
+    row: AccountRow,
+    vc_hash: str | None,
+    as_of: dt.date,
+    settings: Settings,
+    drafter: str,
+    shares: str | None = None,
 ) -> str:
     """What an account's drafts depend on; equal fingerprints mean nothing to redo."""
     parts = [
@@ -138,6 +143,8 @@ def fingerprint(
         for name in _LATER_TUNABLES
         if getattr(settings, name) != Settings.model_fields[name].default
     ]
+    if shares is not None:  # only accounts with share links: others keep their fingerprint
+        parts += [shares, settings.share_answer_days]
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
 
 
@@ -293,6 +300,7 @@ async def _locked_sweep(
                 )
             )
         }
+        shares = share_states(session)
         sweep = SweepRow(as_of=as_of, started_at=utcnow(), status="running", stats={})
         session.add(sweep)
         session.flush()
@@ -300,7 +308,9 @@ async def _locked_sweep(
     drafter.sweep_id = report.sweep_id  # the LLM drafter tags its llm_calls rows with it
     todo: list[tuple[str, str]] = []
     for row in rows:
-        fp = fingerprint(row, vc_hashes.get(row.id), as_of, settings, drafter.name)
+        fp = fingerprint(
+            row, vc_hashes.get(row.id), as_of, settings, drafter.name, shares.get(row.id)
+        )
         if done.get(row.id) == fp and not force:
             report.skipped += 1
         else:

@@ -25,17 +25,22 @@ def grid_filters(
     gap_kind: str | None = Query(None),
     severity: str | None = Query(None),
     stale_pending: bool = Query(False),
+    unanswered_days: str | None = Query(None, description="days"),
 ) -> GridFilters:
     # Empty strings come from the filter form's "any" options.
     days = renewal_within.strip() if renewal_within else ""
     if days and not days.lstrip("-").isdigit():
         raise HTTPException(422, "renewal_within must be a whole number of days")
+    unanswered = unanswered_days.strip() if unanswered_days else ""
+    if unanswered and not unanswered.isdigit():
+        raise HTTPException(422, "unanswered_days must be a whole number of days")
     return GridFilters(
         csm=csm or None,
         renewal_within=int(days) if days else None,
         gap_kind=gap_kind or None,
         severity=severity or None,
         stale_pending=stale_pending,
+        unanswered_days=int(unanswered) if unanswered else None,
     )
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from clerk.packet import render as packet_render
 from clerk.packet.assemble import draft_packet, get_packet, publish_packet, published_packets
+from clerk.review.shares import list_shares
 from clerk.review.users import User
 from review_ui.rendering import render
 from review_ui.security import get_store, page_user
@@ -22,7 +23,8 @@ def packet_page(request: Request, account_id: str, user: User = Depends(page_use
     store = get_store(request)
     packet = draft_packet(store, account_id, actor=user)
     versions = published_packets(store, account_id, actor=user)
-    return render(request, "packet_page.html", packet=packet, versions=versions)
+    shares = list_shares(store, account_id, actor=user)
+    return render(request, "packet_page.html", packet=packet, versions=versions, shares=shares)
 
 
 @router.post("/accounts/{account_id}/packet/publish")

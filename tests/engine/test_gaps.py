@@ -9,7 +9,13 @@ import pytest
 
 from clerk.domain.models import Account, Citation, ProofItem, SignalDraft, ValueCase
 from clerk.engine.calculations import evaluate_value_case
-from clerk.engine.gaps import OutcomeEvidence, Thresholds, raise_gaps
+from clerk.engine.gaps import (
+    OutcomeEvidence,
+    SharedPacket,
+    Thresholds,
+    raise_gaps,
+    unconfirmed_share,
+)
 from tests.engine.test_calculations import fetch_from
 
 AS_OF = dt.date(2026, 7, 1)
@@ -198,3 +204,46 @@ def test_few_events_is_a_parameter_of_the_evaluation() -> None:
     assert low.confidence[0] == "low" and "only 8 events" in " ".join(low.confidence[1])
     fine = evaluate_value_case(acct, vc, AS_OF, fetch_from(metrics), few_events=5)["a"]
     assert "only 8 events" not in " ".join(fine.confidence[1])
+
+
+# --- unconfirmed_by_customer (issue 16) -------------------------------------------------------
+
+D = dt.timedelta
+SHARE_CASES = [
+    ("nothing shared", [], None),
+    ("shared 14 days ago, no answer", [SharedPacket(1, AS_OF - D(days=14))], 1),
+    ("shared 13 days ago, no answer: not yet", [SharedPacket(1, AS_OF - D(days=13))], None),
+    ("answered", [SharedPacket(1, AS_OF - D(days=30), AS_OF - D(days=2))], None),
+    ("answered only after as-of", [SharedPacket(1, AS_OF - D(days=30), AS_OF + D(days=2))], 1),
+    ("shared after as-of", [SharedPacket(1, AS_OF + D(days=1))], None),
+    ("old one answered, newest unanswered",
+     [SharedPacket(1, AS_OF - D(days=60), AS_OF - D(days=50)), SharedPacket(2, AS_OF - D(days=20))],
+     2),
+    ("old one unanswered, newest answered",
+     [SharedPacket(1, AS_OF - D(days=60)), SharedPacket(2, AS_OF - D(days=20), AS_OF - D(days=1))],
+     None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "shares", "version"), SHARE_CASES, ids=[c[0] for c in SHARE_CASES]
+)
+def test_unconfirmed_share(name: str, shares: list[SharedPacket], version: int | None) -> None:
+    found = unconfirmed_share(shares, AS_OF, 14)
+    assert (found.version if found else None) == version
+
+
+def test_unconfirmed_by_customer_is_an_account_gap_with_action_and_risk() -> None:
+    acct = account()
+    vc = ValueCase.model_validate({"account_id": "acme", "outcomes": []})
+    shares = [SharedPacket(3, dt.date(2026, 6, 1))]
+    (flag,) = raise_gaps(acct, vc, AS_OF, {}, Thresholds(unconfirmed_days=14), shares)
+    assert (flag.kind, flag.outcome, flag.severity) == ("unconfirmed_by_customer", None, "medium")
+    assert flag.message == (
+        "Packet version 3 was shared with the customer on 2026-06-01 and has had no answer in "
+        "30 days."
+    )
+    assert flag.next_action.startswith("Ask Priya Raman to confirm or question each item")
+    assert "not the champion's" in flag.risk
+    assert flag.owner == "dana@vendor.example"
+    assert raise_gaps(acct, vc, AS_OF, {}, Thresholds(unconfirmed_days=31), shares) == []

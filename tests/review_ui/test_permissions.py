@@ -21,7 +21,14 @@ from sqlalchemy import delete
 from clerk.review import decisions as review
 from clerk.review.users import User
 from clerk.store import Store
-from clerk.store.tables import AuditRow, GapFlagRow, PacketRow, ProofItemRow
+from clerk.store.tables import (
+    AuditRow,
+    GapFlagRow,
+    PacketRow,
+    ProofItemRow,
+    ShareLinkRow,
+    ShareResponseRow,
+)
 from review_ui import create_app
 from tests.review_ui.conftest import PASSWORDS, Client, Seeded, login, seed, seed_drafts
 
@@ -163,6 +170,24 @@ SPECS = [
         "account",
         lambda a: f"/accounts/{a}/packet.md",
     ),
+    # share links (issue 16); the customer's /s/ pages have their own matrix in test_share.py
+    Spec(
+        "POST",
+        "/accounts/{account_id}/packet/share",
+        "account",
+        lambda a: f"/accounts/{a}/packet/share",
+        form={"expires": "7d"},
+        prepare=lambda s, a: _publish(s, a),
+        ok=200,
+    ),
+    Spec(
+        "POST",
+        "/accounts/{account_id}/shares/{share_id}/revoke",
+        "account",
+        lambda a: f"/accounts/{a}/shares/{SHARED[a]}/revoke",
+        form={},
+        prepare=lambda s, a: _shared(s, a),
+    ),
     # the JSON API
     Spec("GET", "/api/me", "any", lambda a: "/api/me"),
     Spec("GET", "/api/accounts", "any", lambda a: "/api/accounts"),
@@ -266,7 +291,12 @@ EXEMPT = {
     ("GET", "/api/openapi.json"),
     ("GET", "/api/docs"),
     ("GET", "/api/docs/oauth2-redirect"),
+    # no vendor login at all: tests/review_ui/test_share.py checks them link by link
+    ("GET", "/s/{token}"),
+    ("GET", "/s/{token}/packet.{fmt}"),
+    ("POST", "/s/{token}/respond"),
 }
+SHARED: dict[str, int] = {}
 CASES = [
     ("anonymous", "own"),
     ("csm", "own"),
@@ -288,9 +318,24 @@ def _publish(store: Store, account: str) -> None:
     publish_packet(store, account, actor=ADMIN)
 
 
+def _shared(store: Store, account: str) -> None:
+    from clerk.review.shares import create_share
+
+    _publish(store, account)
+    _token, link = create_share(store, account, actor=ADMIN)
+    SHARED[account] = link.id
+
+
 def _wipe(store: Store) -> Seeded:
     with store.session() as session:
-        for table in (AuditRow, PacketRow, ProofItemRow, GapFlagRow):
+        for table in (
+            ShareResponseRow,
+            ShareLinkRow,
+            AuditRow,
+            PacketRow,
+            ProofItemRow,
+            GapFlagRow,
+        ):
             session.execute(delete(table))
     return seed_drafts(store)
 
