@@ -199,6 +199,7 @@ def request_for(
         attainment=result.attainment,
         evidence=evidence,
         sources=prep.sources,
+        siblings=[o for o in prep.value_case.outcomes if o.id != result.outcome.id],
     )
 
 
