@@ -84,7 +84,7 @@ COMPLAINT = re.compile(
             r"|errors?|bugs?|buggy|outage|skip(?:s|ped|ping)?|stuck|regression|unusable"
             r"|problems?|worse|slower|glitch\w*)\b",
             r"\b(?:has been|have been|is|are|went|goes|still)\s+(?:completely\s+|totally\s+)?"
-            r"(?:blank|empty|down|wrong|incorrect|missing|garbled|frozen)\b",
+            r"(?:blank|empty|down(?!\s+(?:to|from|by|\d))|wrong|incorrect|missing|garbled|frozen)\b",
             r"\b(?:frustrat|disappoint)\w*|\bunhappy\b|\bunacceptable\b",
             r"\bcancel+(?:l?ing|l?ed)?\s+(?:the |our |my )?(?:contract|subscription|account|plan)",
             r"\b(?:not|won't|will not|don't plan to|do not plan to)\s+(?:be\s+)?renew",
@@ -128,7 +128,7 @@ _UNIT_SYNONYMS = {
 }
 _UNIT_QUALIFIERS = {"business", "working", "calendar", "full", "whole", "extra", "more", "fewer",
                     "less", "additional", "man", "person", "staff", "of", "straight", "total",
-                    "solid", "net", "flat"}  # fmt: skip
+                    "solid", "net", "flat", "ish"}  # fmt: skip
 COUNT_UNITS = {"", "count", "number", "#", "items", "units"}
 _TIME_UNITS = {"hours", "days", "minutes", "weeks", "months", "years", "seconds"}
 
@@ -169,10 +169,12 @@ def in_unit(
         return False
     words = _words_after(text, mention.end)
     if unit.lower() in COUNT_UNITS:
+        # "1,310 work orders": a word of the outcome among the next three, none a unit.
+        known = set().union(*_UNIT_SYNONYMS.values())
         for word in words[:3]:
             if is_topic is not None and is_topic(word):
                 return True
-            if word not in _UNIT_QUALIFIERS and word not in _ADJECTIVES:
+            if word in known or word in _NOT_NOUNS:
                 return False
         return False
     forms = unit_forms(unit)
@@ -185,6 +187,8 @@ def in_unit(
     return False
 
 
+_NOT_NOUNS = {"in", "on", "at", "by", "for", "we", "they", "i", "you", "it", "and", "or", "but",
+              "to", "from", "than", "this", "that", "last", "per", "a", "the", "is", "was"}
 _ADJECTIVES = {"new", "open", "closed", "completed", "finished", "resolved", "signed", "active",
                "live", "processed", "approved", "booked", "scheduled", "separate",
                "individual", "unique", "paid", "field", "customer", "client"}  # fmt: skip
@@ -371,6 +375,9 @@ _CLAUSE_BREAK = re.compile(
     r"|\s(?=(?:but|however|though|although|whereas|while|yet|today|now|currently)\s)",
     re.IGNORECASE,
 )
+_AFTER_BASELINE = re.compile(
+    r"\b(?:down to|up to|to|now|at|took|takes|in|is|it's|we're|hit|reached|only)\s+$", re.I
+)
 _QUESTION_START = re.compile(
     r"^\s*(?:so\s+|and\s+|quick question[:,]?\s+)?(?:is|are|was|were|do|does|did|can|could"
     r"|would|will|should|have|has|had|am)\s+(?:we|you|it|they|there|this|that|our|the|i|he"
@@ -463,7 +470,7 @@ def _role(
     ):
         return _Role(m, "period")
     if is_topic is not None:
-        topic = _TOPIC_AFTER.match(text, m.end)
+        topic = _TOPIC_AFTER.match(text[m.end :])
         if topic is not None:
             words = [w.lower() for w in topic.groups() if w]
             content = [w for w in words if w not in _GENERIC_TOPIC and w not in _MONTH_WORDS]
@@ -548,11 +555,24 @@ def read_statement(
         for m in mentions:
             if m in units or m.start < olds[0].mention.end:
                 continue
-            if re.search(r"\b(?:down to|up to|to|now|at)\s+$", text[max(0, m.start - 10) : m.start]):
+            if _AFTER_BASELINE.search(text[max(0, m.start - 14) : m.start]):
                 if not _other_unit(m, unit):
                     roles.append(_Role(m, "value"))
     roles.sort(key=lambda r: r.mention.start)
     masks = [r.mask for r in roles if r.mask is not None]
+    # A plan named beside a number in another unit ("the 1,000 we planned") is no hedge.
+    masks += [
+        r.mask
+        for m in mentions
+        if m not in units
+        for r in [_role(text, m, unit, None)]
+        if r.mask is not None
+    ]
+    if is_topic is not None:
+        # "tickets resolved without escalation": a negation inside the outcome's own name.
+        for neg in re.finditer(r"\b(?:without|no|non|zero)[ -]([A-Za-z]+)", text, re.I):
+            if is_topic(neg.group(1)):
+                masks.append((neg.start(), neg.end()))
     masks += [(c.start(), c.end()) for c in _PLAN_COMPARISON.finditer(text)]
     masked = _masked(text, masks)
     parts = clauses(text) or [(0, len(text))]
@@ -561,6 +581,9 @@ def read_statement(
         values = [r for r in values if r.role == "value"]
     if not values:
         stance, cue = _stance_of(text, parts, 0, masked, question)
+        targets = [r for r in roles if r.role == "target"]
+        if targets and stance in ("achieved", "hope"):
+            return Reading("hope", mention=targets[0].mention, cue="a target or plan")
         if stance == "achieved" or not units:
             set_aside = [f"{r.mention.text}: {r.role.replace('_', ' ')}" for r in roles]
             return Reading("no_value", notes=set_aside)
@@ -572,10 +595,10 @@ def read_statement(
         stance, cue = _stance_of(text, parts, index, masked, question)
         s, e = parts[index]
         lead = text[max(s, m.start - 24) : m.start]
-        approximate = bool(_APPROX_NEAR.search(lead) or _APPROX_AFTER.match(text, m.end))
+        approximate = bool(_APPROX_NEAR.search(lead) or _APPROX_AFTER.match(text[m.end :]))
         notes = []
         if approximate:
-            word = _APPROX_NEAR.search(lead) or _APPROX_AFTER.match(text, m.end)
+            word = _APPROX_NEAR.search(lead) or _APPROX_AFTER.match(text[m.end :])
             said = word.group(0).strip() if word else "about"
             notes.append(f'the customer gave an approximate value ("{said} {m.text}")')
         if stance == "achieved":
