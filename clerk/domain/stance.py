@@ -172,10 +172,12 @@ def in_unit(
         # "1,310 work orders": a word of the outcome among the next three, none a unit.
         known = set().union(*_UNIT_SYNONYMS.values())
         for word in words[:3]:
-            if is_topic is not None and is_topic(word):
-                return True
             if word in known or word in _NOT_NOUNS:
                 return False
+            # Without the outcome's words (the verifier), any noun counts; the drafter
+            # has already tied the sentence to the outcome.
+            if is_topic is None or is_topic(word):
+                return True
         return False
     forms = unit_forms(unit)
     first = unit.lower().split()[0] if unit.split() else ""
