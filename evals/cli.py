@@ -107,7 +107,10 @@ def phenomena_table(runs: dict[str, dict[str, Any]]) -> Table:
             str(row["false_proof"]),
             f"{row['gap_recall']:.1%}",
             f"{row['gap_precision']:.1%}",
-            *[str(runs[n].get("phenomena", {}).get(name, {}).get("false_proof", "—")) for n in others],
+            *[
+                str(runs[n].get("phenomena", {}).get(name, {}).get("false_proof", "—"))
+                for n in others
+            ],
         )
     return table
 

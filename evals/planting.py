@@ -122,9 +122,7 @@ class TextPlanting:
             )
         return goals
 
-    def _statement_sentence(
-        self, tpl: ReportedTemplate, value: int, base: int, target: int
-    ) -> str:
+    def _statement_sentence(self, tpl: ReportedTemplate, value: int, base: int, target: int) -> str:
         """The planted statement, in one of several shapes (a phenomenon each)."""
         rng = self.rng
         words = tpl.words or rng.random() < 0.3

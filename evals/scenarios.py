@@ -523,7 +523,10 @@ REPORTED: tuple[ReportedTemplate, ...] = (
         (12, 20),
         ("a quote now takes us {n} minutes", "our team turns a quote around in {n} minutes"),
         False,
-        ("pricing proposals go out in {n} minutes now", "a pricing proposal leaves us in {n} minutes"),
+        (
+            "pricing proposals go out in {n} minutes now",
+            "a pricing proposal leaves us in {n} minutes",
+        ),
         ("pricing proposal",),
     ),
 )

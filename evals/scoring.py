@@ -316,7 +316,9 @@ def score(
 
     phenomena: dict[str, dict[str, Any]] = {}
     if by_phenomenon:
-        names = sorted({p for e in expected.get("accounts", {}).values() for p in e.get("phenomena", [])})
+        names = sorted(
+            {p for e in expected.get("accounts", {}).values() for p in e.get("phenomena", [])}
+        )
         for name in names:
             subset = {
                 "accounts": {

@@ -303,7 +303,9 @@ def customer_remark(s: TextSink, day: dt.date, sentence: str, rng: random.Random
         channel = rng.choice(("email", "ticket"))
     if channel == "email":
         end = "" if sentence.endswith("?") else "."
-        body = f"Hi {s.csm_first},\n\n{sentence[0].upper() + sentence[1:]}{end}\n\n{s.champion.first}"
+        body = (
+            f"Hi {s.csm_first},\n\n{sentence[0].upper() + sentence[1:]}{end}\n\n{s.champion.first}"
+        )
         return s.note(day, "email", body, author=s.champion.email)
     if channel == "call":
         body = (

@@ -189,8 +189,32 @@ def in_unit(
     return False
 
 
-_NOT_NOUNS = {"in", "on", "at", "by", "for", "we", "they", "i", "you", "it", "and", "or", "but",
-              "to", "from", "than", "this", "that", "last", "per", "a", "the", "is", "was"}
+_NOT_NOUNS = {
+    "in",
+    "on",
+    "at",
+    "by",
+    "for",
+    "we",
+    "they",
+    "i",
+    "you",
+    "it",
+    "and",
+    "or",
+    "but",
+    "to",
+    "from",
+    "than",
+    "this",
+    "that",
+    "last",
+    "per",
+    "a",
+    "the",
+    "is",
+    "was",
+}
 _ADJECTIVES = {"new", "open", "closed", "completed", "finished", "resolved", "signed", "active",
                "live", "processed", "approved", "booked", "scheduled", "separate",
                "individual", "unique", "paid", "field", "customer", "client"}  # fmt: skip
@@ -267,8 +291,7 @@ _LABEL_BEFORE = re.compile(
 )
 _CURRENT_BEFORE = re.compile(
     r"\b(?:now|today|currently|this (?:month|quarter|year|week|time)|down to|up to|to|at"
-    r"|hit|reached|got (?:it )?(?:down |up )?to|is|are|'s|in|took|takes|closed|finished)"
-    + _LEAD,
+    r"|hit|reached|got (?:it )?(?:down |up )?to|is|are|'s|in|took|takes|closed|finished)" + _LEAD,
     re.IGNORECASE,
 )
 # "25 hours on expense reports": the measure after the number names another topic.
@@ -284,7 +307,7 @@ _GENERIC_TOPIC = {
     "everyone", "customers", "clients", "the", "month", "quarter", "year", "week", "end",
     "whole", "entire", "first", "last", "past", "time", "now", "and", "but", "so", "we",
     "in", "a", "an", "our", "my", "their", "each", "work", "job", "jobs", "task", "tasks",
-    "what", "rest", "same", "period", "cycle", "process", "total", "average", "median",
+    "what", "rest", "same", "period", "cycle", "process", "total", "median",
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
 }  # fmt: skip
 _MONTH_WORDS = {
@@ -448,9 +471,7 @@ class _Role:
     mask: tuple[int, int] | None = None  # text the role phrase covers (not a stance cue)
 
 
-def _role(
-    text: str, m: NumberMention, unit: str, is_topic: Callable[[str], bool] | None
-) -> _Role:
+def _role(text: str, m: NumberMention, unit: str, is_topic: Callable[[str], bool] | None) -> _Role:
     before = text[max(0, m.start - 48) : m.start]
     after = text[m.end : m.end + 70]
     if _LABEL_BEFORE.search(before[-14:]) and not re.search(r"\bper\s*$", before, re.I):
@@ -476,8 +497,10 @@ def _role(
         if topic is not None:
             words = [w.lower() for w in topic.groups() if w]
             content = [w for w in words if w not in _GENERIC_TOPIC and w not in _MONTH_WORDS]
-            if content and not any(is_topic(w) for w in words) and not _is_unit_word(
-                content[0], unit
+            if (
+                content
+                and not any(is_topic(w) for w in words)
+                and not _is_unit_word(content[0], unit)
             ):
                 return _Role(m, "other_measure")
     if _WEAK_BASELINE_BEFORE.search(before) or _BASELINE_AFTER.match(after):
@@ -557,9 +580,9 @@ def read_statement(
         for m in mentions:
             if m in units or m.start < olds[0].mention.end:
                 continue
-            if _AFTER_BASELINE.search(text[max(0, m.start - 14) : m.start]):
-                if not _other_unit(m, unit):
-                    roles.append(_Role(m, "value"))
+            lead = text[max(0, m.start - 14) : m.start]
+            if _AFTER_BASELINE.search(lead) and not _other_unit(m, unit):
+                roles.append(_Role(m, "value"))
     roles.sort(key=lambda r: r.mention.start)
     masks = [r.mask for r in roles if r.mask is not None]
     # A plan named beside a number in another unit ("the 1,000 we planned") is no hedge.

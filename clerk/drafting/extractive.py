@@ -229,7 +229,9 @@ def customer_statements(request: DraftRequest) -> tuple[list[StatementDraft], li
                 )
             elif reading.stance == "no_value" and (hits >= 2 or alias is not None):
                 related.append(
-                    NOTE_RELATED.format(quote=_short(text), source=passage.source_id, unit=outcome.unit)
+                    NOTE_RELATED.format(
+                        quote=_short(text), source=passage.source_id, unit=outcome.unit
+                    )
                 )
             continue
         if not named:

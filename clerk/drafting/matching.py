@@ -108,8 +108,8 @@ class OutcomeMatcher:
             for alias in outcome.aliases
         ]
         self.alias_stems = [s for s in self.alias_stems if s]
-        self._topic = set(self.keywords).union(*self.alias_stems) if self.alias_stems else set(
-            self.keywords
+        self._topic = (
+            set(self.keywords).union(*self.alias_stems) if self.alias_stems else set(self.keywords)
         )
 
     @property

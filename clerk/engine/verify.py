@@ -14,9 +14,8 @@ empty list means verified), so the review queue can say exactly what failed:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-
 import re
+from collections.abc import Iterable, Mapping, Sequence
 
 from clerk.domain.models import Citation, ProofItem, Source
 from clerk.domain.stance import Reading, read_statement

@@ -88,8 +88,13 @@ def _ticket(description: str, comments: list[str], *, status: str = "open") -> l
         "created_at": "2026-06-17T09:00:00Z",
         "updated_at": "2026-06-17T12:00:00Z",
         "comments": [
-            {"id": n, "author_id": 901, "plain_body": text, "public": True,
-             "created_at": f"2026-06-17T1{n}:00:00Z"}  # fmt: skip
+            {
+                "id": n,
+                "author_id": 901,
+                "plain_body": text,
+                "public": True,
+                "created_at": f"2026-06-17T1{n}:00:00Z",
+            }  # fmt: skip
             for n, text in enumerate(comments, start=1)
         ],
     }

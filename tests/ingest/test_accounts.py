@@ -164,7 +164,9 @@ def test_subject_claimed_by_two_accounts(store: Store, tmp_path: Path) -> None:
 
 def test_aliases_are_stored_and_read_back(store: Store, tmp_path: Path) -> None:
     data = tmp_path / "data"
-    case = GOOD_CASE.replace("    unit: hours\n", "    unit: hours\n    aliases: [AP time, approval hours]\n")
+    case = GOOD_CASE.replace(
+        "    unit: hours\n", "    unit: hours\n    aliases: [AP time, approval hours]\n"
+    )
     add_account(data, "good", value_case=case)
     assert run_ingest(data, store).exit_code == 0
     with store.session() as session:
