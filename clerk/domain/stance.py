@@ -550,7 +550,7 @@ def _stance_of(
     for stance in ("conditional", "negation", "guess", "hope"):
         cue = _cue(stance, joined)
         if cue:
-            return stance, cue  # type: ignore[return-value]
+            return stance, cue
     return "achieved", None
 
 
