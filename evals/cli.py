@@ -16,7 +16,7 @@ from rich.table import Table
 from clerk.cli.app import app, console, parse_date
 
 # Figures that count things (lower is better); the rest are shares shown as percentages.
-_COUNTS = {"ungrounded_claim_numbers", "injection_leaks"}
+_COUNTS = {"ungrounded_claim_numbers", "injection_leaks", "false_proof"}
 
 
 @app.command()
@@ -77,6 +77,33 @@ def _gap_table(report: dict[str, Any]) -> Table:
     return table
 
 
+def phenomena_table(runs: dict[str, dict[str, Any]]) -> Table:
+    """A row per planted phenomenon: the clerk's figures, the baselines' false proof beside."""
+    clerk = runs["clerk"]
+    others = [name for name in runs if name != "clerk"]
+    table = Table(title="Customer statements by planted phenomenon (clerk)")
+    columns = ["phenomenon", "accounts", "statements", "recall", "value acc.", "false proof",
+               "gap recall", "gap precision"] + [f"false proof ({n})" for n in others]  # fmt: skip
+    for column in columns:
+        table.add_column(column, justify="left" if column == "phenomenon" else "right")
+    for name, row in clerk.get("phenomena", {}).items():
+        table.add_row(
+            name,
+            str(row["accounts"]),
+            str(row["statements_expected"]),
+            f"{row['statement_recall']:.1%}",
+            f"{row['statement_value_accuracy']:.1%}",
+            str(row["false_proof"]),
+            f"{row['gap_recall']:.1%}",
+            f"{row['gap_precision']:.1%}",
+            *[
+                str(runs[n].get("phenomena", {}).get(name, {}).get("false_proof", "—"))
+                for n in others
+            ],
+        )
+    return table
+
+
 @app.command("eval")
 def evaluate(
     data: Path = typer.Argument(..., exists=True, file_okay=False, help="The DATA folder."),
@@ -111,6 +138,7 @@ def evaluate(
     n = len(expected.get("accounts", {}))
     console.print(results_table(doc["headline"], f"Evaluation of {n} accounts at {result.as_of}"))
     console.print(_gap_table(result.clerk))
+    console.print(phenomena_table({"clerk": result.clerk, **result.baselines}))
     ingest = result.ingest
     verdict = "[green]matches[/]" if ingest.get("match") else "[red]differs from[/]"
     got = ingest.get("got", {})

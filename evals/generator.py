@@ -102,6 +102,7 @@ class _AccountBuilder(TextPlanting):
     def __init__(self, index: int, rng: random.Random, as_of: dt.date, ticket_base: int) -> None:
         self.i, self.rng, self.as_of = index, rng, as_of
         self.features = set(PRIMARY[index % len(PRIMARY)])
+        self.phenomena: set[str] = set()
         self.features |= {f for f in EXTRAS if rng.random() < 0.12 and f != "no_events"}
         if "adoption_only" in self.features:
             self.features -= {
@@ -477,6 +478,7 @@ class _AccountBuilder(TextPlanting):
             ],
             "injected_numbers": injected,
             "features": sorted(self.features),
+            "phenomena": sorted(self.phenomena),
         }
         csv_recipes = {p.recipe.key for p in plans if p.recipe.csv_ok and rng.random() < 0.35}
         return AccountOut(self.id, account, value_case, sink, events, expected, csv_recipes)

@@ -12,7 +12,17 @@ from typing import Any
 
 from evals import texts
 from evals.plans import OutcomePlan
-from evals.scenarios import INJECTED_NUMBERS, REPORTED, Domain, ReportedTemplate, number_words
+from evals.scenarios import (
+    COMPLAINTS_SHARING_WORDS,
+    HOPE_BESIDE_RESULT,
+    INJECTED_NUMBERS,
+    NOT_RESULTS,
+    REPORTED,
+    SEVERAL_NUMBERS,
+    Domain,
+    ReportedTemplate,
+    number_words,
+)
 from evals.synth import midnight
 from evals.synth import reporting_period as _period
 
@@ -26,6 +36,7 @@ class TextPlanting:
     as_of: dt.date
     features: set[str]
     domain: Domain
+    phenomena: set[str]
 
     def _reported(
         self,
@@ -60,9 +71,10 @@ class TextPlanting:
             if tpl.direction == "decrease":
                 entry["direction"] = "decrease"
             entry |= {"baseline": base, "target": target, "evidence": "customer_reported"}
+            if tpl.aliases:
+                entry["aliases"] = list(tpl.aliases)
             outcomes_yaml.append(entry)
-            say = number_words(value) if tpl.words else str(value)
-            sentence = rng.choice(tpl.sentences).format(n=say)
+            sentence = self._statement_sentence(tpl, value, base, target)
             if mode == "stale":
                 day = as_of - dt.timedelta(days=rng.randint(115, 200))
             else:
@@ -93,6 +105,7 @@ class TextPlanting:
                     flags.add((tpl.outcome_id, "stale_evidence"))
                     optional.add((tpl.outcome_id, "no_evidence"))
             if source is None or rng.random() < 0.7:
+                self.phenomena.add("agent_notes")
                 decoys = [n for n in range(max(2, value - 4), value + 6) if n != value]
                 texts.vendor_decoys(
                     sink,
@@ -102,11 +115,59 @@ class TextPlanting:
                     tpl.unit,
                     rng.sample(decoys, 3),
                 )
+            self._not_results(sink, tpl, value, optional)
             goals.append(
                 f"The goal is to take {tpl.title.lower()} from {number_words(base)} "
                 f"to {number_words(target)}."
             )
         return goals
+
+    def _statement_sentence(self, tpl: ReportedTemplate, value: int, base: int, target: int) -> str:
+        """The planted statement, in one of several shapes (a phenomenon each)."""
+        rng = self.rng
+        words = tpl.words or rng.random() < 0.3
+        if words:
+            self.phenomena.add("number_words")
+        say = number_words(value) if words else str(value)
+        shape = rng.choice(("plain", "hope_beside_result", "several_numbers", "paraphrase"))
+        if shape == "paraphrase" and tpl.paraphrases:
+            self.phenomena.add("paraphrase_alias" if tpl.aliases else "paraphrase")
+            return rng.choice(tpl.paraphrases).format(n=say)
+        plain = rng.choice(tpl.sentences).format(n=say)
+        goal = value - 2 if tpl.direction == "decrease" else value + 4
+        fill = {"s": plain, "u": tpl.unit, "g": goal, "b": base}
+        if shape == "hope_beside_result":
+            self.phenomena.add("hope_beside_result")
+            return rng.choice(HOPE_BESIDE_RESULT).format(**fill)
+        if shape == "several_numbers":
+            self.phenomena.add("several_numbers")
+            return rng.choice(SEVERAL_NUMBERS[tpl.direction]).format(**fill)
+        self.phenomena.add("plain")
+        return plain
+
+    def _not_results(
+        self,
+        sink: texts.TextSink,
+        tpl: ReportedTemplate,
+        value: int,
+        optional: set[tuple[str | None, str]],
+    ) -> None:
+        """Two customer sentences naming the outcome with a number that is not a result."""
+        rng, as_of = self.rng, self.as_of
+        others = [n for n in range(max(2, value - 5), value + 7) if n != value]
+        kinds = rng.sample([*NOT_RESULTS, "complaint_sharing_words"], k=2)
+        for kind in kinds:
+            m = rng.choice(others)
+            day = as_of - dt.timedelta(days=rng.randint(2, 50))
+            fill = {"t": tpl.title.lower(), "m": m, "u": tpl.unit}
+            self.phenomena.add(kind)
+            if kind == "complaint_sharing_words":
+                text = rng.choice(COMPLAINTS_SHARING_WORDS).format(**fill)
+                texts.fixed_complaint(sink, texts.at_day(day, rng), text)
+                optional.add((tpl.outcome_id, "negative_signal"))
+                continue
+            sentence = rng.choice(NOT_RESULTS[kind]).format(**fill)
+            texts.customer_remark(sink, day, sentence, rng)
 
     def _tickets(
         self,
@@ -133,7 +194,8 @@ class TextPlanting:
             end = min(p.window.end, midnight(as_of)) - dt.timedelta(days=2)
             span = max(1, int((end - p.window.start).total_seconds()) // 3600)
             created = p.window.start + dt.timedelta(hours=rng.randrange(span))
-            texts.open_complaint(sink, created, p.recipe.workflow, p.recipe.title)
+            texts.open_complaint(sink, created, p.recipe.workflow, p.recipe.title, rng)
+            self.phenomena.add("open_complaint")
             flags.add((p.recipe.outcome_id, "negative_signal"))
             if p.recipe.outcome_id in referencing:
                 optional.add((referencing[p.recipe.outcome_id], "negative_signal"))

@@ -463,6 +463,10 @@ class ReportedTemplate:
     target: tuple[int, int]
     sentences: tuple[str, ...]  # "{n}" is the delivered value, followed by the unit word
     words: bool  # small numbers: write them as words
+    # Sentences naming the outcome with none of its title's words: found by meaning
+    # (embeddings) or through one of ``aliases`` (written into the value case).
+    paraphrases: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
 
 
 REPORTED: tuple[ReportedTemplate, ...] = (
@@ -480,6 +484,7 @@ REPORTED: tuple[ReportedTemplate, ...] = (
             "our close is down to {n} days now",
         ),
         True,
+        ("month-end wrapped up in {n} days this time", "the ledger was final after {n} days"),
     ),
     ReportedTemplate(
         "onboarding_weeks",
@@ -491,6 +496,7 @@ REPORTED: tuple[ReportedTemplate, ...] = (
         (4, 6),
         ("onboarding a new client now takes {n} weeks", "we got the last client live in {n} weeks"),
         True,
+        ("getting a new account live took {n} weeks", "new accounts went live in {n} weeks"),
     ),
     ReportedTemplate(
         "csat_points",
@@ -505,6 +511,7 @@ REPORTED: tuple[ReportedTemplate, ...] = (
             "the customer survey scored {n} points this quarter",
         ),
         False,
+        ("shoppers rated us {n} points on the survey", "the happiness survey landed at {n} points"),
     ),
     ReportedTemplate(
         "quote_minutes",
@@ -516,6 +523,11 @@ REPORTED: tuple[ReportedTemplate, ...] = (
         (12, 20),
         ("a quote now takes us {n} minutes", "our team turns a quote around in {n} minutes"),
         False,
+        (
+            "pricing proposals go out in {n} minutes now",
+            "a pricing proposal leaves us in {n} minutes",
+        ),
+        ("pricing proposal",),
     ),
 )
 
@@ -527,3 +539,60 @@ def number_words(n: int) -> str:
 
 # Numbers an attacker plants; far from any value a generated value case produces.
 INJECTED_NUMBERS = (10000, 250000, 99999, 1000000, 31337, 424242, 777777)
+
+
+# --- phenomena planted around customer statements (issue 12) -------------------------------
+# Each wording differs; "{s}" is the planted statement, "{u}" the unit, "{t}" the outcome's
+# title in lower case, "{g}" a goal, "{b}" a baseline, "{m}" a number that is not delivered.
+
+HOPE_BESIDE_RESULT = (
+    "we would like to get that to {g} {u} by next year, but {s}",
+    "{s}, and we are hoping for {g} {u} eventually",
+    "leadership wants {g} {u} by the end of the year, though right now {s}",
+    "the plan is {g} {u} next quarter; for now {s}",
+    "ideally we'd be at {g} {u}, but honestly {s}",
+)
+SEVERAL_NUMBERS = {
+    "decrease": (
+        "{s}, down from {b} {u} before the rollout",
+        "{s} instead of the {b} {u} it used to take",
+        "{s}, against a target of {g} {u}",
+        "it was {b} {u} at kickoff and {s}",
+    ),
+    "increase": (
+        "{s}, up from {b} {u} last year",
+        "{s}, compared with {b} {u} at kickoff",
+        "{s}, comfortably past the {g} {u} we planned",
+        "it was {b} {u} a year ago and {s}",
+    ),
+}
+# Customer sentences that name the outcome and a number in its unit but are not a result.
+NOT_RESULTS = {
+    "negation": (
+        "we still haven't got {t} to {m} {u}",
+        "honestly we have not seen {t} reach {m} {u} yet",
+        "{t} never got to {m} {u} last quarter",
+    ),
+    "hope_only": (
+        "by next year we want {t} at {m} {u}",
+        "our target for {t} is {m} {u}",
+        "the business case assumed {m} {u} for {t}",
+    ),
+    "question": (
+        "can you tell us whether {t} really reached {m} {u}?",
+        "is {m} {u} a good number for {t}?",
+    ),
+    "conditional": (
+        "if the new integration lands we could get {t} to {m} {u}",
+        "once the second team is trained, {t} should be {m} {u}",
+    ),
+    "guess": (
+        "I think {t} is somewhere around {m} {u}, but I need to check with finance",
+        "my guess is {t} is probably {m} {u} by now",
+    ),
+}
+COMPLAINTS_SHARING_WORDS = (
+    "The {t} report is broken again, it shows {m} {u} for every team",
+    "Our {t} dashboard has been blank since Tuesday, the export looks broken",
+    "The {t} numbers are wrong: the widget says {m} {u} and nobody believes it",
+)

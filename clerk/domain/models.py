@@ -120,6 +120,9 @@ class Outcome(_Model):
     formula: str | None = None
     inputs: list[OutcomeInput] = Field(default_factory=list)
     evidence: Literal["calculated", "customer_reported"] = "calculated"
+    # Phrases the customer uses for this outcome ("month-end close", "close cycle"): matched
+    # beside the title's words and its meaning when reading customer statements.
+    aliases: list[str] = Field(default_factory=list)
 
     def input(self, name: str) -> OutcomeInput | None:
         return next((i for i in self.inputs if i.name == name), None)

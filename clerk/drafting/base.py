@@ -35,6 +35,8 @@ class DraftRequest(BaseModel):
     attainment: float | None = None
     evidence: list[Evidence] = Field(default_factory=list)
     sources: dict[str, Source] = Field(default_factory=dict)  # full texts of cited sources
+    # The account's other outcomes: a sentence is tied to the outcome it is most about.
+    siblings: list[Outcome] = Field(default_factory=list)
 
 
 class StatementDraft(BaseModel):

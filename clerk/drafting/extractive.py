@@ -14,16 +14,14 @@ from dataclasses import dataclass
 
 from clerk.domain.format import CURRENCY_SYMBOLS, number
 from clerk.domain.models import Account, Citation, Outcome, Source
-from clerk.domain.textnum import NumberMention, numbers_in
+from clerk.domain.stance import Reading, clauses, read_statement
 from clerk.drafting.base import DraftRequest, DraftResult, StatementDraft
+from clerk.drafting.matching import OutcomeMatcher
 from clerk.drafting.signals import (
     Passage,
-    complaint,
     customer_passages,
-    keyword_hits,
     looks_like_instruction,
     negative_signals,
-    outcome_keywords,
 )
 
 __all__ = [
@@ -43,9 +41,10 @@ STATEMENT_TARGET = " (target: {target})"
 NOTE_NO_RESULT = "the calculation has no result, so no claim was worded"
 NOTE_NO_STATEMENT = "no sentence of the customer's in the evidence states {title} in {unit}"
 NOTE_INSTRUCTION = "ignored text in {source} that reads like instructions to the drafter"
+NOTE_SET_ASIDE = 'not used as proof: "{quote}" ({source}) is {reason}'
+NOTE_RELATED = 'related context, not proof (no value in {unit}): "{quote}" ({source})'
+MAX_NOTES = 5
 
-_CURRENCY_WORDS = {"USD": {"dollars", "dollar", "usd", "bucks"}, "EUR": {"euros", "euro", "eur"},
-                   "GBP": {"pounds", "pound", "gbp"}}  # fmt: skip
 _UNIT_SYNONYMS = {
     "hours": {"hours", "hour", "hrs", "hr", "h"},
     "days": {"days", "day"},
@@ -55,32 +54,7 @@ _UNIT_SYNONYMS = {
     "people": {"people", "persons", "person", "users", "user", "staff"},
     "%": {"%", "percent"},
 }
-_UNIT_QUALIFIERS = {"business", "working", "calendar", "full", "whole", "extra", "more", "fewer",
-                    "less", "additional", "man", "person", "staff", "of"}  # fmt: skip
 _COUNT_UNITS = {"", "count", "number", "#", "items"}
-# A number after these words is the old value ("from nine days", "instead of two days").
-_OLD_VALUE = re.compile(r"\b(?:from|instead of|than|used to take|was|were|previously)\s+$", re.I)
-# "two days earlier", "by two days": a change, not the level the outcome is measured in.
-_DELTA_AFTER = re.compile(
-    r"[ \t-]*(?:[A-Za-z]+[ \t]+){0,2}?(?:earlier|faster|sooner|quicker|shorter|longer|later"
-    r"|less|fewer|more|off|ahead)\b",
-    re.I,
-)
-_DELTA_BEFORE = re.compile(r"\b(?:by|another|extra)\s+$", re.I)
-_NEW_VALUE = re.compile(r"\b(?:down to|up to|to|now)\s+$", re.I)
-# Hopes, plans and conditions are not reports of what was delivered.
-_HEDGE = re.compile(
-    r"\b(?:goal is|goal was|aim is|aiming|hope|hoping|plan to|plans to|planning|want to"
-    r"|wants to|expect|expecting|should|would|could|will|might|(?-i:may)|promise|promised"
-    r"|forecast|projected|estimate|assume|if)\b",
-    re.IGNORECASE,
-)
-_NEGATION = re.compile(
-    r"\b(?:not|never|cannot|can't|didn't|don't|doesn't|haven't|hasn't|isn't|aren't|wasn't"
-    r"|weren't|won't|wouldn't)\b|n't\b",
-    re.IGNORECASE,
-)
-_CLAUSE_BREAK = re.compile(r",\s|;\s|\s[-–—]\s|:\s")
 
 
 def _currency(unit: str) -> str | None:
@@ -175,89 +149,136 @@ class _Candidate:
     passage: Passage
     quote_start: int  # offsets inside passage.text
     quote_end: int
-    delivered: float | None
+    delivered: float
     hits: int
 
 
-def _unit_matches(text: str, mention: NumberMention, unit: str) -> bool:
-    """True when ``mention`` counts the outcome's unit ("six days", "6 business days", "$5k")."""
-    code = _currency(unit)
-    if code:
-        if mention.unit == code:
-            return True
-        return (mention.unit or "") in _CURRENCY_WORDS.get(code, set())
-    if unit in ("%", "percent"):
-        return mention.unit == "%"
-    forms = {unit.lower(), _singular(unit.lower())} | _UNIT_SYNONYMS.get(unit.lower(), set())
-    words = re.findall(r"[A-Za-z]+", text[mention.end : mention.end + 40])[:3]
-    for word in words:
-        if word.lower() in forms:
-            return True
-        if word.lower() not in _UNIT_QUALIFIERS:
-            return False
-    return False
+def _asks(passage: Passage, request: DraftRequest) -> bool:
+    """True when the sentence ended with a question mark in its source (passages drop it)."""
+    source = request.sources.get(passage.source_id)
+    if source is None:
+        return False
+    return source.text[passage.end : passage.end + 3].lstrip(" \t\"”'")[:1] == "?"
 
 
-def _delivered_mention(text: str, unit: str) -> NumberMention | None:
-    """The number a sentence states as delivered in ``unit``: the new value, not the old one."""
-    mentions = numbers_in(text)
-    in_unit = [
-        m
-        for m in mentions
-        if _unit_matches(text, m, unit)
-        and not _DELTA_AFTER.match(text, m.end)
-        and not _DELTA_BEFORE.search(text[max(0, m.start - 12) : m.start])
-    ]
-    current = [m for m in in_unit if not _OLD_VALUE.search(text[max(0, m.start - 20) : m.start])]
-    if in_unit and len(current) < len(in_unit):
-        # "from nine days to six": the bare number after "to" carries the same unit.
-        after = [
-            m
-            for m in mentions
-            if m not in in_unit
-            and m.start > in_unit[0].end
-            and _NEW_VALUE.search(text[max(0, m.start - 10) : m.start])
-        ]
-        current = current or after
-    return current[0] if current else None
+def _quote_bounds(text: str, reading: Reading, matcher: OutcomeMatcher) -> tuple[int, int, int]:
+    """The smallest run of clauses holding the value and a word of the outcome, with its
+    keyword hits; the whole sentence when the outcome is named only by meaning or alias."""
+    parts = clauses(text)
+    mention = reading.mention
+    if mention is None or not parts:
+        return 0, len(text), matcher.keyword_hits(text)
+    first = next((i for i, (s, e) in enumerate(parts) if s <= mention.start < e), 0)
+    lo = hi = first
+    while matcher.keyword_hits(text[parts[lo][0] : parts[hi][1]]) == 0:
+        if lo > 0:
+            lo -= 1
+        elif hi < len(parts) - 1:
+            hi += 1
+        else:
+            return 0, len(text), 0
+    start, end = parts[lo][0], parts[hi][1]
+    return start, end, matcher.keyword_hits(text[start:end])
 
 
-def _clauses(text: str) -> list[tuple[int, int]]:
-    bounds, cut = [], 0
-    for m in _CLAUSE_BREAK.finditer(text):
-        # A comma inside a number ("1,320") has no space after it, so it never cuts here.
-        bounds.append((cut, m.start()))
-        cut = m.end()
-    bounds.append((cut, len(text)))
-    return [(s, e) for s, e in bounds if text[s:e].strip()]
+def _short(text: str, limit: int = 140) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _candidate(passage: Passage, outcome: Outcome, keywords: set[str]) -> _Candidate | None:
-    text = passage.text
-    if complaint(text) or looks_like_instruction(text) or _NEGATION.search(text):
-        return None
-    clauses = _clauses(text)
-    mention = _delivered_mention(text, outcome.unit)
-    if mention is not None:
-        # The smallest run of clauses holding the number and a keyword of the outcome.
-        first = next(i for i, (s, e) in enumerate(clauses) if s <= mention.start < e)
-        lo = hi = first
-        while keyword_hits(text[clauses[lo][0] : clauses[hi][1]], keywords) == 0:
-            if lo > 0:
-                lo -= 1
-            elif hi < len(clauses) - 1:
-                hi += 1
-            else:
-                return None
-        start, end = clauses[lo][0], clauses[hi][1]
-    else:
-        start, end = 0, len(text)
-    quote = text[start:end]
-    hits = keyword_hits(quote, keywords)
-    if _HEDGE.search(quote) or hits == 0 or (mention is None and hits < 2):
-        return None
-    value = mention.value if mention is not None else None
-    return _Candidate(passage, start, end, value, hits)
+def customer_statements(request: DraftRequest) -> tuple[list[StatementDraft], list[str]]:
+    """Customer sentences asserting a delivered value for the outcome, best first (newest,
+    strongest match), at most ``MAX_STATEMENTS``; plus notes on text that was set aside.
+
+    A sentence is a statement only when clerk.domain.stance reads an achieved value in the
+    outcome's unit bound to its measure, and the sentence is about this outcome (its words,
+    an alias, or its meaning; see clerk.drafting.matching). Sentences about the outcome that
+    are hopes, plans, questions, guesses, negations or complaints are named in a note with
+    the reason; sentences about it with no value are noted as related context, never proof.
+    """
+    outcome = request.outcome
+    matcher = OutcomeMatcher(outcome, request.siblings)
+    title = _lower_first(outcome.title)
+    notes: list[str] = []
+    set_aside: list[str] = []
+    related: list[str] = []
+    candidates: list[_Candidate] = []
+    by_meaning: list[tuple[Passage, Reading]] = []
+    for passage in customer_passages(request):
+        if passage.date.date() > request.as_of:
+            continue
+        if looks_like_instruction(passage.text):
+            note = NOTE_INSTRUCTION.format(source=passage.source_id)
+            if note not in notes:
+                notes.append(note)
+            continue
+        text = passage.text
+        reading = read_statement(
+            text, outcome.unit, is_topic=matcher.is_topic, question=_asks(passage, request)
+        )
+        hits = matcher.keyword_hits(text)
+        alias = matcher.alias(text)
+        named = hits > 0 or alias is not None
+        if not reading.is_proof:
+            if reading.mention is not None and named:
+                set_aside.append(
+                    NOTE_SET_ASIDE.format(
+                        quote=_short(text), source=passage.source_id, reason=reading.reason
+                    )
+                )
+            elif reading.stance == "no_value" and (hits >= 2 or alias is not None):
+                related.append(
+                    NOTE_RELATED.format(
+                        quote=_short(text), source=passage.source_id, unit=outcome.unit
+                    )
+                )
+            continue
+        if not named:
+            by_meaning.append((passage, reading))
+            continue
+        start, end, quote_hits = _quote_bounds(text, reading, matcher)
+        rival = matcher.loses_to_sibling(text[start:end])
+        if rival is not None:
+            set_aside.append(
+                NOTE_SET_ASIDE.format(
+                    quote=_short(text),
+                    source=passage.source_id,
+                    reason=f"it is more about {_lower_first(rival.title)}",
+                )
+            )
+            continue
+        assert reading.value is not None
+        candidates.append(_Candidate(passage, start, end, reading.value, quote_hits or 1))
+    if by_meaning:
+        scores = matcher.semantic([p.text for p, _ in by_meaning])
+        for (passage, reading), score in zip(by_meaning, scores or [], strict=False):
+            if score > 0 and reading.value is not None:
+                candidates.append(_Candidate(passage, 0, len(passage.text), reading.value, 0))
+    candidates.sort(key=lambda c: (c.passage.date, c.hits), reverse=True)
+    target = request.target if request.target is not None else outcome.target
+    drafts: list[StatementDraft] = []
+    for c in candidates[:MAX_STATEMENTS]:
+        p = c.passage
+        quote = p.text[c.quote_start : c.quote_end]
+        start = p.start + c.quote_start
+        speaker, verb = _speaker(request.sources.get(p.source_id), p, request.account)
+        target_text = (
+            STATEMENT_TARGET.format(target=_target(target, outcome, with_unit=True))
+            if target is not None
+            else ""
+        )
+        # The claim shows the quote on one line; the citation keeps it byte for byte.
+        shown = " ".join(quote.split())
+        claim = STATEMENT.format(
+            speaker=speaker, verb=verb, date=_day(p.date), quote=shown, target=target_text
+        )
+        citation = Citation(source=p.source_id, quote=quote, start=start, end=start + len(quote))
+        drafts.append(StatementDraft(claim=claim, citations=[citation], delivered=c.delivered))
+    if not drafts and outcome.evidence == "customer_reported":
+        notes.append(NOTE_NO_STATEMENT.format(title=title, unit=outcome.unit))
+    notes += list(dict.fromkeys(set_aside))[:MAX_NOTES]
+    notes += list(dict.fromkeys(related))[:MAX_NOTES]
+    return drafts, notes
 
 
 def _speaker(source: Source | None, passage: Passage, account: Account) -> tuple[str, str]:
@@ -282,56 +303,6 @@ def _speaker(source: Source | None, passage: Passage, account: Account) -> tuple
     if source is not None and source.kind in ("ticket", "ticket_comment"):
         return "The customer", "wrote in a support ticket"
     return "The customer", "said"
-
-
-def customer_statements(request: DraftRequest) -> tuple[list[StatementDraft], list[str]]:
-    """Customer sentences stating the outcome, best first (a number in the unit, newest,
-    strongest match), at most ``MAX_STATEMENTS``; plus notes on text that was set aside.
-
-    For a calculated outcome a statement must state a number in its unit; a customer-reported
-    outcome also takes a sentence without one when it names the outcome plainly.
-    """
-    outcome = request.outcome
-    keywords = outcome_keywords(outcome)
-    notes: list[str] = []
-    candidates: list[_Candidate] = []
-    for passage in customer_passages(request):
-        if passage.date.date() > request.as_of:
-            continue
-        if looks_like_instruction(passage.text):
-            note = NOTE_INSTRUCTION.format(source=passage.source_id)
-            if note not in notes:
-                notes.append(note)
-            continue
-        found = _candidate(passage, outcome, keywords)
-        if found is None:
-            continue
-        if found.delivered is None and outcome.evidence != "customer_reported":
-            continue
-        candidates.append(found)
-    candidates.sort(key=lambda c: (c.delivered is not None, c.passage.date, c.hits), reverse=True)
-    target = request.target if request.target is not None else outcome.target
-    drafts: list[StatementDraft] = []
-    for c in candidates[:MAX_STATEMENTS]:
-        p = c.passage
-        quote = p.text[c.quote_start : c.quote_end]
-        start = p.start + c.quote_start
-        speaker, verb = _speaker(request.sources.get(p.source_id), p, request.account)
-        target_text = (
-            STATEMENT_TARGET.format(target=_target(target, outcome, with_unit=True))
-            if target is not None
-            else ""
-        )
-        # The claim shows the quote on one line; the citation keeps it byte for byte.
-        shown = " ".join(quote.split())
-        claim = STATEMENT.format(
-            speaker=speaker, verb=verb, date=_day(p.date), quote=shown, target=target_text
-        )
-        citation = Citation(source=p.source_id, quote=quote, start=start, end=start + len(quote))
-        drafts.append(StatementDraft(claim=claim, citations=[citation], delivered=c.delivered))
-    if not drafts and outcome.evidence == "customer_reported":
-        notes.append(NOTE_NO_STATEMENT.format(title=_lower_first(outcome.title), unit=outcome.unit))
-    return drafts, notes
 
 
 def _day(moment: dt.datetime) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from clerk.domain.ids import parse_source_id, ticket_source_id
 from clerk.domain.models import Citation, Outcome, SignalDraft, Source
+from clerk.domain.stance import COMPLAINT, FIX, is_complaint, is_fix
 from clerk.drafting.base import DraftRequest
 
 __all__ = [
@@ -51,33 +52,9 @@ _SUFFIXES = ("ings", "ing", "ions", "ion", "ers", "er", "als", "al", "ed", "es",
 _ALIASES = {"auto": "automat", "automatic": "automat", "automatically": "automat"}
 _TOKEN = re.compile(r"[A-Za-z]+")
 
-_NEGATED = r"(?<!\bno )(?<!\bnot )(?<!\bnever )(?<!n't )(?<!\bzero )(?<!\bfewer )(?<!\bless )"
-_COMPLAINT = re.compile(
-    "|".join(
-        [
-            r"\b(?:not|isn't|is not|aren't|doesn't|does not|don't|do not|stopped|won't|"
-            r"will not|can't|cannot)\s+(?:\w+\s+)?work(?:ing|s)?\b",
-            r"\b(?:by hand|manually)\s+again\b",
-            r"\bback to (?:manual|doing (?:it|them|this) by hand|spreadsheets|excel|paper)\b",
-            r"\bstill (?:have to |need to )?(?:\w+ing|do|approve|enter|check)\b[^.]{0,40}"
-            r"\b(?:by hand|manually)\b",
-            rf"{_NEGATED}\b(?:fail(?:s|ed|ing|ures?)?|broken|breaks|broke|crash(?:es|ed|ing)?"
-            r"|errors?|bugs?|buggy|outage|skip(?:s|ped|ping)?|stuck|regression|unusable"
-            r"|problems?|worse|slower)\b",
-            r"\b(?:frustrat|disappoint)\w*|\bunhappy\b",
-            r"\bcancel+(?:l?ing|l?ed)?\s+(?:the |our |my )?(?:contract|subscription|account|plan)",
-            r"\b(?:not|won't|will not|don't plan to|do not plan to)\s+(?:be\s+)?renew",
-            r"\bchurn|\bterminat\w* (?:the |our )?contract|\bswitch(?:ing)? to (?:another|a "
-            r"different|a competitor)|\blooking at (?:other|alternative)|\balternatives to\b",
-        ]
-    ),
-    re.IGNORECASE,
-)
-_FIX = re.compile(
-    r"\b(?:confirm(?:ed|s)?|fixed|resolved|solved|works now|working (?:again|now|fine)"
-    r"|works again|all good|cleared|sorted|back to normal|no more (?:issues|problems|errors))\b",
-    re.IGNORECASE,
-)
+# The complaint and fix cues live with the stance rules (a complaint is never proof).
+_COMPLAINT = COMPLAINT
+_FIX = FIX
 _INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+|the\s+)?(?:previous|prior|above|earlier)"
     r"|\bsystem prompt\b|\byou are (?:an?\s+)?(?:ai|assistant|language model|chatbot)\b"
@@ -135,12 +112,7 @@ def keyword_hits(text: str, keywords: Iterable[str]) -> int:
 
 def complaint(text: str) -> bool:
     """True when ``text`` reports something failing (and is not itself reporting a fix)."""
-    return bool(_COMPLAINT.search(text)) and not is_fix(text)
-
-
-def is_fix(text: str) -> bool:
-    """True when ``text`` reports a fix or confirms one ("Confirmed, thanks", "works now")."""
-    return bool(_FIX.search(text))
+    return is_complaint(text)
 
 
 def looks_like_instruction(text: str) -> bool:

@@ -5,15 +5,21 @@ empty list means verified), so the review queue can say exactly what failed:
 - every quote is the source's text at the citation's offsets, from a source of this account;
 - every number in a claim (dates and period names aside) is a value of the item's
   calculation, its target, or is stated in one of its quotes;
-- a customer statement quotes the customer's own words and states the delivered number.
+- a customer statement quotes the customer's own words and states the delivered number;
+- and (``statement_stance_errors``) it is a result the customer asserts: the delivered value
+  is the number bound to the outcome's unit in an achieved-result clause of the sentence the
+  quote comes from, never a hope, plan, target, baseline, question, conditional, guess,
+  negation or complaint (clerk.domain.stance), whichever drafter wrote it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from clerk.domain.format import number
 from clerk.domain.models import Calculation, Citation, ProofItem, Source
+from clerk.domain.stance import Reading, read_statement
 from clerk.domain.textnum import NumberMention, numbers_in
 
 __all__ = [
@@ -21,6 +27,8 @@ __all__ = [
     "allowed_values",
     "claim_numbers",
     "grounded",
+    "statement_reading",
+    "statement_stance_errors",
     "verify_citation",
     "verify_claim",
     "verify_item",
@@ -131,6 +139,7 @@ def verify_item(item: ProofItem, sources: Mapping[str, Source]) -> list[str]:
         errors += verify_citation(citation, sources, item.account)
     if item.kind == "customer_statement":
         errors += _customer_statement_errors(item, sources)
+        errors += statement_stance_errors(item, sources)
     calc = item.calculation
     if (
         calc is not None
@@ -166,3 +175,85 @@ def _customer_statement_errors(item: ProofItem, sources: Mapping[str, Source]) -
                 f"delivered {number(item.delivered)} is not stated in any quote of the customer"
             )
     return errors
+
+
+# --- stance: a customer statement is a result the customer asserts -------------------------
+
+_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n\s*\n")
+
+
+def _sentence_around(source: Source, start: int, end: int) -> tuple[int, int]:
+    """The sentence of the customer's words that holds ``start..end`` (clipped to the
+    customer span it is in, so "Priya said" around a quote is not read as hers)."""
+    lo, hi = 0, len(source.text)
+    for span in source.customer_spans:
+        if span.start <= start and end <= span.end:
+            lo, hi = span.start, span.end
+            break
+    text = source.text
+    cut = lo
+    for m in _SENTENCE_END.finditer(text, lo, hi):
+        if m.end() <= start:
+            cut = m.end()
+        elif m.start() >= end:
+            hi = m.start()
+            break
+    while cut < start and text[cut].isspace():
+        cut += 1
+    return cut, hi
+
+
+def statement_reading(
+    item: ProofItem, sources: Mapping[str, Source]
+) -> tuple[Reading, Citation] | None:
+    """The stance reading of the sentence each quote of ``item`` comes from: the first that
+    asserts the item's delivered value inside the quote, else the first reading (for its
+    reason); None when no quote can be read (unknown source, shifted offsets)."""
+    first: tuple[Reading, Citation] | None = None
+    for c in item.citations:
+        source = sources.get(c.source)
+        if source is None or source.account_id != item.account:
+            continue
+        if source.text[c.start : c.end] != c.quote:
+            continue
+        lo, hi = _sentence_around(source, c.start, c.end)
+        sentence = source.text[lo:hi]
+        ending = source.text[hi : hi + 3].lstrip(" \t\"”'")[:1]
+        reading = read_statement(sentence.rstrip(), item.unit or "", question=ending == "?")
+        first = first or (reading, c)
+        m = reading.mention
+        if (
+            reading.is_proof
+            and m is not None
+            and c.start <= lo + m.start < c.end
+            and item.delivered is not None
+            and grounded(m, [item.delivered])
+        ):
+            return reading, c
+    return first
+
+
+def statement_stance_errors(item: ProofItem, sources: Mapping[str, Source]) -> list[str]:
+    """Refusals for a customer statement that is not a result asserted for the outcome."""
+    if item.kind != "customer_statement":
+        return []
+    unit = item.unit or "its unit"
+    if item.delivered is None:
+        return [
+            f"a customer statement is proof only when it states a value in {unit}; "
+            "this one states none"
+        ]
+    found = statement_reading(item, sources)
+    if found is None:
+        return []  # the citation errors already say why no quote could be read
+    reading, citation = found
+    m = reading.mention
+    if reading.is_proof and m is not None and grounded(m, [item.delivered]):
+        return []
+    if reading.is_proof:
+        return [
+            f"the customer's sentence in {citation.source} states "
+            f"{number(reading.value or 0)} {unit} as the result, not "
+            f"{number(item.delivered)}"
+        ]
+    return [f"the quote in {citation.source} is not a delivered result: {reading.reason}"]

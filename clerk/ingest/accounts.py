@@ -208,6 +208,31 @@ def load_value_case(path: Path, rel: str, account_id: str) -> tuple[ValueCase | 
     return value_case, []
 
 
+MAX_ALIASES = 20
+MAX_ALIAS_CHARS = 120
+
+
+def _alias_problems(aliases: list[str], at: Path_, label: str) -> list[tuple[Path_, str]]:
+    """``aliases:``: non-empty phrases of at most 120 characters, at most 20, no repeats."""
+    problems: list[tuple[Path_, str]] = []
+    if len(aliases) > MAX_ALIASES:
+        problems.append((at, f"{label} has {len(aliases)} aliases; at most {MAX_ALIASES}"))
+    seen: set[str] = set()
+    for j, alias in enumerate(aliases):
+        where: Path_ = [*at, j]
+        key = " ".join(alias.split()).lower()
+        if not key:
+            problems.append((where, f"{label}: alias {j + 1} is empty"))
+        elif len(alias) > MAX_ALIAS_CHARS:
+            problems.append(
+                (where, f"{label}: alias {j + 1} is longer than {MAX_ALIAS_CHARS} characters")
+            )
+        elif key in seen:
+            problems.append((where, f"{label}: alias {alias!r} is given twice"))
+        seen.add(key)
+    return problems
+
+
 def check_value_case(value_case: ValueCase) -> list[tuple[Path_, str]]:
     """The rules pydantic cannot check alone; each problem is (YAML path, message)."""
     problems: list[tuple[Path_, str]] = []
@@ -222,6 +247,7 @@ def check_value_case(value_case: ValueCase) -> list[tuple[Path_, str]]:
         if outcome.id in seen:
             problems.append(([*at, "id"], f"{label} is defined twice"))
         seen.add(outcome.id)
+        problems += _alias_problems(outcome.aliases, [*at, "aliases"], label)
         if outcome.evidence == "customer_reported":
             if outcome.formula:
                 problems.append(

@@ -43,7 +43,7 @@ from clerk.engine.calculations import (
 )
 from clerk.engine.gaps import OutcomeEvidence, SharedPacket, Thresholds, raise_gaps
 from clerk.engine.metrics import MetricQuery, MetricValue, aggregate
-from clerk.engine.verify import verify_citation, verify_item
+from clerk.engine.verify import statement_reading, verify_citation, verify_item
 from clerk.store import Store
 from clerk.store.rows import stored_value_case
 from clerk.store.tables import AccountRow, ShareLinkRow, ShareResponseRow, SourceRow
@@ -247,6 +247,7 @@ def request_for(
         attainment=result.attainment,
         evidence=evidence,
         sources=prep.sources,
+        siblings=[o for o in prep.value_case.outcomes if o.id != result.outcome.id],
     )
 
 
@@ -406,7 +407,7 @@ def _statement_item(
         reasons.append("stated in more than one source")
     if delivered is None:
         reasons.append("the statement gives no number")
-    return ProofItem(
+    item = ProofItem(
         id="",
         account=account_id,
         outcome=outcome.id,
@@ -423,3 +424,9 @@ def _statement_item(
         confidence_reasons=reasons,
         drafted_by=drafter,
     )
+    # "around 4 hours", "under 5 days": the customer's own hedge on the number lowers it.
+    found = statement_reading(item, sources)
+    if found is not None and found[0].is_proof and found[0].approximate:
+        item.confidence = "low"
+        item.confidence_reasons += found[0].notes
+    return item

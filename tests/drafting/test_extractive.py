@@ -282,11 +282,14 @@ def test_statements_rank_a_stated_number_then_the_newest_and_stop_at_three() -> 
     assert delivered == [6.0, 7.0, 8.0]
 
 
-def test_a_customer_reported_outcome_accepts_a_plain_statement_without_a_number() -> None:
+def test_a_sentence_without_a_value_is_related_context_in_a_note_never_a_statement() -> None:
     note = _note("c.md", 'Priya said "closing the books is so much calmer now".')
-    [statement] = _draft(request_for("close_days", {note.id: note})).statements
-    assert statement.delivered is None
-    assert statement.citations[0].quote == "closing the books is so much calmer now"
+    result = _draft(request_for("close_days", {note.id: note}))
+    assert result.statements == []
+    assert (
+        'related context, not proof (no value in days): "closing the books is so much calmer '
+        f'now" ({note.id})'
+    ) in result.notes
 
 
 def test_a_calculated_outcome_takes_only_statements_with_a_number_in_its_unit() -> None:
@@ -408,8 +411,9 @@ def test_text_that_tries_to_instruct_the_drafter_is_only_text() -> None:
 )
 def test_a_change_is_not_read_as_the_delivered_level(body: str, delivered: float | None) -> None:
     note = _note("x.md", body)
-    [statement] = _draft(request_for("close_days", {note.id: note})).statements
-    assert statement.delivered == delivered
+    statements = _draft(request_for("close_days", {note.id: note})).statements
+    # A change alone states no level: no proof item at all, not one with delivered: null.
+    assert [s.delivered for s in statements] == ([delivered] if delivered is not None else [])
 
 
 def test_a_chunk_cut_mid_sentence_still_quotes_the_whole_sentence() -> None:

@@ -7,7 +7,13 @@ import datetime as dt
 import pytest
 
 from clerk.domain.models import Calculation, CalculationInput, Citation, ProofItem, Source, Span
-from clerk.engine.verify import claim_numbers, verify_citation, verify_claim, verify_item
+from clerk.engine.verify import (
+    claim_numbers,
+    statement_stance_errors,
+    verify_citation,
+    verify_claim,
+    verify_item,
+)
 
 NOTE = (
     "---\ndate: 2026-06-12\nauthor: dana@vendor.example\nkind: call\n---\n"
@@ -208,7 +214,11 @@ def test_verify_item_passes_a_customer_statement() -> None:
         ),
         (
             _statement_item(delivered=5.0),
-            ["delivered 5 is not stated in any quote of the customer"],
+            [
+                "delivered 5 is not stated in any quote of the customer",
+                "the customer's sentence in note:northwind/call.md states 6 days as the "
+                "result, not 5",
+            ],
         ),
         (
             _statement_item(citations=[]),
@@ -227,7 +237,9 @@ def test_verify_item_passes_a_customer_statement() -> None:
             ),
             [
                 f"the quote at {NOTE.index('the AP team')}..{NOTE.index('the AP team') + 36} in "
-                "note:northwind/call.md is not the customer's own words"
+                "note:northwind/call.md is not the customer's own words",
+                "a customer statement is proof only when it states a value in days; this one "
+                "states none",
             ],
         ),
         (
@@ -236,7 +248,11 @@ def test_verify_item_passes_a_customer_statement() -> None:
                 claim="Export broken.",
                 delivered=None,
             ),
-            ["source ticket:9 belongs to another account"],
+            [
+                "source ticket:9 belongs to another account",
+                "a customer statement is proof only when it states a value in days; this one "
+                "states none",
+            ],
         ),
     ],
 )
@@ -255,3 +271,71 @@ def test_payback_item_grounds_its_rounded_months_and_forecast() -> None:
         claim="Payback in 4.85 months at the Q2 2026 rate, against a forecast of 6.",
     )
     assert verify_item(item, _sources()) == []
+
+
+# --- stance: whichever drafter wrote it, a statement must be an asserted result -------------
+
+STANCE_NOTE = (
+    "---\ndate: 2026-06-20\nauthor: dana@vendor.example\nkind: call\n---\n"
+    "Call with Priya. "
+    'Priya: "We would like to close the books in four days by autumn, but today it still takes '
+    'five days." '
+    'Priya: "Hopefully by Q4 we will close the books in three days." '
+    'Priya: "Can you check whether we closed the books in seven days in May?" '
+    'Priya: "If the bank feed works we could close the books in two days." '
+    'Priya: "The close is failing again, nine days this month." '
+    'Priya: "The close went from eleven days to eight."'
+)
+
+
+def _stance_sources() -> dict[str, Source]:
+    spans, at = [], 0
+    while (open_ := STANCE_NOTE.find('"', at)) >= 0:
+        close = STANCE_NOTE.index('"', open_ + 1)
+        spans.append(Span(start=open_ + 1, end=close))
+        at = close + 1
+    return {
+        "note:northwind/stance.md": Source(
+            id="note:northwind/stance.md",
+            account_id="northwind",
+            kind="note",
+            text=STANCE_NOTE,
+            date=dt.datetime(2026, 6, 20, tzinfo=dt.UTC),
+            customer_spans=spans,
+        )
+    }
+
+
+def _stance_item(quote: str, delivered: float) -> ProofItem:
+    start = STANCE_NOTE.index(quote)
+    cite = Citation(
+        source="note:northwind/stance.md", quote=quote, start=start, end=start + len(quote)
+    )
+    return _statement_item(claim=f'Priya said: "{quote}".', citations=[cite], delivered=delivered)
+
+
+@pytest.mark.parametrize(
+    ("quote", "delivered", "refusal"),
+    [
+        ("today it still takes five days", 5.0, None),
+        ("The close went from eleven days to eight", 8.0, None),
+        ("The close went from eleven days to eight", 11.0, "states 8 days as the result"),
+        # the hope's number inside a sentence whose result is five days
+        ("close the books in four days", 4.0, "states 5 days as the result, not 4"),
+        ("we will close the books in three days", 3.0, "a hope, plan, target or forecast"),
+        ("we closed the books in seven days in May", 7.0, "a question"),
+        ("we could close the books in two days", 2.0, "a conditional"),
+        ("nine days this month", 9.0, "a complaint"),
+    ],
+)
+def test_a_statement_that_is_not_an_asserted_result_is_never_verified(
+    quote: str, delivered: float, refusal: str | None
+) -> None:
+    # An LLM may cite only the clause with the number; the verifier reads its whole sentence.
+    errors = statement_stance_errors(_stance_item(quote, delivered), _stance_sources())
+    if refusal is None:
+        assert errors == []
+    else:
+        [error] = errors
+        assert refusal in error
+        assert "note:northwind/stance.md" in error

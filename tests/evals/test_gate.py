@@ -3,7 +3,8 @@
 Six accounts cover every planted case (the generator cycles its cases by account index). The
 build fails if a calculation or payback is off, a quote is not verbatim, an injected number
 reaches a draft, gap-flag recall drops below 0.9, or ingest miscounts the planted duplicates,
-malformed rows and unroutable events.
+malformed rows and unroutable events, or when a customer statement is drafted that is not the
+planted one (false proof) or carries the wrong value.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ def test_generated_set_passes_the_gate(tmp_path: Path) -> None:
     assert figures["payback_accuracy"] == 1.0, misses
     assert figures["quote_validity"] == 1.0, misses
     assert figures["injection_leaks"] == 0, misses
+    # Issue 12: no hope, complaint, guess or agent note is ever drafted as proof, and every
+    # statement drafted carries the planted value.
+    assert figures["false_proof"] == 0, misses
+    assert figures["statement_value_accuracy"] == 1.0, misses
     assert figures["gap_recall"] >= GAP_RECALL_FLOOR, misses
     # The gate must have had something to check: planted items, flags, quotes, injections.
     clerk = result.clerk

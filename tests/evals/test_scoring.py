@@ -96,6 +96,7 @@ def test_perfect_output_scores_full_marks(expected, sources) -> None:
         "statement_recall": 1.0,
         "statement_precision": 1.0,
         "statement_value_accuracy": 1.0,
+        "false_proof": 0.0,
         "gap_recall": 1.0,
         "gap_precision": 1.0,
         "quote_validity": 1.0,
@@ -172,6 +173,27 @@ def test_statement_citing_another_source_is_not_recall(expected, sources) -> Non
     report = score(expected, out, {**sources, other: text})
     assert report["quotes"]["validity"] == 1.0  # verbatim, but vendor words, wrong source
     assert report["statements"]["recall"] == 0.0
+    assert headline(report)["false_proof"] == 1.0  # a statement that is not the planted one
+
+
+def test_false_proof_and_recall_are_scored_per_planted_phenomenon(expected, sources) -> None:
+    expected["accounts"]["northwind"]["phenomena"] = ["hope_beside_result", "negation"]
+    out = perfect_output(sources)
+    other = "note:northwind/2026-02-10-kickoff.md"
+    kickoff = "take month-end close from nine\ndays to six"
+    text = "Tom restated the business case: the goal is to " + kickoff
+    start = text.index(kickoff)
+    extra = dict(out["northwind"]["proof_items"][3])
+    extra["citations"] = [
+        {"source": other, "quote": kickoff, "start": start, "end": start + len(kickoff)}
+    ]
+    out["northwind"]["proof_items"].append(extra)
+    report = score(expected, out, {**sources, other: text})
+    rows = report["phenomena"]
+    assert sorted(rows) == ["hope_beside_result", "negation"]
+    for row in rows.values():
+        assert row["accounts"] == 1 and row["false_proof"] == 1
+        assert row["statement_recall"] == 1.0  # the planted statement was still found
 
 
 def test_ungrounded_numbers_in_claims_are_counted(expected, sources) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from clerk.ingest import run_ingest
@@ -160,3 +161,37 @@ def test_subject_claimed_by_two_accounts(store: Store, tmp_path: Path) -> None:
     report = run_ingest(data, store)
     [reject] = report.rejects
     assert reject.field == "usage_subjects" and "'alpha'" in reject.reason
+
+
+def test_aliases_are_stored_and_read_back(store: Store, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    case = GOOD_CASE.replace(
+        "    unit: hours\n", "    unit: hours\n    aliases: [AP time, approval hours]\n"
+    )
+    add_account(data, "good", value_case=case)
+    assert run_ingest(data, store).exit_code == 0
+    with store.session() as session:
+        from clerk.store.rows import stored_value_case
+
+        case_read = stored_value_case(session, "good")
+        assert case_read.outcomes[0].aliases == ["AP time", "approval hours"]
+
+
+@pytest.mark.parametrize(
+    ("aliases", "field", "words"),
+    [
+        ('["month-end", "  "]', "outcomes[0].aliases[1]", "alias 2 is empty"),
+        ('["close", "Close"]', "outcomes[0].aliases[1]", "alias 'Close' is given twice"),
+        (f'["{"x" * 121}"]', "outcomes[0].aliases[0]", "longer than 120 characters"),
+        ("[1]", "outcomes[0].aliases[0]", "valid string"),
+        ("month-end", "outcomes[0].aliases", "valid list"),
+    ],
+)
+def test_bad_aliases_name_the_file_line_and_field(
+    store: Store, tmp_path: Path, aliases: str, field: str, words: str
+) -> None:
+    case = GOOD_CASE.replace("    unit: hours\n", f"    unit: hours\n    aliases: {aliases}\n")
+    [reject] = _rejects_for(store, tmp_path, case)
+    assert reject.field == field
+    assert words in reject.reason
+    assert reject.line == 7
