@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from clerk.domain.models import Account, GapFlag, Outcome, Packet, ProofItem
+from clerk.review.current import current_proof
 from clerk.review.decisions import (
     OPEN_GAP_STATUSES,
     NotFound,
@@ -24,8 +25,8 @@ from clerk.review.decisions import (
 )
 from clerk.review.users import User
 from clerk.store import Store
-from clerk.store.rows import account_from_row, gap_from_row, outcome_from_row
-from clerk.store.tables import AccountRow, GapFlagRow, OutcomeRow, PacketRow, ProofItemRow, utcnow
+from clerk.store.rows import gap_from_row
+from clerk.store.tables import PacketRow, utcnow
 
 PACKET_STATUSES = ("approved", "edited")
 _KIND_ORDER = {"calculation": 0, "customer_statement": 1, "payback": 2}
@@ -79,16 +80,6 @@ def assemble_packet(
     )
 
 
-def latest_as_of(session: Session, account_id: str) -> dt.date | None:
-    """The newest as-of date the account has drafts for (the packet's default)."""
-    value: dt.date | None = session.scalar(
-        select(func.max(ProofItemRow.as_of)).where(
-            ProofItemRow.account_id == account_id, ProofItemRow.status != "superseded"
-        )
-    )
-    return value
-
-
 def _next_version(session: Session, account_id: str) -> int:
     latest = session.scalar(
         select(func.max(PacketRow.version)).where(PacketRow.account_id == account_id)
@@ -97,38 +88,18 @@ def _next_version(session: Session, account_id: str) -> int:
 
 
 def _draft(session: Session, account_id: str, as_of: dt.date | None) -> Packet:
-    account_row = session.get(AccountRow, account_id)
-    if account_row is None:
-        raise NotFound(f"No account {account_id!r}.")
-    as_of = as_of or latest_as_of(session, account_id) or utcnow().date()
-    outcomes = [
-        outcome_from_row(r)
-        for r in session.scalars(
-            select(OutcomeRow)
-            .where(OutcomeRow.account_id == account_id)
-            .order_by(OutcomeRow.position)
-        )
-    ]
-    items = session.scalars(
-        select(ProofItemRow).where(
-            ProofItemRow.account_id == account_id,
-            ProofItemRow.as_of == as_of,
-            ProofItemRow.status.in_(PACKET_STATUSES),
-        )
-    )
-    gaps = session.scalars(
-        select(GapFlagRow).where(
-            GapFlagRow.account_id == account_id,
-            GapFlagRow.as_of == as_of,
-            GapFlagRow.status.in_(OPEN_GAP_STATUSES),
-        )
-    )
+    """The packet of the account's current proof (clerk.review.current) at ``as_of``."""
+    try:
+        proof = current_proof(session, account_id, as_of)
+    except LookupError:
+        raise NotFound(f"No account {account_id!r}.") from None
+    day = proof.as_of or as_of or utcnow().date()
     return assemble_packet(
-        account_from_row(account_row),
-        outcomes,
-        [effective_item(r) for r in items],
-        [gap_from_row(g) for g in gaps],
-        as_of=as_of,
+        proof.account,
+        proof.outcomes,
+        [effective_item(r) for r in proof.items],
+        [gap_from_row(g) for g in proof.gaps],
+        as_of=day,
         version=_next_version(session, account_id),
     )
 

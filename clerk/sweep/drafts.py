@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from clerk.domain.models import GapFlag, ProofItem
@@ -83,9 +83,12 @@ def save_drafts(
             select(ProofItemRow).where(ProofItemRow.account_id == account_id)
         )
     }
+    confirmed: list[str] = []
     for item in items:
         row = existing.get(item.id)
         payload = item.model_dump(mode="json")
+        if row is not None and (row.last_confirmed is None or row.last_confirmed < as_of):
+            confirmed.append(item.id)
         if row is None:
             session.add(
                 ProofItemRow(
@@ -94,6 +97,7 @@ def save_drafts(
                     outcome_id=item.outcome,
                     kind=item.kind,
                     as_of=as_of,
+                    last_confirmed=as_of,
                     period_start=item.period.start if item.period else None,
                     period_end=item.period.end if item.period else None,
                     status=item.status,
@@ -115,6 +119,15 @@ def save_drafts(
             )
             stats.new_items.append(item.id)
 
+    if confirmed:
+        # Found again on the same evidence: the draft (and any decision on it) stays current.
+        # A bulk UPDATE leaves the row's version alone, so a reviewer's open form stays valid.
+        session.execute(
+            update(ProofItemRow)
+            .where(ProofItemRow.id.in_(confirmed))
+            .values(last_confirmed=as_of)
+            .execution_options(synchronize_session=False)
+        )
     for row in existing.values():
         slot = match((row.outcome_id, row.kind, row.period_start, row.period_end))
         if slot is None or row.status not in REPLACEABLE:
