@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     usage_drop_pct: float = Field(
         30.0, description="A metric input falling by this percent vs the period before is a drop."
     )
+    payback_margin_pct: float = Field(
+        25.0,
+        description="Payback later than its forecast by more than this percent raises a "
+        "payback_behind_forecast gap.",
+    )
     llm: str = Field(
         "extractive",
         description="Drafter: 'extractive' (no model) or 'openai:<model>' for OpenAI or any "

@@ -12,10 +12,11 @@ from rich.markup import escape
 from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from clerk.cli.app import app, console
+from clerk.cli.app import UnknownAccount, app, console
 from clerk.ingest.digests import rebuild_all_digests
 from clerk.retrieval import describe, reindex, search, sync_index
 from clerk.store import Store
+from clerk.store.tables import AccountRow
 
 KINDS = ("ticket", "ticket_comment", "note", "usage_digest")
 
@@ -107,6 +108,9 @@ def search_command(
         raise typer.BadParameter(f"unknown kind(s): {', '.join(unknown)}", param_hint="--kind")
     store = Store()
     try:
+        with store.session() as session:
+            if session.get(AccountRow, account) is None:
+                raise UnknownAccount(account)
         hits = search(
             store,
             account,

@@ -32,6 +32,7 @@ GapKind = Literal[
     "negative_signal",
     "usage_proxy_only",
     "no_owner",
+    "payback_behind_forecast",
 ]
 GAP_KINDS: tuple[str, ...] = GapKind.__args__  # type: ignore[attr-defined]
 Severity = Literal["high", "medium", "low"]
@@ -97,6 +98,7 @@ class OutcomeInput(_Model):
     outcome: str | None = None
     unit: str | None = None
     source: str | None = None
+    label: str | None = None  # the input's title in the customer's language (the packet)
 
     @property
     def kind(self) -> Literal["metric", "assumption", "outcome"]:
@@ -263,6 +265,21 @@ class Review(_Model):
     reason: str | None = None
 
 
+class TrendPoint(_Model):
+    """An outcome's delivered value over one reporting period, computed by the engine."""
+
+    period: Period
+    delivered: float | None = None
+    target: float | None = None
+
+
+class OutcomeTrend(_Model):
+    """Delivered against target over the last reporting periods, oldest first."""
+
+    outcome: str
+    points: list[TrendPoint] = Field(default_factory=list)
+
+
 class Packet(_Model):
     account: Account
     as_of: dt.date
@@ -272,6 +289,8 @@ class Packet(_Model):
     proof_items: list[ProofItem]
     gap_flags: list[GapFlag]
     outcomes: list[Outcome]
+    # Each proven outcome over its last four reporting periods (the packet's charts).
+    trends: list[OutcomeTrend] = Field(default_factory=list)
 
 
 class Evidence(BaseModel):

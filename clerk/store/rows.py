@@ -97,6 +97,8 @@ def gap_document(row: GapFlagRow) -> dict[str, Any]:
         out["sources"] = full["sources"]
     if full.get("period"):
         out["period"] = {"start": full["period"]["start"], "end": full["period"]["end"]}
+    if row.due_date is not None:
+        out["due_date"] = row.due_date.isoformat()
     return out
 
 

@@ -221,7 +221,9 @@ async def arun_sweep(
     store = store or Store()
     drafter = drafter or get_drafter(settings, store)
     as_of = as_of or today_utc()
-    thresholds = Thresholds(settings.stale_days, settings.usage_drop_pct)
+    thresholds = Thresholds(
+        settings.stale_days, settings.usage_drop_pct, settings.payback_margin_pct
+    )
     report = SweepReport(as_of=as_of)
     started = time.perf_counter()
 
