@@ -245,10 +245,12 @@ def sync_index(
     return stats
 
 
-def index_ingested(store: Store, report: IngestReport, index: Any = None) -> IndexStats:
+def index_ingested(
+    store: Store, report: IngestReport, index: Any = None, *, progress: Progress | None = None
+) -> IndexStats:
     """Bring the vector index up to date after an ingest; record it on the ingest report."""
     timer = time.perf_counter()
-    stats = sync_index(store, index)
+    stats = sync_index(store, index, progress=progress)
     report.index = stats
     report.seconds["index"] = time.perf_counter() - timer
     return stats

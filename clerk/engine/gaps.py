@@ -7,7 +7,8 @@ aggregates (metric ids are not texts, so those citations carry an empty quote at
 
 Severity: ``high`` when proof is missing or contradicted (no_evidence, negative_signal,
 no_owner, an under-delivery below 80 % of target, a drop of twice the threshold, a payback at
-twice its forecast or later); ``medium`` otherwise. Due dates: high 7 days, medium 14 days after the as-of date.
+twice its forecast or later); ``medium`` otherwise. Due dates: high 7 days, medium 14 days
+after the as-of date.
 """
 
 from __future__ import annotations
