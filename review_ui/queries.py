@@ -176,6 +176,14 @@ class GapEntry:
     audit: list[Review]
     dismiss_reason: str | None = None
 
+    @property
+    def overdue_days(self) -> int:
+        """Days an open flag is past its due date (0: not due yet, closed or no date)."""
+        due = self.gap.due_date
+        if due is None or self.gap.status not in OPEN_GAP_STATUSES:
+            return 0
+        return max(0, (utcnow().date() - due).days)
+
 
 @dataclass
 class AccountPage:
