@@ -4,8 +4,9 @@ Ids derive from what a draft rests on — (account, outcome, kind, period, evide
 re-run finds its own earlier work instead of adding twins. A *slot* is (outcome, kind, period):
 when a sweep drafts a slot anew, only the slot's ``pending`` / ``unverified`` drafts whose id did
 not come back are ``superseded``; ``approved``, ``edited`` and ``rejected`` items are never
-touched. Gap flags that a sweep no longer raises become ``resolved`` (unless ``dismissed``);
-a resolved flag raised again is ``open`` again.
+touched. Gap flags of the periods a sweep reports on that it no longer raises become
+``resolved`` (unless ``dismissed``); flags of earlier periods stay with their period; a
+resolved flag raised again is ``open`` again.
 """
 
 from __future__ import annotations
@@ -197,16 +198,13 @@ def _save_gaps(
         # A sweep of an earlier as-of (a backfill) must not resolve what a later one raised.
         if row.id in raised or row.status not in {"open", "acknowledged"} or row.as_of > as_of:
             continue
-        row.status, row.resolved_at, row.updated_at = "resolved", now, now
-        if _reports_on(row, periods):
-            stats.resolved_gaps.append(row.id)
-        else:
+        if not _reports_on(row, periods):
             # The sweep reports on a later period now (or the outcome left the value case):
-            # the flag is closed as outdated, not announced as fixed.
-            row.payload = {**row.payload, "resolution": OUTDATED}
-
-
-OUTDATED = "outdated: the sweep now reports on a later period"
+            # the flag still describes its own period, which the period selector and that
+            # period's packet read back (clerk.review.current), so it is left as it is.
+            continue
+        row.status, row.resolved_at, row.updated_at = "resolved", now, now
+        stats.resolved_gaps.append(row.id)
 
 
 def _reports_on(
