@@ -86,7 +86,7 @@ def test_manager_grid_at_200_accounts_groups_pages_and_links(store: Store, app: 
     html = client.get("/manager").text
     head = html.split("<thead>")[-1].split("</thead>")[0]
     # one column per outcome category, not one per outcome id
-    assert text_of(head) == "Account CSM Renewal Cost Productivity Account flags"
+    assert text_of(head) == "Account · CSM Renewal Cost Productivity Account flags"
     rows = re.findall(r"<tr>\s*<td><a href=\"/accounts/([\w-]+)\"", html)
     assert len(rows) == 50  # the first page
     assert 'aria-label="Pages of accounts"' in html and "202 accounts" in text_of(html)
