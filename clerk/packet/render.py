@@ -562,7 +562,8 @@ def packet_view(
 
 def customer_packet(packet: Packet) -> Packet:
     """The packet as the customer may receive it as data (the JSON download): gap flags
-    reworded for the customer, without owner, internal next action or risk."""
+    reworded for the customer, without owner, internal next action or risk, and no vendor
+    email (the CSM, the publisher)."""
     gaps = []
     for view in _gap_views(packet, "customer"):
         gaps.append(
@@ -577,7 +578,10 @@ def customer_packet(packet: Packet) -> Packet:
                 }
             )
         )
-    return packet.model_copy(update={"gap_flags": gaps})
+    # the vendor's people are named in the internal packet only
+    account = packet.account.model_copy(update={"csm": None})
+    by = packet.published_by if packet.published_by and "@" not in packet.published_by else None
+    return packet.model_copy(update={"gap_flags": gaps, "account": account, "published_by": by})
 
 
 def _env() -> Environment:

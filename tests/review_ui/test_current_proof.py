@@ -188,6 +188,11 @@ def test_customer_packet_of_the_demo_hides_internal_text_and_rejected_numbers(
     assert risk  # the internal packet keeps a risk sentence: the customer's must not show it
 
     monkeypatch.chdir(tmp_path)
+    json_run = CliRunner().invoke(cli, ["packet", "northwind", "-f", "json", "-o", "c.json"])
+    assert json_run.exit_code == 0, json_run.output
+    data = (tmp_path / "c.json").read_text()
+    assert "@vendor.example" not in data and risk not in data
+    assert not re.search(r"\b38\b", data)
     html_run = CliRunner().invoke(cli, ["packet", "northwind", "-f", "html", "-o", "c.html"])
     assert html_run.exit_code == 0, html_run.output
     pdf_run = CliRunner().invoke(cli, ["packet", "northwind", "-o", "c.pdf"])  # pdf by default
