@@ -246,11 +246,15 @@ def sync_index(
 
 
 def index_ingested(
-    store: Store, report: IngestReport, index: HybridIndex | None = None
+    store: Store,
+    report: IngestReport,
+    index: HybridIndex | None = None,
+    *,
+    progress: Progress | None = None,
 ) -> IndexStats:
     """Bring the vector index up to date after an ingest; record it on the ingest report."""
     timer = time.perf_counter()
-    stats = sync_index(store, index)
+    stats = sync_index(store, index, progress=progress)
     report.index = stats
     report.seconds["index"] = time.perf_counter() - timer
     return stats

@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(
         900, description="The window of CLERK_LOGIN_ATTEMPTS, in seconds."
     )
+    payback_margin_pct: float = Field(
+        25.0,
+        description="Payback later than its forecast by more than this percent raises a "
+        "payback_behind_forecast gap.",
+    )
     llm: str = Field(
         "extractive",
         description="Drafter: 'extractive' (no model) or 'openai:<model>' for OpenAI or any "

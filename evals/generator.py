@@ -428,13 +428,16 @@ class _AccountBuilder(TextPlanting):
             }
             if investment != annual:
                 payback["investment"] = investment
+            payback_months = investment / (payback_benefit.delivered / months)
             items.append(
-                {
-                    "outcome": None,
-                    "kind": "payback",
-                    "delivered": round(investment / (payback_benefit.delivered / months), 6),
-                }
+                {"outcome": None, "kind": "payback", "delivered": round(payback_months, 6)}
             )
+            # payback_behind_forecast at the clerk's default margin (CLERK_PAYBACK_MARGIN_PCT)
+            late = payback_months / payback["forecast_months"]
+            if abs(late - PAYBACK_LATE) < 0.01:
+                optional.add((None, "payback_behind_forecast"))
+            elif late > PAYBACK_LATE:
+                flags.add((None, "payback_behind_forecast"))
 
         proven = [p for p in plans if p.delivered is not None]
         reported_proven = any(i["kind"] == "customer_statement" for i in items)
@@ -482,6 +485,9 @@ class _AccountBuilder(TextPlanting):
         }
         csv_recipes = {p.recipe.key for p in plans if p.recipe.csv_ok and rng.random() < 0.35}
         return AccountOut(self.id, account, value_case, sink, events, expected, csv_recipes)
+
+
+PAYBACK_LATE = 1.25  # payback later than forecast by more than 25 % is a gap
 
 
 def _flag_key(flag: tuple[str | None, str]) -> tuple[str, str]:

@@ -12,24 +12,28 @@ are listed in the cell whatever its state, since an approved number can still un
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from clerk.domain.models import GAP_KINDS
-from clerk.domain.vocabulary import OPEN_GAP_STATUSES, PENDING_STATUSES, PROVEN_STATUSES, SEVERITIES
+from clerk.domain.vocabulary import PENDING_STATUSES, PROVEN_STATUSES, SEVERITIES
+from clerk.review.current import current_proofs
 from clerk.review.shares import confirmed_outcomes, unanswered_accounts
 from clerk.review.users import User
-from clerk.store.tables import GapFlagRow, OutcomeRow, ProofItemRow
-from review_ui.queries import AccountSummary, account_summaries
+from review_ui.queries import AccountSummary, summary_of, visible_accounts
 
 CellState = Literal["confirmed", "proven", "pending", "gap"]
 ACCOUNT_COLUMN = "(account)"
+# Outcomes are grouped by their value-case category, so 200 accounts with different outcome
+# ids stay a handful of columns wide; rows are paged.
+CATEGORY_ORDER = ("revenue", "cost", "productivity", "risk", "adoption")
+PAGE_SIZE = 50
 
 
 @dataclass
@@ -61,6 +65,7 @@ class Cell:
     proven: int = 0
     gaps: list[tuple[str, str]] = field(default_factory=list)  # (kind, severity)
     title: str = ""  # this account's title of the outcome (ids repeat across accounts)
+    category: str = ""
 
 
 @dataclass
@@ -71,6 +76,10 @@ class GridRow:
 
     def all_gaps(self) -> list[tuple[str, str]]:
         return self.account_gaps + [g for c in self.cells.values() for g in c.gaps]
+
+    def in_category(self, category: str) -> list[tuple[str, Cell]]:
+        """The account's outcomes of one category, as (outcome id, cell)."""
+        return [(o, c) for o, c in self.cells.items() if c.category == category]
 
 
 @dataclass
@@ -101,6 +110,15 @@ class ManagerPage:
     csms: list[str]
     gap_kinds: tuple[str, ...] = GAP_KINDS
     severities: tuple[str, ...] = SEVERITIES
+    categories: list[str] = field(default_factory=list)
+    page: int = 1
+    pages: int = 1
+
+    @property
+    def page_rows(self) -> list[GridRow]:
+        """The rows on this page of the grid (totals and the CSV cover every row)."""
+        start = (self.page - 1) * PAGE_SIZE
+        return self.rows[start : start + PAGE_SIZE]
 
 
 def _keep(row: GridRow, f: GridFilters, unanswered: set[str] | None = None) -> bool:
@@ -135,53 +153,60 @@ def _add(totals: Totals, row: GridRow) -> None:
     totals.high_gaps += sum(1 for _, sev in gaps if sev == "high")
 
 
-def manager_page(session: Session, user: User, filters: GridFilters) -> ManagerPage:
-    summaries = account_summaries(session, user)
-    titles: dict[str, set[str]] = defaultdict(set)
-    outcome_titles: dict[tuple[str, str], str] = {}
-    order: dict[str, None] = {}  # outcome ids by position, as the columns go
-    outcomes: dict[str, list[str]] = defaultdict(list)
-    for account_id, outcome_id, title in session.execute(
-        select(OutcomeRow.account_id, OutcomeRow.id, OutcomeRow.title).order_by(
-            OutcomeRow.position, OutcomeRow.id
+def manager_page(
+    session: Session, user: User, filters: GridFilters, *, page: int = 1
+) -> ManagerPage:
+    """The grid over every visible account's current proof (clerk.review.current)."""
+    accounts = visible_accounts(session, user)
+    ids = None if user.sees_all_accounts else [a.id for a in accounts]
+    proofs = current_proofs(session, ids)
+    far = dt.date.max
+    visible = {
+        s.id: s
+        for s in sorted(
+            (summary_of(a, proofs[a.id]) for a in accounts if a.id in proofs),
+            key=lambda s: (s.renewal or far, s.name),
         )
-    ):
-        outcome_titles[(account_id, outcome_id)] = title
-        outcomes[account_id].append(outcome_id)
-        order.setdefault(outcome_id, None)
-    counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for account_id, item_outcome, status, count in session.execute(
-        select(ProofItemRow.account_id, ProofItemRow.outcome_id, ProofItemRow.status, func.count())
-        .where(ProofItemRow.outcome_id.is_not(None))
-        .group_by(ProofItemRow.account_id, ProofItemRow.outcome_id, ProofItemRow.status)
-    ):
-        counts[(account_id, item_outcome or "")][status] += count
-    gaps: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
-    for account_id, gap_outcome, kind, severity in session.execute(
-        select(GapFlagRow.account_id, GapFlagRow.outcome_id, GapFlagRow.kind, GapFlagRow.severity)
-        .where(GapFlagRow.status.in_(OPEN_GAP_STATUSES))
-        .order_by(GapFlagRow.severity, GapFlagRow.kind)
-    ):
-        gaps[(account_id, gap_outcome or ACCOUNT_COLUMN)].append((kind, severity))
-
-    confirmed = confirmed_outcomes(session, PROVEN_STATUSES)
+    }
+    titles: dict[str, set[str]] = defaultdict(set)
+    categories: dict[str, str] = {}
+    confirmed_in: dict[str, set[str]] = defaultdict(set)
+    for account_id, outcome_id in confirmed_outcomes(session, PROVEN_STATUSES):
+        confirmed_in[account_id].add(outcome_id)
     rows = []
-    for summary in summaries:
+    for summary in visible.values():
+        proof = proofs.get(summary.id)
+        if proof is None:
+            continue
+        counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for item in proof.items:
+            if item.outcome_id is not None:
+                counts[item.outcome_id][item.status] += 1
+        gaps: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for gap in sorted(proof.open_gaps, key=lambda g: (g.severity, g.kind)):
+            gaps[gap.outcome_id or ACCOUNT_COLUMN].append((gap.kind, gap.severity))
         cells = {}
-        for outcome_id in outcomes.get(summary.id, []):
-            c = counts.get((summary.id, outcome_id), {})
+        confirmed = confirmed_in.get(summary.id, set())
+        for outcome in proof.outcomes:
+            titles[outcome.id].add(outcome.title)
+            categories.setdefault(outcome.id, outcome.category)
+            c = counts.get(outcome.id, {})
             proven = sum(c.get(s, 0) for s in PROVEN_STATUSES)
             pending = sum(c.get(s, 0) for s in PENDING_STATUSES)
             state: CellState = "proven" if proven else "pending" if pending else "gap"
-            if proven and (summary.id, outcome_id) in confirmed:
+            if proven and outcome.id in confirmed:
                 state = "confirmed"
-            title = outcome_titles.get((summary.id, outcome_id), outcome_id)
-            cells[outcome_id] = Cell(
-                state, pending, proven, gaps.get((summary.id, outcome_id), []), title
+            cells[outcome.id] = Cell(
+                state,
+                pending,
+                proven,
+                gaps.get(outcome.id, []),
+                title=outcome.title,
+                category=outcome.category,
             )
-        rows.append(GridRow(summary, cells, gaps.get((summary.id, ACCOUNT_COLUMN), [])))
+        rows.append(GridRow(summary, cells, gaps.get(ACCOUNT_COLUMN, [])))
 
-    csms = sorted({s.csm for s in summaries if s.csm})
+    csms = sorted({s.csm for s in visible.values() if s.csm})
     unanswered = None
     if filters.unanswered_days is not None:
         unanswered = unanswered_accounts(session, filters.unanswered_days)
@@ -190,15 +215,25 @@ def manager_page(session: Session, user: User, filters: GridFilters) -> ManagerP
     for r in rows:
         _add(totals, r)
         _add(by_csm[r.summary.csm or "(no owner)"], r)
-    for r in rows:
-        for outcome_id, cell in r.cells.items():
-            titles[outcome_id].add(cell.title)
+    used = {o for r in rows for o in r.cells}
     # One account's title never heads another account's outcome: ids that carry different
     # titles in different accounts are headed by the id (each cell names its own title).
-    columns = [
-        (o, next(iter(titles[o])) if len(titles[o]) == 1 else o) for o in order if o in titles
-    ]
-    return ManagerPage(filters, columns, rows, totals, dict(sorted(by_csm.items())), csms)
+    columns = [(o, next(iter(t)) if len(t) == 1 else o) for o, t in titles.items() if o in used]
+    groups = [c for c in CATEGORY_ORDER if any(categories.get(o) == c for o in used)]
+    groups += sorted({categories[o] for o in used} - set(groups))
+    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    return ManagerPage(
+        filters,
+        columns,
+        rows,
+        totals,
+        dict(sorted(by_csm.items())),
+        csms,
+        categories=groups,
+        page=page,
+        pages=pages,
+    )
 
 
 def grid_csv(page: ManagerPage) -> str:

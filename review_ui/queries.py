@@ -8,10 +8,10 @@ account's rows.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import func, select, true
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clerk.domain.models import Account, GapFlag, Outcome, ProofItem, Review, Source
@@ -19,8 +19,14 @@ from clerk.domain.vocabulary import (
     DECIDED_STATUSES,
     OPEN_GAP_STATUSES,
     PENDING_STATUSES,
-    PROVEN_STATUSES,
     severity_rank,
+)
+from clerk.review.current import (
+    CurrentProof,
+    PeriodOption,
+    current_proof,
+    current_proofs,
+    period_options,
 )
 from clerk.review.decisions import (
     REJECT_REASONS,
@@ -51,6 +57,8 @@ class AccountSummary:
     open_gaps: int = 0
     outcomes: int = 0
     proven: int = 0
+    as_of: dt.date | None = None
+    decided: int = 0
 
     @property
     def coverage(self) -> float | None:
@@ -73,10 +81,11 @@ class AccountSummary:
             "outcomes": self.outcomes,
             "proven_outcomes": self.proven,
             "coverage": self.coverage,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
         }
 
 
-def _visible_accounts(session: Session, user: User, only: str | None) -> list[AccountRow]:
+def visible_accounts(session: Session, user: User, only: str | None = None) -> list[AccountRow]:
     query = select(AccountRow)
     if not user.sees_all_accounts:
         query = query.where(AccountRow.csm == user.email)
@@ -85,61 +94,41 @@ def _visible_accounts(session: Session, user: User, only: str | None) -> list[Ac
     return list(session.scalars(query))
 
 
-def account_summaries(
-    session: Session, user: User, *, only: str | None = None
-) -> list[AccountSummary]:
-    """The accounts ``user`` may see (or just ``only``), with review counts, soonest renewal
-    first."""
-    accounts = _visible_accounts(session, user, only)
-    by_id = {
-        a.id: AccountSummary(id=a.id, name=a.name, csm=a.csm, renewal=a.renewal) for a in accounts
-    }
-    if not by_id:
-        return []
-    ids = list(by_id)
-    # Filtering by id list is only worth it for a CSM or one account; a manager's home page
-    # covers every account anyway, so its aggregates skip the long IN list.
-    narrow = only is not None or not user.sees_all_accounts
-    scoped = (lambda col: col.in_(ids)) if narrow else (lambda col: true())
+def summary_of(row: AccountRow, proof: CurrentProof) -> AccountSummary:
+    """Counts of one account's current proof (clerk.review.current: the one definition)."""
     stale_before = utcnow() - dt.timedelta(days=get_settings().stale_pending_days)
-    is_stale = ProofItemRow.created_at < stale_before
-    rows = session.execute(
-        select(ProofItemRow.account_id, is_stale, func.count())
-        .where(scoped(ProofItemRow.account_id), ProofItemRow.status.in_(PENDING_STATUSES))
-        .group_by(ProofItemRow.account_id, is_stale)
+    pending = proof.pending
+    return AccountSummary(
+        id=row.id,
+        name=row.name,
+        csm=row.csm,
+        renewal=row.renewal,
+        pending=len(pending),
+        pending_stale=sum(
+            1 for r in pending if r.created_at is not None and r.created_at < stale_before
+        ),
+        open_gaps=len(proof.open_gaps),
+        outcomes=len(proof.outcomes),
+        proven=len(proof.proven_outcomes),
+        as_of=proof.as_of,
+        decided=sum(1 for r in proof.items if r.status in DECIDED_STATUSES),
     )
-    for account_id, stale, count in rows:
-        if account_id in by_id:
-            by_id[account_id].pending += count
-            if stale:
-                by_id[account_id].pending_stale += count
-    for account_id, count in session.execute(
-        select(GapFlagRow.account_id, func.count())
-        .where(scoped(GapFlagRow.account_id), GapFlagRow.status.in_(OPEN_GAP_STATUSES))
-        .group_by(GapFlagRow.account_id)
-    ):
-        if account_id in by_id:
-            by_id[account_id].open_gaps = count
-    for account_id, count in session.execute(
-        select(OutcomeRow.account_id, func.count())
-        .where(scoped(OutcomeRow.account_id))
-        .group_by(OutcomeRow.account_id)
-    ):
-        if account_id in by_id:
-            by_id[account_id].outcomes = count
-    for account_id, count in session.execute(
-        select(ProofItemRow.account_id, func.count(func.distinct(ProofItemRow.outcome_id)))
-        .where(
-            scoped(ProofItemRow.account_id),
-            ProofItemRow.status.in_(PROVEN_STATUSES),
-            ProofItemRow.outcome_id.is_not(None),
-        )
-        .group_by(ProofItemRow.account_id)
-    ):
-        if account_id in by_id:
-            by_id[account_id].proven = count
+
+
+def account_summaries(
+    session: Session, user: User, *, only: str | None = None, as_of: dt.date | None = None
+) -> list[AccountSummary]:
+    """The accounts ``user`` may see (or just ``only``), counted over each account's current
+    proof (at ``as_of``, else its newest sweep), soonest renewal first."""
+    accounts = visible_accounts(session, user, only)
+    if not accounts:
+        return []
+    # A manager's home page covers every account anyway: no long IN list then.
+    narrow = only is not None or not user.sees_all_accounts
+    proofs = current_proofs(session, [a.id for a in accounts] if narrow else None, as_of=as_of)
+    summaries = [summary_of(a, proofs[a.id]) for a in accounts if a.id in proofs]
     far = dt.date.max
-    return sorted(by_id.values(), key=lambda s: (s.renewal or far, s.name))
+    return sorted(summaries, key=lambda s: (s.renewal or far, s.name))
 
 
 # --- the account page ------------------------------------------------------------------
@@ -192,6 +181,14 @@ class GapEntry:
     audit: list[Review]
     dismiss_reason: str | None = None
 
+    @property
+    def overdue_days(self) -> int:
+        """Days an open flag is past its due date (0: not due yet, closed or no date)."""
+        due = self.gap.due_date
+        if due is None or self.gap.status not in OPEN_GAP_STATUSES:
+            return 0
+        return max(0, (utcnow().date() - due).days)
+
 
 @dataclass
 class AccountPage:
@@ -204,6 +201,27 @@ class AccountPage:
     closed_gaps: list[GapEntry]
     reject_reasons: dict[str, str] = field(default_factory=lambda: dict(REJECT_REASONS))
     as_of: dt.date | None = None
+    periods: list[PeriodOption] = field(default_factory=list)
+    selected: PeriodOption | None = None
+    outcome: Outcome | None = None  # the page shows this outcome only
+
+    def only_outcome(self, outcome_id: str | None) -> AccountPage:
+        """The page narrowed to one outcome's items and gap flags (unknown ids: all)."""
+        chosen = next((o for o in self.outcomes if o.id == outcome_id), None)
+        if chosen is None:
+            return self
+
+        def mine(entries: list[Any]) -> list[Any]:
+            return [e for e in entries if (getattr(e, "item", None) or e.gap).outcome == chosen.id]
+
+        return replace(
+            self,
+            queue=mine(self.queue),
+            decided=mine(self.decided),
+            gaps=mine(self.gaps),
+            closed_gaps=mine(self.closed_gaps),
+            outcome=chosen,
+        )
 
 
 def account_outcomes(session: Session, account_id: str) -> list[Outcome]:
@@ -282,49 +300,30 @@ def queue_entries(
     ]
 
 
-def _summary_of(
-    row: AccountRow, outcomes: list[Outcome], items: list[ProofItemRow], gaps: list[GapFlagRow]
-) -> AccountSummary:
-    """The account's counts from rows already loaded (no extra queries on the hot page)."""
-    stale_before = utcnow() - dt.timedelta(days=get_settings().stale_pending_days)
-    pending = [r for r in items if r.status in PENDING_STATUSES]
-    proven = {r.outcome_id for r in items if r.status in PROVEN_STATUSES and r.outcome_id}
-    return AccountSummary(
-        id=row.id,
-        name=row.name,
-        csm=row.csm,
-        renewal=row.renewal,
-        pending=len(pending),
-        pending_stale=sum(
-            1 for r in pending if r.created_at is not None and r.created_at < stale_before
-        ),
-        open_gaps=sum(1 for g in gaps if g.status in OPEN_GAP_STATUSES),
-        outcomes=len(outcomes),
-        proven=len(proven & {o.id for o in outcomes}),
-    )
-
-
 def _item_order(titles: list[str]) -> Any:
     position = {t: i for i, t in enumerate(titles)}
     return lambda r: (position.get(r.outcome_id or "", len(position)), r.kind, r.id)
 
 
-def account_page(session: Session, account_id: str, user: User) -> AccountPage:
-    """Everything the account page shows; raises NotFound/Forbidden like the decisions do."""
+def account_page(
+    session: Session, account_id: str, user: User, *, as_of: dt.date | None = None
+) -> AccountPage:
+    """Everything the account page shows at ``as_of`` (default: the newest sweep); raises
+    NotFound/Forbidden like the decisions do."""
     row = check_account(session, account_id, user)
+    proof = current_proof(session, account_id, as_of)
     outcomes = account_outcomes(session, account_id)
     titles = {o.id: o.title for o in outcomes}
-    rows = list(
-        session.scalars(
-            select(ProofItemRow).where(
-                ProofItemRow.account_id == account_id, ProofItemRow.status != "superseded"
-            )
-        )
-    )
+    rows = list(proof.items)
     rows.sort(key=_item_order([o.id for o in outcomes]))
     pending = [r for r in rows if r.status in PENDING_STATUSES]
     decided = [r for r in rows if r.status in DECIDED_STATUSES]
-    gap_rows = list(session.scalars(select(GapFlagRow).where(GapFlagRow.account_id == account_id)))
+    current_ids = {g.id for g in proof.gaps}
+    gap_rows = list(proof.gaps) + [
+        g
+        for g in session.scalars(select(GapFlagRow).where(GapFlagRow.account_id == account_id))
+        if g.id not in current_ids and g.status not in OPEN_GAP_STATUSES
+    ]
     gap_rows.sort(key=lambda g: (severity_rank(g.severity), g.kind, g.id))
     # one audit query for the whole page: items and gap flags
     trail = audit_trail(session, [r.id for r in rows] + [g.id for g in gap_rows])
@@ -338,16 +337,26 @@ def account_page(session: Session, account_id: str, user: User) -> AccountPage:
         for g in gap_rows
     ]
     entries = {e.item.id: e for e in queue_entries(session, pending + decided, titles, trail)}
+    options = period_options(session, account_id)
     return AccountPage(
         account=account_from_row(row),
-        summary=_summary_of(row, outcomes, rows, gap_rows),
+        summary=summary_of(row, proof),
         outcomes=outcomes,
         queue=[entries[r.id] for r in pending],
         decided=[entries[r.id] for r in decided],
-        gaps=[g for g in gaps if g.gap.status in OPEN_GAP_STATUSES],
+        gaps=[g for g in gaps if g.gap.id in current_ids and g.gap.status in OPEN_GAP_STATUSES],
         closed_gaps=[g for g in gaps if g.gap.status not in OPEN_GAP_STATUSES],
-        as_of=max((r.as_of for r in rows), default=None),
+        as_of=proof.as_of,
+        periods=options,
+        selected=_selected(options, proof.as_of),
     )
+
+
+def _selected(options: list[PeriodOption], as_of: dt.date | None) -> PeriodOption | None:
+    """The option whose period the page reports on: the newest one ending on or before it."""
+    if as_of is None:
+        return None
+    return next((o for o in options if o.end <= as_of), None)
 
 
 def item_entry(session: Session, item_id: str, user: User) -> tuple[QueueEntry, AccountPage]:

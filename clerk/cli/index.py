@@ -11,10 +11,11 @@ from rich.markup import escape
 from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from clerk.cli.app import app, console, parse_date
+from clerk.cli.app import UnknownAccount, app, console, parse_date
 from clerk.ingest.digests import rebuild_all_digests
 from clerk.retrieval import describe, reindex, search, sync_index
 from clerk.store import Store
+from clerk.store.tables import AccountRow
 
 KINDS = ("ticket", "ticket_comment", "note", "usage_digest")
 
@@ -95,16 +96,20 @@ def search_command(
     unknown = sorted(set(kind) - set(KINDS))
     if unknown:
         raise typer.BadParameter(f"unknown kind(s): {', '.join(unknown)}", param_hint="--kind")
+    start, end = parse_date(since, "--since"), parse_date(until, "--until")
     store = Store()
     try:
+        with store.session() as session:
+            if session.get(AccountRow, account) is None:
+                raise UnknownAccount(account)
         hits = search(
             store,
             account,
             query,
             kinds=kind or None,
             customer=customer,
-            since=parse_date(since, "--since"),
-            until=parse_date(until, "--until"),
+            since=start,
+            until=end,
             k=k,
         )
     finally:

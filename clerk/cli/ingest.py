@@ -7,6 +7,14 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from clerk.cli.app import app, console, err_console
 from clerk.ingest import IngestError, IngestReport, run_ingest
@@ -66,6 +74,18 @@ def print_report(report: IngestReport, out: Console) -> None:
         )
 
 
+def stages() -> Progress:
+    """The ingest's progress: one row per stage with a spinner, bar, count and time."""
+    return Progress(
+        SpinnerColumn(finished_text="[green]✓[/]"),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
 @app.command()
 def ingest(
     data: Path = typer.Argument(..., help="The data folder (accounts/, usage/, tickets/)."),
@@ -77,9 +97,25 @@ def ingest(
     when nothing in the folder was ingestible."""
     store = Store()
     try:
-        report = run_ingest(data, store, console=console)
-        if index:
-            index_ingested(store, report)
+        with stages() as bar:
+            # A live line per stage, so a long ingest (embedding a few thousand tickets takes
+            # minutes on a laptop) never looks stuck.
+            reading = bar.add_task("reading accounts, usage, tickets and notes", total=None)
+            report = run_ingest(data, store, console=console)
+            bar.update(reading, total=1, completed=1)
+            if index:
+                indexing = bar.add_task("indexing changed sources", total=None)
+
+                def advance(done: int, total: int) -> None:
+                    bar.update(indexing, completed=done, total=max(total, 1))
+
+                stats = index_ingested(store, report, progress=advance)
+                bar.update(
+                    indexing,
+                    description=f"indexed {stats.sources:,} sources",
+                    total=max(stats.sources, 1),
+                    completed=max(stats.sources, 1),
+                )
     except IngestError as exc:
         err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(1) from None

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from clerk.cli.app import app, console, err_console, parse_date
+from clerk.cli.app import USAGE_ERROR, app, console, err_console, parse_date
 from clerk.store import Store
 
 users_app = typer.Typer(
@@ -93,17 +93,32 @@ def packet(
         False, "--publish", help="Publish as the next immutable version before exporting."
     ),
     version: int | None = typer.Option(None, "--version", help="Export a published version."),
-    as_of: str | None = typer.Option(None, "--as-of", help="Drafts of this date (YYYY-MM-DD)."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Read the proof at this date (YYYY-MM-DD; default: newest sweep)."
+    ),
+    internal: bool = typer.Option(
+        False,
+        "--internal",
+        help="The vendor's internal packet: every gap flag with owner, next action and risk. "
+        "Without it: the customer packet (approved proof, customer-safe gap wording).",
+    ),
 ) -> None:
     """Export an account's Value Proof Packet (approved and edited items, open gaps)."""
     from clerk.packet import render as packet_render
     from clerk.packet.assemble import draft_packet, get_packet, publish_packet
-    from clerk.review.decisions import ReviewError
+    from clerk.review.decisions import NotFound, ReviewError
 
     if fmt not in packet_render.FORMATS:
-        err_console.print(f"[red]Unknown format {fmt!r}: use pdf, html, md or json.[/]")
-        raise typer.Exit(2)
+        raise typer.BadParameter(
+            f"{fmt!r} is not one of {', '.join(packet_render.FORMATS)}", param_hint="--format"
+        )
     day = parse_date(as_of)
+    if output is not None and not output.parent.is_dir():
+        raise typer.BadParameter(
+            f"cannot write {output}: the folder {output.parent} does not exist",
+            param_hint="--output",
+        )
+    audience: packet_render.Audience = "internal" if internal else "customer"
     store = Store()
     try:
         if publish:
@@ -113,13 +128,22 @@ def packet(
             result = get_packet(store, account, version)
         else:
             result = draft_packet(store, account, as_of=day)
+    except NotFound as exc:
+        err_console.print(f"[bold red]Error:[/] {escape(str(exc))}")
+        raise typer.Exit(USAGE_ERROR) from None
     except ReviewError as exc:
-        err_console.print(f"[red]{exc}[/]")
+        err_console.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(1) from None
-    target = output or Path(packet_render.filename(result, fmt))
-    target.write_bytes(packet_render.render(result, fmt))
+    finally:
+        store.close()
+    target = output or Path(packet_render.filename(result, fmt, audience))
+    try:
+        target.write_bytes(packet_render.render(result, fmt, audience=audience))
+    except OSError as exc:
+        err_console.print(f"[bold red]Error:[/] cannot write {target}: {exc.strerror or exc}")
+        raise typer.Exit(USAGE_ERROR) from None
     which = f"version {result.version}" if result.published_at else "draft"
     console.print(
-        f"Wrote {target} ({len(result.proof_items)} items, {len(result.gap_flags)} open gaps, "
-        f"as of {result.as_of}, {which})."
+        f"Wrote {target} ({audience} packet, {len(result.proof_items)} items, "
+        f"{len(result.gap_flags)} open gaps, as of {result.as_of}, {which})."
     )

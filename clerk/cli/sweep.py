@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import typer
@@ -11,14 +12,22 @@ from rich.table import Table
 from sqlalchemy import select
 
 from clerk.cli import jsonout
-from clerk.cli.app import LOG_FILE, app, console, err_console, parse_date
+from clerk.cli.app import (
+    LOG_FILE,
+    USAGE_ERROR,
+    UnknownAccount,
+    app,
+    console,
+    err_console,
+    parse_date,
+)
 from clerk.domain.format import claim_number
 from clerk.domain.models import GAP_KINDS
 from clerk.domain.vocabulary import severity_rank
-from clerk.review.current import account_document, latest_as_of
+from clerk.review.current import account_document, current_proofs, latest_as_of
 from clerk.settings import Settings
 from clerk.store import Store
-from clerk.store.tables import GapFlagRow
+from clerk.store.tables import AccountRow, GapFlagRow
 from clerk.sweep.lock import SweepBusy
 from clerk.sweep.run import SweepReport, run_sweep, today_utc
 
@@ -84,7 +93,7 @@ def sweep(
         )
     except LookupError as exc:
         err_console.print(f"[bold red]Error:[/] {escape(str(exc.args[0]))}")
-        raise typer.Exit(1) from None
+        raise typer.Exit(USAGE_ERROR) from None
     except SweepBusy as exc:
         err_console.print(f"[bold yellow]Not swept:[/] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(3) from None
@@ -114,7 +123,16 @@ def items_table(document: dict[str, Any], out: Console) -> None:
             f"confidence {item['confidence']} · {numbers}"
         )
         out.print(head, soft_wrap=True)
-        out.print(f"    {escape(item['claim'])}", soft_wrap=True)
+        edited = item.get("edited") or {}
+        if edited.get("claim"):
+            # the CSM's words are what the packet shows; the clerk's draft stays beside them
+            note = "asserted by CSM" if edited.get("asserted_by_csm") else "edited by CSM"
+            out.print(f"    {escape(edited['claim'])} [cyan]({note})[/]", soft_wrap=True)
+            out.print(f"    [dim]clerk's draft: {escape(item['claim'])}[/]", soft_wrap=True)
+        else:
+            out.print(f"    {escape(item['claim'])}", soft_wrap=True)
+        if item.get("reject_reason"):
+            out.print(f"    [dim]rejected: {escape(item['reject_reason'])}[/]", soft_wrap=True)
         for error in item.get("verification_errors") or []:
             out.print(f"    [red]not verified: {escape(error)}[/]", soft_wrap=True)
     if not document["proof_items"]:
@@ -123,9 +141,15 @@ def items_table(document: dict[str, Any], out: Console) -> None:
 
 
 def gaps_table(
-    rows: list[dict[str, Any]], out: Console, *, title: str, with_account: bool = True
+    rows: list[dict[str, Any]],
+    out: Console,
+    *,
+    title: str,
+    with_account: bool = True,
+    today: dt.date | None = None,
 ) -> None:
-    """Gap flags for a reader: what is missing, the next action, who owns it."""
+    """Gap flags for a reader: what is missing, the next action, who owns it, by when."""
+    today = today or today_utc()
     out.print(f"[bold]{title}[/]")
     for gap in rows:
         where = f"{gap['account']} · " if with_account else ""
@@ -136,7 +160,15 @@ def gaps_table(
             soft_wrap=True,
         )
         out.print(f"    {escape(gap['message'])}", soft_wrap=True)
-        out.print(f"    [dim]Next:[/] {escape(gap['next_action'])}", soft_wrap=True)
+        due = gap.get("due_date")
+        when = ""
+        if due:
+            day = due if isinstance(due, dt.date) else dt.date.fromisoformat(str(due))
+            late = day < today and gap["status"] in ("open", "acknowledged")
+            when = f" · due {day.isoformat()}" + (
+                f" [bold red]OVERDUE by {(today - day).days} days[/]" if late else ""
+            )
+        out.print(f"    [dim]Next:[/] {escape(gap['next_action'])}{when}", soft_wrap=True)
     if not rows:
         out.print("  [green]none[/]")
 
@@ -160,6 +192,8 @@ def items(
     store = Store()
     try:
         with store.session() as session:
+            if session.get(AccountRow, account) is None:
+                raise UnknownAccount(account)
             day = day or latest_as_of(session, account) or today_utc()
         if sweep_first:
             try:
@@ -173,11 +207,7 @@ def items(
             for failed, error in report.failed.items() if report else ():
                 err_console.print(f"[red]sweep of {escape(failed)} failed:[/] {escape(error)}")
         with store.session() as session:
-            try:
-                document = account_document(session, account, day)
-            except LookupError as exc:
-                err_console.print(f"[bold red]Error:[/] {escape(str(exc.args[0]))}")
-                raise typer.Exit(1) from None
+            document = account_document(session, account, day)
             swept = latest_as_of(session, account) is not None
     finally:
         store.close()
@@ -205,17 +235,29 @@ def gaps(
         )
     from clerk.store.rows import gap_document
 
-    query = select(GapFlagRow)
-    if account:
-        query = query.where(GapFlagRow.account_id == account)
-    if kind:
-        query = query.where(GapFlagRow.kind == kind)
-    if status != "all":
-        query = query.where(GapFlagRow.status.in_([s.strip() for s in status.split(",")]))
+    wanted = None if status == "all" else {s.strip() for s in status.split(",")}
     store = Store()
     try:
         with store.session() as session:
-            rows = session.scalars(query).all()
+            if account and session.get(AccountRow, account) is None:
+                raise UnknownAccount(account)
+            # the flags of each account's current proof (clerk.review.current), plus closed
+            # ones when asked for: those are history, not part of any current proof
+            rows = [
+                g
+                for proof in current_proofs(session, [account] if account else None).values()
+                for g in proof.gaps
+            ]
+            if wanted is None or "resolved" in wanted:
+                query = select(GapFlagRow).where(GapFlagRow.status == "resolved")
+                if account:
+                    query = query.where(GapFlagRow.account_id == account)
+                rows += list(session.scalars(query))
+            rows = [
+                r
+                for r in rows
+                if (wanted is None or r.status in wanted) and (kind is None or r.kind == kind)
+            ]
             docs = [{"account": r.account_id, **gap_document(r)} for r in rows]
     finally:
         store.close()

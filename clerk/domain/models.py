@@ -33,6 +33,7 @@ GapKind = Literal[
     "usage_proxy_only",
     "no_owner",
     "unconfirmed_by_customer",
+    "payback_behind_forecast",
 ]
 GAP_KINDS: tuple[str, ...] = GapKind.__args__  # type: ignore[attr-defined]
 Severity = Literal["high", "medium", "low"]
@@ -98,6 +99,7 @@ class OutcomeInput(_Model):
     outcome: str | None = None
     unit: str | None = None
     source: str | None = None
+    label: str | None = None  # the input's title in the customer's language (the packet)
 
     @property
     def kind(self) -> Literal["metric", "assumption", "outcome"]:
@@ -266,6 +268,21 @@ class CustomerConfirmation(_Model):
     version: int  # the packet version they confirmed it in
 
 
+class TrendPoint(_Model):
+    """An outcome's delivered value over one reporting period, computed by the engine."""
+
+    period: Period
+    delivered: float | None = None
+    target: float | None = None
+
+
+class OutcomeTrend(_Model):
+    """Delivered against target over the last reporting periods, oldest first."""
+
+    outcome: str
+    points: list[TrendPoint] = Field(default_factory=list)
+
+
 class Packet(_Model):
     account: Account
     as_of: dt.date
@@ -277,6 +294,8 @@ class Packet(_Model):
     outcomes: list[Outcome]
     # items of this packet the customer confirmed in an earlier version (same id, same claim)
     confirmations: list[CustomerConfirmation] = Field(default_factory=list)
+    # Each proven outcome over its last four reporting periods (the packet's charts).
+    trends: list[OutcomeTrend] = Field(default_factory=list)
 
 
 class Evidence(BaseModel):

@@ -6,13 +6,15 @@ evidence cite it: ``negative_signal`` the customer's words, ``usage_drop`` the t
 aggregates (metric ids are not texts, so those citations carry an empty quote at 0..0).
 
 Severity: ``high`` when proof is missing or contradicted (no_evidence, negative_signal,
-no_owner, an under-delivery below 80 % of target, a drop of twice the threshold); ``medium``
-otherwise. Due dates: high 7 days, medium 14 days after the as-of date.
+no_owner, an under-delivery below 80 % of target, a drop of twice the threshold, a payback at
+twice its forecast or later); ``medium`` otherwise. Due dates: high 7 days, medium 14 days
+after the as-of date.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +32,7 @@ from clerk.domain.models import (
     SignalDraft,
     ValueCase,
 )
-from clerk.engine.calculations import OutcomeResult, attainment, short_of_target
+from clerk.engine.calculations import OutcomeResult, PaybackResult, attainment, short_of_target
 from clerk.settings import Settings
 
 # Below this attainment an under-delivery is high severity.
@@ -68,6 +70,7 @@ class Thresholds:
     statement_tolerance_pct: float = _default("statement_tolerance_pct")
     attainment_bound_pct: float = _default("attainment_bound_pct")
     unconfirmed_days: int = _default("share_answer_days")
+    payback_margin_pct: float = _default("payback_margin_pct")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Thresholds:
@@ -81,6 +84,7 @@ class Thresholds:
             statement_tolerance_pct=settings.statement_tolerance_pct,
             attainment_bound_pct=settings.attainment_bound_pct,
             unconfirmed_days=settings.share_answer_days,
+            payback_margin_pct=settings.payback_margin_pct,
         )
 
     def due_days(self, severity: Severity) -> int:
@@ -152,8 +156,13 @@ def raise_gaps(
     evidence: dict[str, OutcomeEvidence],
     thresholds: Thresholds | None = None,
     shares: list[SharedPacket] | None = None,
+    payback: PaybackResult | None = None,
 ) -> list[GapFlag]:
-    """Every gap flag for an account at ``as_of``, in value-case order, account flags last."""
+    """Every gap flag for an account at ``as_of``, in value-case order, account flags last.
+
+    ``payback`` (the value case's payback at ``as_of``) raises ``payback_behind_forecast``
+    when it is later than its forecast by more than ``thresholds.payback_margin_pct``.
+    """
     limits = thresholds or Thresholds()
     flags: list[GapFlag] = []
     for outcome in value_case.outcomes:
@@ -171,6 +180,9 @@ def raise_gaps(
                 period=None,
             )
         )  # fmt: skip
+    behind = payback_behind(payback, limits)
+    if behind is not None:
+        flags.append(behind(account, as_of))
     proven = [value_case.outcome(o) for o, e in evidence.items() if e.has_proof]
     if proven and all(o is not None and o.category == "adoption" for o in proven):
         flags.append(
@@ -215,6 +227,36 @@ def unconfirmed_share(shares: list[SharedPacket], as_of: dt.date, days: int) -> 
     if answered or (as_of - newest.shared_on).days < days:
         return None
     return newest
+
+
+def payback_behind(
+    payback: PaybackResult | None, limits: Thresholds
+) -> Callable[[Account, dt.date], GapFlag] | None:
+    """The ``payback_behind_forecast`` flag maker when payback is late beyond the margin."""
+    if payback is None or payback.months is None or not payback.forecast:
+        return None
+    months, forecast = payback.months, payback.forecast
+    if round(months, 9) <= forecast * (1 + limits.payback_margin_pct / 100):
+        return None
+    severity: Severity = "high" if months >= 2 * forecast else "medium"
+    benefit = payback.benefit
+
+    def make(account: Account, as_of: dt.date) -> GapFlag:
+        title = benefit.outcome.title
+        return _flag(
+            account, as_of, None, "payback_behind_forecast", severity,
+            period=benefit.period, key=benefit.outcome.id,
+            message=f"At the {benefit.period.label} rate of {title.lower()}, the investment "
+            f"pays back in {claim_number(months)} months, later than the forecast of "
+            f"{claim_number(forecast)} months.",
+            next_action=f"Review with {_who(account)} what holds {title.lower()} back and "
+            "agree the steps that bring payback toward the forecast, or restate the forecast "
+            "with them.",
+            risk="Finance compares payback with the business case at renewal; a payback far "
+            "behind it reads as a failed investment.",
+        )  # fmt: skip
+
+    return make
 
 
 def _outcome_gaps(

@@ -14,11 +14,13 @@ empty list means verified), so the review queue can say exactly what failed:
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from clerk.domain.format import number
-from clerk.domain.models import Calculation, Citation, ProofItem, Source
+from clerk.domain.models import Calculation, Citation, Period, ProofItem, Source
+from clerk.domain.periods import MONTH_NAMES
 from clerk.domain.stance import Reading, read_statement
 from clerk.domain.textnum import NumberMention, numbers_in
 
@@ -32,6 +34,7 @@ __all__ = [
     "verify_citation",
     "verify_claim",
     "verify_item",
+    "without_period_names",
 ]
 
 
@@ -152,8 +155,35 @@ def verify_item(item: ProofItem, sources: Mapping[str, Source]) -> list[str]:
             f"result {number(calc.result)}"
         )
     quotes = [c.quote for c in item.citations]
-    errors += verify_claim(item.claim, allowed_numbers(item), quotes)
+    errors += verify_claim(
+        without_period_names(item.claim, item.period, item.unit), allowed_numbers(item), quotes
+    )
     return errors
+
+
+def without_period_names(claim: str, period: Period | None, unit: str | None = None) -> str:
+    """``claim`` with the item's own period named blank: "the 2025 rate", "Q2 2026", "FY2026",
+    "June 2026" are when, not how much, whichever period kind the outcome reports on.
+
+    A name followed by the item's unit ("2025 months") is a quantity and stays.
+    Blanks keep the claim's length, so offsets in messages still point at the claim.
+    """
+    quantity = rf"|\s*{re.escape(unit)}\b" if unit else ""
+    if period is None:
+        return claim
+    names = {period.label} if period.label else set()
+    for day in (period.start, period.end - dt.timedelta(days=1)):
+        year = day.year
+        names |= {
+            f"FY{year}", f"FY {year}", f"FY{year % 100:02d}", f"{year}",
+            f"Q{(day.month - 1) // 3 + 1} {year}", f"H{1 if day.month <= 6 else 2} {year}",
+            f"{MONTH_NAMES[day.month - 1]} {year}",
+        }  # fmt: skip
+    for name in sorted((n for n in names if n), key=len, reverse=True):
+        claim = re.sub(
+            rf"(?<![\w.,$€£]){re.escape(name)}(?![\w%]|[.,]\d{quantity})", " " * len(name), claim
+        )
+    return claim
 
 
 def _customer_statement_errors(item: ProofItem, sources: Mapping[str, Source]) -> list[str]:

@@ -273,6 +273,9 @@ def check_value_case(value_case: ValueCase) -> list[tuple[Path_, str]]:
         for item in outcome.inputs:
             where: Path_ = [*at, "inputs", item.name]
             kinds = [k for k in ("metric", "assumption", "outcome") if getattr(item, k) is not None]
+            if item.label is not None and not (0 < len(item.label.strip()) <= 120):
+                message = f"{label}: input {item.name!r} label must be 1 to 120 characters"
+                problems.append(([*where, "label"], message))
             if len(kinds) != 1:
                 message = f"{label}: input {item.name!r} needs exactly one of metric, assumption, "
                 message += f"outcome (has {', '.join(kinds) or 'none'})"

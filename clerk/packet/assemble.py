@@ -1,8 +1,11 @@
 """The Value Proof Packet: assembly (pure), drafts, publishing (immutable versions).
 
-Only approved and edited items reach a packet; every open or acknowledged gap flag does,
-worded as the clerk drafted it. A published packet is a snapshot stored whole in
-``packets``; publishing again makes the next version and never changes an earlier one.
+A packet is the account's current proof (clerk.review.current) at a date. Only approved and
+edited items reach it; every open or acknowledged gap flag does. A rejected item never shows,
+and neither does its number: a gap flag that repeats a rejected figure is reworded without
+it. A published packet is a snapshot stored whole in ``packets``; publishing again makes the
+next version and never changes an earlier one. How much of a gap flag a reader sees (the
+customer or the vendor's team) is the renderer's business: clerk.packet.render.
 """
 
 from __future__ import annotations
@@ -15,13 +18,17 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from clerk.domain.models import Account, GapFlag, Outcome, Packet, ProofItem
+from clerk.domain.models import Account, GapFlag, Outcome, OutcomeTrend, Packet, ProofItem
+from clerk.domain.textnum import NumberMention, numbers_in
 from clerk.domain.vocabulary import (
     OPEN_GAP_STATUSES,
     PROVEN_STATUSES,
     kind_rank,
     severity_rank,
 )
+from clerk.engine.verify import grounded
+from clerk.packet.trend import outcome_trends
+from clerk.review.current import current_proof
 from clerk.review.decisions import (
     NotFound,
     check_account,
@@ -30,8 +37,8 @@ from clerk.review.decisions import (
 from clerk.review.shares import confirmations
 from clerk.review.users import User
 from clerk.store import Store
-from clerk.store.rows import account_from_row, gap_from_row, outcome_from_row
-from clerk.store.tables import AccountRow, GapFlagRow, OutcomeRow, PacketRow, ProofItemRow, utcnow
+from clerk.store.rows import gap_from_row
+from clerk.store.tables import PacketRow, utcnow
 
 
 def assemble_packet(
@@ -44,13 +51,18 @@ def assemble_packet(
     version: int,
     published_at: dt.datetime | None = None,
     published_by: str | None = None,
+    trends: Iterable[OutcomeTrend] = (),
 ) -> Packet:
     """The packet from an account's reviewed items and gap flags (pure).
 
     Items not approved or edited are left out; gap flags that are open or acknowledged are
-    all kept (a packet never hides missing proof), highest severity first.
+    all kept (a packet never hides missing proof), highest severity first, with any number
+    of a rejected item taken out of their wording.
     """
     outcomes = list(outcomes)
+    items = list(items)
+    titles = {o.id: o.title for o in outcomes}
+    rejected = [i for i in items if i.status == "rejected"]
     position = {o.id: i for i, o in enumerate(outcomes)}
     kept_items = sorted(
         (i for i in items if i.status in PROVEN_STATUSES),
@@ -61,7 +73,7 @@ def assemble_packet(
         ),
     )
     kept_gaps = sorted(
-        (g for g in gaps if g.status in OPEN_GAP_STATUSES),
+        (without_rejected(g, rejected, titles) for g in gaps if g.status in OPEN_GAP_STATUSES),
         key=lambda g: (
             severity_rank(g.severity),
             position.get(g.outcome or "", -1),
@@ -78,17 +90,47 @@ def assemble_packet(
         proof_items=kept_items,
         gap_flags=kept_gaps,
         outcomes=outcomes,
+        trends=list(trends),
     )
 
 
-def latest_as_of(session: Session, account_id: str) -> dt.date | None:
-    """The newest as-of date the account has drafts for (the packet's default)."""
-    value: dt.date | None = session.scalar(
-        select(func.max(ProofItemRow.as_of)).where(
-            ProofItemRow.account_id == account_id, ProofItemRow.status != "superseded"
+def _numbers(text: str) -> list[NumberMention]:
+    return numbers_in(text)
+
+
+def without_rejected(gap: GapFlag, rejected: list[ProofItem], titles: dict[str, str]) -> GapFlag:
+    """``gap`` with no number of a rejected item of its outcome in its wording.
+
+    A reviewer who rejects "38 people" as wrong must not find 38 again in the gap section: the
+    flag's message (and next action, risk) is reworded around the missing proof instead.
+    """
+    mine = [i for i in rejected if i.outcome == gap.outcome]
+    values = [
+        v
+        for i in mine
+        for v in [i.delivered, *(m.value for m in _numbers(i.claim))]
+        if v is not None and v != i.target
+    ]
+    if not values:
+        return gap
+
+    def repeats(text: str) -> bool:
+        return any(grounded(m, values) for m in _numbers(text))
+
+    if not any(repeats(t) for t in (gap.message, gap.next_action, gap.risk)):
+        return gap
+    title = titles.get(gap.outcome or "", "The payback") if gap.outcome else "The payback"
+    period = f" for {gap.period.label}" if gap.period and gap.period.label else ""
+    update = {}
+    if repeats(gap.message):
+        update["message"] = (
+            f"{title}{period} is not yet proven: the figure drafted for it was rejected in review."
         )
-    )
-    return value
+    if repeats(gap.next_action):
+        update["next_action"] = f"Recheck the evidence behind {title.lower()} and draft it again."
+    if repeats(gap.risk):
+        update["risk"] = "The packet cannot state this outcome until a figure is approved."
+    return gap.model_copy(update=update)
 
 
 def _next_version(session: Session, account_id: str) -> int:
@@ -99,39 +141,22 @@ def _next_version(session: Session, account_id: str) -> int:
 
 
 def _draft(session: Session, account_id: str, as_of: dt.date | None) -> Packet:
-    account_row = session.get(AccountRow, account_id)
-    if account_row is None:
-        raise NotFound(f"No account {account_id!r}.")
-    as_of = as_of or latest_as_of(session, account_id) or utcnow().date()
-    outcomes = [
-        outcome_from_row(r)
-        for r in session.scalars(
-            select(OutcomeRow)
-            .where(OutcomeRow.account_id == account_id)
-            .order_by(OutcomeRow.position)
-        )
-    ]
-    items = session.scalars(
-        select(ProofItemRow).where(
-            ProofItemRow.account_id == account_id,
-            ProofItemRow.as_of == as_of,
-            ProofItemRow.status.in_(PROVEN_STATUSES),
-        )
-    )
-    gaps = session.scalars(
-        select(GapFlagRow).where(
-            GapFlagRow.account_id == account_id,
-            GapFlagRow.as_of == as_of,
-            GapFlagRow.status.in_(OPEN_GAP_STATUSES),
-        )
-    )
+    """The packet of the account's current proof (clerk.review.current) at ``as_of``."""
+    try:
+        proof = current_proof(session, account_id, as_of)
+    except LookupError:
+        raise NotFound(f"No account {account_id!r}.") from None
+    day = proof.as_of or as_of or utcnow().date()
+    items = [effective_item(r) for r in proof.items]
+    proven = {i.outcome for i in items if i.outcome and i.status in PROVEN_STATUSES}
     packet = assemble_packet(
-        account_from_row(account_row),
-        outcomes,
-        [effective_item(r) for r in items],
-        [gap_from_row(g) for g in gaps],
-        as_of=as_of,
+        proof.account,
+        proof.outcomes,
+        items,
+        [gap_from_row(g) for g in proof.gaps],
+        as_of=day,
         version=_next_version(session, account_id),
+        trends=outcome_trends(session, proof.account, proof.value_case, day, proven),
     )
     # what the customer confirmed from an earlier version's share link (issue 16)
     packet.confirmations = confirmations(session, packet.proof_items)

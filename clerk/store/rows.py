@@ -6,6 +6,7 @@ The row is the truth for status; JSON payloads hold the rest of the draft.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -100,6 +101,8 @@ def gap_document(row: GapFlagRow) -> dict[str, Any]:
         out["sources"] = full["sources"]
     if full.get("period"):
         out["period"] = {"start": full["period"]["start"], "end": full["period"]["end"]}
+    if row.due_date is not None:
+        out["due_date"] = row.due_date.isoformat()
     return out
 
 
@@ -160,8 +163,15 @@ def stored_value_case(session: Session, account_id: str) -> ValueCase:
     outcomes = session.scalars(
         select(OutcomeRow).where(OutcomeRow.account_id == account_id).order_by(OutcomeRow.position)
     ).all()
+    return value_case_from_rows(account_id, row, outcomes)
+
+
+def value_case_from_rows(
+    account_id: str, row: ValueCaseRow | None, outcomes: Iterable[OutcomeRow]
+) -> ValueCase:
+    """A value case from its row and its outcome rows (any order: sorted by position)."""
     data = {k: v for k, v in (row.data if row is not None else {}).items() if k != "outcomes"}
     data["account_id"] = account_id
     value_case = ValueCase.model_validate(data)
-    value_case.outcomes = [outcome_from_row(o) for o in outcomes]
+    value_case.outcomes = [outcome_from_row(o) for o in sorted(outcomes, key=lambda o: o.position)]
     return value_case

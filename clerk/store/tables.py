@@ -150,7 +150,10 @@ class ProofItemRow(Base):
     account_id: Mapped[str] = mapped_column(String(64))
     outcome_id: Mapped[str | None] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(32))
+    # as_of: the sweep date that first drafted the item; last_confirmed: the newest sweep date
+    # that found it again (same evidence, same id), so a later sweep keeps it current.
     as_of: Mapped[dt.date] = mapped_column(Date)
+    last_confirmed: Mapped[dt.date | None] = mapped_column(Date)
     period_start: Mapped[dt.date | None] = mapped_column(Date)
     period_end: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="pending")

@@ -338,7 +338,7 @@ def build(
             worded_by = benefit_draft.drafted_by if benefit_draft else drafter
             item = payback_item(prep.payback, account.id, drafted_by=worded_by, item_id="")
             items.append(_verified(_with_id(item, drafter, keys), sources))
-    gaps = raise_gaps(account, prep.value_case, as_of, found, thresholds, prep.shares)
+    gaps = raise_gaps(account, prep.value_case, as_of, found, thresholds, prep.shares, prep.payback)
     return items, gaps, slots, keys
 
 

@@ -4,8 +4,9 @@ Ids derive from what a draft rests on — (account, outcome, kind, period, evide
 re-run finds its own earlier work instead of adding twins. A *slot* is (outcome, kind, period):
 when a sweep drafts a slot anew, only the slot's ``pending`` / ``unverified`` drafts whose id did
 not come back are ``superseded``; ``approved``, ``edited`` and ``rejected`` items are never
-touched. Gap flags that a sweep no longer raises become ``resolved`` (unless ``dismissed``);
-a resolved flag raised again is ``open`` again.
+touched. Gap flags of the periods a sweep reports on that it no longer raises become
+``resolved`` (unless ``dismissed``); flags of earlier periods stay with their period; a
+resolved flag raised again is ``open`` again.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from clerk.domain.models import GapFlag, ProofItem
@@ -82,9 +83,12 @@ def save_drafts(
             select(ProofItemRow).where(ProofItemRow.account_id == account_id)
         )
     }
+    confirmed: list[str] = []
     for item in items:
         row = existing.get(item.id)
         payload = item.model_dump(mode="json")
+        if row is not None and (row.last_confirmed is None or row.last_confirmed < as_of):
+            confirmed.append(item.id)
         if row is None:
             session.add(
                 ProofItemRow(
@@ -93,6 +97,7 @@ def save_drafts(
                     outcome_id=item.outcome,
                     kind=item.kind,
                     as_of=as_of,
+                    last_confirmed=as_of,
                     period_start=item.period.start if item.period else None,
                     period_end=item.period.end if item.period else None,
                     status=item.status,
@@ -114,6 +119,15 @@ def save_drafts(
             )
             stats.new_items.append(item.id)
 
+    if confirmed:
+        # Found again on the same evidence: the draft (and any decision on it) stays current.
+        # A bulk UPDATE leaves the row's version alone, so a reviewer's open form stays valid.
+        session.execute(
+            update(ProofItemRow)
+            .where(ProofItemRow.id.in_(confirmed))
+            .values(last_confirmed=as_of)
+            .execution_options(synchronize_session=False)
+        )
     for row in existing.values():
         slot = match((row.outcome_id, row.kind, row.period_start, row.period_end))
         if slot is None or row.status not in PENDING_STATUSES:
@@ -183,16 +197,13 @@ def _save_gaps(
         # A sweep of an earlier as-of (a backfill) must not resolve what a later one raised.
         if row.id in raised or row.status not in OPEN_GAP_STATUSES or row.as_of > as_of:
             continue
-        row.status, row.resolved_at, row.updated_at = "resolved", now, now
-        if _reports_on(row, periods):
-            stats.resolved_gaps.append(row.id)
-        else:
+        if not _reports_on(row, periods):
             # The sweep reports on a later period now (or the outcome left the value case):
-            # the flag is closed as outdated, not announced as fixed.
-            row.payload = {**row.payload, "resolution": OUTDATED}
-
-
-OUTDATED = "outdated: the sweep now reports on a later period"
+            # the flag still describes its own period, which the period selector and that
+            # period's packet read back (clerk.review.current), so it is left as it is.
+            continue
+        row.status, row.resolved_at, row.updated_at = "resolved", now, now
+        stats.resolved_gaps.append(row.id)
 
 
 def _reports_on(

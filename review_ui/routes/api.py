@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from clerk.domain.models import GapFlag, Packet, ProofItem, Review
@@ -153,9 +153,15 @@ def accounts(request: Request, user: User = Depends(api_user)) -> list[dict[str,
 
 
 @router.get("/accounts/{account_id}/items", response_model=AccountItems)
-def account_items(request: Request, account_id: Id, user: User = Depends(api_user)) -> AccountItems:
+def account_items(
+    request: Request,
+    account_id: Id,
+    as_of: dt.date | None = Query(None, description="Date to read at; default: newest sweep."),
+    user: User = Depends(api_user),
+) -> AccountItems:
+    """The account's current proof (clerk.review.current) at ``as_of``."""
     with get_store(request).session() as session:
-        page = account_page(session, account_id, user)
+        page = account_page(session, account_id, user, as_of=as_of)
     return AccountItems(
         account=account_id,
         as_of=page.as_of,
@@ -317,6 +323,8 @@ def grid(
                 "cells": {
                     o: {
                         "state": c.state,
+                        "title": c.title,
+                        "category": c.category,
                         "pending": c.pending,
                         "gaps": [{"kind": k, "severity": s} for k, s in c.gaps],
                     }
@@ -331,15 +339,25 @@ def grid(
 
 
 @router.get("/accounts/{account_id}/packet", response_model=Packet)
-def packet(request: Request, account_id: Id, user: User = Depends(api_user)) -> Packet:
+def packet(
+    request: Request,
+    account_id: Id,
+    as_of: dt.date | None = Query(None, description="Date to read at; default: newest sweep."),
+    user: User = Depends(api_user),
+) -> Packet:
     """The packet as it would be published now (unpublished: no published_at)."""
-    return draft_packet(get_store(request), account_id, actor=user)
+    return draft_packet(get_store(request), account_id, actor=user, as_of=as_of)
 
 
 @router.post("/accounts/{account_id}/packet/publish", response_model=Packet, responses=_ERRORS)
-def publish(request: Request, account_id: Id, user: User = Depends(api_user)) -> Packet:
+def publish(
+    request: Request,
+    account_id: Id,
+    as_of: dt.date | None = Query(None, description="Date to read at; default: newest sweep."),
+    user: User = Depends(api_user),
+) -> Packet:
     """Publish the current packet as the next immutable version."""
-    return publish_packet(get_store(request), account_id, actor=user)
+    return publish_packet(get_store(request), account_id, actor=user, as_of=as_of)
 
 
 @router.get("/accounts/{account_id}/packets", response_model=list[PacketVersion])

@@ -48,10 +48,11 @@ def grid_filters(
 def manager(
     request: Request,
     filters: GridFilters = Depends(grid_filters),
+    page_number: int = Query(1, alias="page", ge=1),
     user: User = Depends(manager_user),
 ) -> Response:
     with get_store(request).session() as session:
-        page = manager_page(session, user, filters)
+        page = manager_page(session, user, filters, page=page_number)
     name = "_grid.html" if request.headers.get("HX-Request") == "true" else "manager.html"
     return render(request, name, page=page)
 

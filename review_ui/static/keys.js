@@ -104,3 +104,12 @@
 
   window.clerkKeys = { help: help, move: move };
 })();
+
+// A select marked data-submit-on-change submits its form when changed (the period selector).
+// Set here, not inline: the Content-Security-Policy allows scripts from files only.
+document.addEventListener("change", (event) => {
+  const select = event.target;
+  if (select instanceof HTMLSelectElement && select.hasAttribute("data-submit-on-change")) {
+    select.form && select.form.submit();
+  }
+});

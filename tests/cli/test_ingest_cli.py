@@ -17,6 +17,8 @@ runner = CliRunner()
 def test_ingest_prints_counts_then_nothing_new(any_store: Store, example_dir: Path) -> None:
     result = runner.invoke(app, ["ingest", str(example_dir), "--no-index"])
     assert result.exit_code == 0, result.output
+    # the stage progress (live on a terminal; its final state otherwise)
+    assert "✓ reading accounts, usage, tickets and notes" in result.output
     assert "10,440 new, 108 duplicates, 0 rejected, 0 unrouted" in result.output
     assert "Reject report" not in result.output
 

@@ -109,7 +109,7 @@ def test_gaps_lists_and_filters(store: Store, example_dir: Path) -> None:
 
 def test_unknown_account_and_bad_date_are_errors(store: Store) -> None:
     missing = runner.invoke(app, ["items", "nobody", "--as-of", "2026-07-01"])
-    assert missing.exit_code == 1 and "nobody" in missing.output
+    assert missing.exit_code == 2 and "no account 'nobody'" in missing.output
     bad = runner.invoke(app, ["sweep", "--as-of", "July"])
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
 

@@ -247,3 +247,40 @@ def test_unconfirmed_by_customer_is_an_account_gap_with_action_and_risk() -> Non
     assert "not the champion's" in flag.risk
     assert flag.owner == "dana@vendor.example"
     assert raise_gaps(acct, vc, AS_OF, {}, Thresholds(unconfirmed_days=31), shares) == []
+
+
+@pytest.mark.parametrize(
+    ("months", "margin", "expected"),
+    [
+        (9.0, 25.0, None),  # on forecast
+        (11.25, 25.0, None),  # exactly the margin later: still within it
+        (12.0, 25.0, "medium"),
+        (18.0, 25.0, "high"),  # twice the forecast
+        (130.6, 25.0, "high"),  # the account
+        (12.0, 50.0, None),  # a wider margin from settings
+    ],
+)
+def test_payback_behind_forecast(months: float, margin: float, expected: str | None) -> None:
+    from clerk.domain.models import Period
+    from clerk.engine.calculations import OutcomeResult, PaybackResult
+
+    acct = account()
+    vc = ValueCase.model_validate(
+        {"account_id": "acme", "outcomes": [], "payback": {"benefit": "a", "forecast_months": 9}}
+    )
+    q2 = Period(start=dt.date(2026, 4, 1), end=dt.date(2026, 7, 1), label="Q2 2026")
+    benefit = OutcomeResult(outcome=ValueCase.model_validate(
+        {"account_id": "acme", "outcomes": [outcome("a", title="Labour cost recovered")]}
+    ).outcomes[0], period=q2, delivered=1000.0)  # fmt: skip
+    payback = PaybackResult(benefit, 96000, "Contract", months, 9.0)
+    flags = raise_gaps(acct, vc, AS_OF, {}, Thresholds(payback_margin_pct=margin), payback=payback)
+    found = [f for f in flags if f.kind == "payback_behind_forecast"]
+    if expected is None:
+        assert found == []
+        return
+    (flag,) = found
+    assert (flag.outcome, flag.severity, flag.owner) == (None, expected, "dana@vendor.example")
+    assert "later than the forecast of 9 months" in flag.message
+    assert "Q2 2026 rate of labour cost recovered" in flag.message
+    assert flag.next_action.startswith("Review with Priya Raman") and flag.risk
+    assert flag.due_date == AS_OF + dt.timedelta(days=7 if expected == "high" else 14)

@@ -8,6 +8,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from html import unescape
 
 import pytest
 from fastapi import FastAPI
@@ -44,7 +45,9 @@ def store_with_twins(store: Store) -> Store:
                 OutcomeRow.account_id == "globex", OutcomeRow.id == "hours_saved"
             )
         ).one()
+        # as ingest would store it: the outcome's data and its title column
         row.title = EVIL_TITLE
+        row.data = {**(row.data or {}), "title": EVIL_TITLE}
         account = session.get(AccountRow, "globex")
         assert account is not None
         account.name = "@SUM(1+1)*cmd|' /C calc'!A0"
@@ -75,10 +78,10 @@ def test_manager_grid_never_shows_one_accounts_title_on_anothers_outcome(mia: Cl
     assert titles[("acme", "hours_saved")] == "Hours saved on approvals"
     assert titles[("globex", "hours_saved")] == "'" + EVIL_TITLE
     page = mia.get("/manager").text
-    header = re.search(r'<th class="outcome" title="hours_saved">([^<]*)</th>', page)
-    assert header is not None and header.group(1) == "hours_saved"  # titles differ: the id
-    assert 'title="Hours saved on approvals' in page  # each cell names its own title
-    assert "Days to close the books" in text_of(page)  # a shared title still heads its column
+    # The grid groups outcomes by category; each account's chip names that account's title.
+    acme = unescape(page.split("Acme Inc", 1)[1].split("</tr>", 1)[0])
+    assert 'title="Hours saved on approvals' in acme and EVIL_TITLE not in acme
+    assert "Days to close the books" in text_of(acme)
 
 
 def test_markdown_packet_escapes_account_name_and_gap_owner(store_with_twins: Store) -> None:
@@ -90,7 +93,9 @@ def test_markdown_packet_escapes_account_name_and_gap_owner(store_with_twins: St
     packet = draft_packet(store, "globex")
     account = packet.account.model_copy(update={"name": "Acme | *Bold* _co_ <img src=x>"})
     gaps = [g.model_copy(update={"owner": "ops_team *lead* | <b>x</b>"}) for g in packet.gap_flags]
-    md = render_markdown(packet.model_copy(update={"account": account, "gap_flags": gaps}))
+    md = render_markdown(
+        packet.model_copy(update={"account": account, "gap_flags": gaps}), audience="internal"
+    )
     assert "# Value Proof Packet: Acme \\| \\*Bold\\* \\_co\\_ \\<img src=x\\>" in md
     assert "owner: ops\\_team \\*lead\\* \\| \\<b\\>x\\</b\\>" in md
     assert not re.search(r"(?<!\\)<(img|b)\b", md)  # no live tag left

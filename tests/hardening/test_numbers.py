@@ -42,7 +42,7 @@ PLANTED = {
 }
 EMAILS = {
     "far-off": "Hi Dana, honestly we saved 5,000 hours on invoice approvals in Q2.",
-    "close-enough": "Hi Dana, the AP team tells me we saved about 1,300 hours on invoice "
+    "close-enough": "Hi Dana, by our own count we saved about 1,300 hours on invoice "
     "approvals in Q2.",
 }
 

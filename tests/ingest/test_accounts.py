@@ -195,3 +195,25 @@ def test_bad_aliases_name_the_file_line_and_field(
     assert reject.field == field
     assert words in reject.reason
     assert reject.line == 7
+
+
+def test_input_labels_are_kept_and_an_empty_one_is_refused(store: Store, tmp_path: Path) -> None:
+    empty = GOOD_CASE.replace(
+        "{metric: approval.completed}", "{metric: approval.completed, label: ' '}"
+    )
+    [reject] = _rejects_for(store, tmp_path / "bad", empty)
+    assert reject.field == "outcomes[0].inputs.done.label"
+    assert "label must be 1 to 120 characters" in reject.reason
+    labelled = GOOD_CASE.replace(
+        "{metric: approval.completed}",
+        "{metric: approval.completed, label: Approvals completed}",
+    )
+    data = tmp_path / "ok"
+    add_account(data, "labelled", org=3, value_case=labelled)
+    assert run_ingest(data, store).exit_code == 0
+    with store.session() as session:
+        from clerk.store.tables import OutcomeRow
+
+        row = session.get(OutcomeRow, ("labelled", "saved"))
+        assert row is not None
+        assert row.data["inputs"][0]["label"] == "Approvals completed"

@@ -143,20 +143,24 @@ def test_formats_show_edits_assertions_and_unsoftened_gaps(store: Store) -> None
     )
     review.approve(store, "pi_acme_close", actor=ADMIN, version=1)
     packet = draft_packet(store, "acme")
-    md = render_markdown(packet)
+    md = render_markdown(packet, "internal")
     assert "Asserted by CSM: Finance's own count" in md
     assert "| Hours saved on approvals | 1,200 hours a quarter | 1,320 hours | 110% |" in md
-    assert f"> “{QUOTE}” — `ticket:9#1`" in md
+    assert f"> “{QUOTE}” — Comment on support ticket #9 `ticket:9#1`" in md
     assert "**Whole account: No owner** (severity medium). Nobody owns the proof" in md
     assert "Next action: Ask the champion to confirm this quarter's close time in writing." in md
     assert "Risk: The CFO sees no current proof of the close-time promise at renewal." in md
     assert "DRAFT, not published" in md
-    assert "**2 of 2 promised outcomes proven · 2 open gaps in the proof**" in md
-    html = render_html(packet)
+    assert "**2 of 2 promised outcomes proven on target**" in md
+    # the customer's copy of the same packet: no internal flag, risk or owner
+    customer = render_markdown(packet)
+    assert "No owner" not in customer and "Risk:" not in customer
+    assert "Nobody owns the proof" not in customer and "@vendor.example" not in customer
+    html = render_html(packet, "internal")
     assert "Approvals saved 2,000 hours &lt;b&gt;in&lt;/b&gt; Q2 2026." in html
     assert "<b>Asserted by CSM:</b> Finance&#39;s own count" in html
-    assert Packet.model_validate(json.loads(render(packet, "json"))) == packet
-    pdf = render(packet, "pdf")
+    assert Packet.model_validate(json.loads(render(packet, "json", audience="internal"))) == packet
+    pdf = render(packet, "pdf", audience="internal")
     assert pdf.startswith(b"%PDF")
     if shutil.which("pdftotext"):
         text = subprocess.run(
@@ -169,7 +173,7 @@ def test_formats_show_edits_assertions_and_unsoftened_gaps(store: Store) -> None
 def test_pending_items_never_reach_the_packet(store: Store) -> None:
     _world(store)
     md = render_markdown(draft_packet(store, "acme"))
-    assert "1,320 hours saved" not in md and "No approved proof" in md
+    assert "1,320 hours saved" not in md and "Not yet proven" in md
 
 
 def test_cli_packet_exports_and_publishes(store: Store, tmp_path: Path) -> None:
@@ -191,7 +195,7 @@ def test_cli_packet_exports_and_publishes(store: Store, tmp_path: Path) -> None:
         ["packet", "acme", "--format", "json", "--version", "1", "-o", str(tmp_path / "v1.json")],
     )
     assert json.loads((tmp_path / "v1.json").read_text())["published_by"] == "cli"
-    assert runner.invoke(app, ["packet", "nope", "--format", "md"]).exit_code == 1
+    assert runner.invoke(app, ["packet", "nope", "--format", "md"]).exit_code == 2
     assert runner.invoke(app, ["packet", "acme", "--format", "docx"]).exit_code == 2
 
 
@@ -227,5 +231,6 @@ def test_headline_says_when_proven_outcomes_fall_short(store: Store) -> None:
     factory.add_item(store, short)
     review.approve(store, short.id, actor=ADMIN, version=1)
     md = render_markdown(draft_packet(store, "acme"))
-    assert "1 of 2 promised outcomes proven (1 short of target)" in md
+    assert "0 of 2 promised outcomes proven on target · 1 proven but short of target · " in md
+    assert "1 not yet proven" in md
     assert "| Hours saved on approvals | 1,200 hours a quarter | 1,100 hours |" in md

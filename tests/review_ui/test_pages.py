@@ -243,8 +243,16 @@ def test_packet_page_publish_and_downloads(dana: Client, seeded: Seeded) -> None
     published = dana.post(
         "/accounts/acme/packet/publish", data={"csrf_token": dana.csrf}, follow_redirects=True
     )
-    assert "Published version 1" in text_of(published.text)
-    assert "Publish as version 2" in text_of(published.text)
+    shown = text_of(published.text)
+    # after publishing, the page shows the published version and its own downloads ...
+    assert "Published version 1" in shown and "Version 1 — published" in shown
+    assert "Publish as version" not in shown and "— draft" not in shown
+    assert 'href="/accounts/acme/packet.pdf?version=1" id="download-pdf"' in published.text
+    assert 'src="/accounts/acme/packet.html?version=1"' in published.text
+    # ... and a new draft is an explicit step
+    assert "Start a new draft (version 2)" in shown
+    draft = text_of(dana.get("/accounts/acme/packet").text)
+    assert "Version 2 — draft" in draft and "Publish as version 2" in draft
     pdf = dana.get("/accounts/acme/packet.pdf?version=1")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert "attachment" in pdf.headers["content-disposition"]

@@ -164,7 +164,7 @@ def test_the_customer_page_shows_the_customer_packet_only(
     packet = text_of(client.get(f"/s/{shared}/packet.html").text)
     assert "Acme Inc" in page and "1,320 hours saved on approvals" in page
     assert "1,320 hours saved on approvals" in packet
-    assert "Stale evidence" in packet  # what is missing is still said
+    assert "some months old" in packet  # what is missing is still said, in the customer's words
     for text in (page, packet):
         assert "The CFO sees no current proof" not in text  # risk
         assert "Ask the champion to confirm" not in text  # next action
@@ -304,9 +304,9 @@ def test_the_next_version_carries_the_confirmations(store: Store, shared: str) -
     ]
     today = dt.datetime.now(dt.UTC).date().isoformat()
     for audience in ("internal", "customer"):
-        html = text_of(render(get_packet(store, "acme", 2), "html", audience).decode())
+        html = text_of(render(get_packet(store, "acme", 2), "html", audience=audience).decode())
         assert f"Confirmed by Priya Raman on {today}" in html
-        md = render(get_packet(store, "acme", 2), "md", audience).decode()
+        md = render(get_packet(store, "acme", 2), "md", audience=audience).decode()
         assert f"Confirmed by Priya Raman on {today}" in md
     # version 1 is as it was published: nothing confirmed then
     assert get_packet(store, "acme", 1).confirmations == []
@@ -394,7 +394,10 @@ def test_grid_shows_customer_confirmed_and_filters_unanswered_links(
     acme = text_of(grid.split("Acme Inc", 1)[1].split("</tr>", 1)[0])
     globex = text_of(grid.split("Globex Inc", 1)[1].split("</tr>", 1)[0])
     # hours saved (confirmed), days to close (approved, not answered)
-    assert acme == "dana@vendor.example 2027-01-01 customer confirmed proven ⚑1"
+    assert acme == (
+        "acme dana@vendor.example 2027-01-01 Hours saved on approvals · customer confirmed "
+        "Days to close the books ⚑1"
+    )
     assert "customer confirmed" not in globex
     assert re.search(r'<span class="n">1</span><span class="l">confirmed by the customer', grid)
 

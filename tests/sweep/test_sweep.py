@@ -277,7 +277,7 @@ def test_contract_to_date_drafts_replace_last_weeks(
         assert [r.status for r in hours] == ["pending"]
 
 
-def test_a_new_quarter_closes_old_flags_as_outdated_and_keeps_old_items(
+def test_a_new_quarter_leaves_old_flags_with_their_period_and_keeps_old_items(
     store: Store, example_dir: Path
 ) -> None:
     run_ingest(example_dir, store)
@@ -287,16 +287,20 @@ def test_a_new_quarter_closes_old_flags_as_outdated_and_keeps_old_items(
     assert report.resolved_gaps == 0  # nothing was fixed
     with store.session() as session:
         old = session.get(GapFlagRow, q2_flag.id)
-        assert old is not None and old.status == "resolved"
-        assert old.payload["resolution"].startswith("outdated")
+        assert old is not None and old.status == "open"  # still true of Q2 ...
+        q3_doc = account_document(session, "northwind", dt.date(2026, 10, 1))
+        assert q2_flag.id not in {g["id"] for g in q3_doc["gap_flags"]}  # ... not of Q3
         q2_items = session.scalars(
             select(ProofItemRow).where(ProofItemRow.period_end == AS_OF)
         ).all()
         assert len(q2_items) == 5 and {r.status for r in q2_items} == {"pending"}
-        q3 = session.scalars(select(GapFlagRow).where(GapFlagRow.status == "open")).all()
-    assert ("hours_saved", "no_evidence") in {(g.outcome_id, g.kind) for g in q3}
-    # The Q2 document is still there to review.
-    assert len(_document(store)["proof_items"]) == 5
+    assert ("hours_saved", "no_evidence") in {
+        (g["outcome"], g["kind"]) for g in q3_doc["gap_flags"]
+    }
+    # The Q2 document is still there to review, with its flags.
+    q2_doc = _document(store)
+    assert len(q2_doc["proof_items"]) == 5
+    assert q2_flag.id in {g["id"] for g in q2_doc["gap_flags"]}
 
 
 def test_drafter_calls_run_concurrently_within_the_limit(
