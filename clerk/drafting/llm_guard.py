@@ -63,6 +63,7 @@ _QUOTE_MARKS = "\"'“”‘’«»"
 
 # At most this many statements and signals per answer: bounds the answer (and max_tokens).
 MAX_PROPOSALS = 3
+MAX_QUOTES = 2
 
 
 class QuoteRef(BaseModel):
@@ -74,7 +75,10 @@ class QuoteRef(BaseModel):
 
 class StatementProposal(BaseModel):
     claim: str = Field(description="One sentence saying what the customer states.")
-    quotes: list[QuoteRef] = Field(description="The customer's exact words supporting it.")
+    quotes: list[QuoteRef] = Field(
+        description="The customer's exact words supporting it.",
+        json_schema_extra={"maxItems": MAX_QUOTES},
+    )
     delivered: float | None = Field(
         description="The number the customer states for the outcome, or null."
     )
@@ -82,7 +86,9 @@ class StatementProposal(BaseModel):
 
 class SignalProposal(BaseModel):
     reason: str = Field(description="Why this evidence threatens the outcome, in one sentence.")
-    quotes: list[QuoteRef] = Field(description="The exact words that show it.")
+    quotes: list[QuoteRef] = Field(
+        description="The exact words that show it.", json_schema_extra={"maxItems": MAX_QUOTES}
+    )
 
 
 class OutcomeAnswer(BaseModel):
@@ -95,11 +101,11 @@ class OutcomeAnswer(BaseModel):
     )
     statements: list[StatementProposal] = Field(
         description="Customer statements that the outcome was achieved.",
-        max_length=MAX_PROPOSALS,
+        json_schema_extra={"maxItems": MAX_PROPOSALS},
     )
     negative_signals: list[SignalProposal] = Field(
         description="Customer-side evidence that contradicts the outcome.",
-        max_length=MAX_PROPOSALS,
+        json_schema_extra={"maxItems": MAX_PROPOSALS},
     )
 
     @classmethod
@@ -353,9 +359,9 @@ def coerce_answer(payload: object) -> tuple[OutcomeAnswer, int]:
     """An OutcomeAnswer from a parsed payload, leniently; and how many entries were dropped.
 
     A weak model's answer is taken apart rather than thrown away: a missing list is empty,
-    lists beyond MAX_PROPOSALS are cut, and one malformed statement or signal is dropped
-    without losing the rest. What is not an object, or has the wrong shape at the top, is
-    invalid (ValidationError or ValueError).
+    and one malformed statement or signal is dropped without losing the rest (the schema
+    asks for at most MAX_PROPOSALS of each; more are still read, and guarded). What is not
+    an object, or has the wrong shape at the top, is invalid (ValidationError, ValueError).
     """
     if isinstance(payload, dict) and set(payload) == {"properties"}:
         payload = payload["properties"]  # some models wrap the answer like its schema
@@ -377,8 +383,7 @@ def coerce_answer(payload: object) -> tuple[OutcomeAnswer, int]:
                 kept.append(model.model_validate(entry).model_dump())
             except ValidationError:
                 dropped += 1
-        dropped += max(0, len(kept) - MAX_PROPOSALS)
-        data[key] = kept[:MAX_PROPOSALS]
+        data[key] = kept
     return OutcomeAnswer.model_validate(data), dropped
 
 

@@ -247,7 +247,7 @@ def answer_payload(content: str | None, tool_arguments: str | None) -> Any:
     return lenient_json(content or "")
 
 
-def schema_max_tokens(schema: dict[str, Any], *, per_string: int = 60) -> int:
+def schema_max_tokens(schema: dict[str, Any], *, per_string: int = 40) -> int:
     """Tokens an answer filling ``schema`` needs: strings ``per_string``, arrays at maxItems.
 
     The result is the ``max_tokens`` of a call: enough for a full answer, and a bound on
