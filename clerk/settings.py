@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         description="max_tokens of a call. Default: sized to the answer schema (a full answer "
         "fits; a model that runs on is cut off).",
     )
+    llm_max_evidence_chars: int | None = Field(
+        None,
+        description="Evidence characters one prompt may carry (the best-ranked passages first). "
+        "Default: 24,000 for a remote API, 5,000 for a local server (a 4,096-token context "
+        "holds the prompt, the schema and the answer).",
+    )
     llm_temperature: float = Field(0.0, description="Sampling temperature of model calls.")
     llm_stream: bool = Field(
         True,

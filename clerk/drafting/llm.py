@@ -89,6 +89,7 @@ REPAIRED_NOTE = "the model's first answer was invalid and was repaired"
 CLAIM_FALLBACK_NOTE = "claim worded by the extractive drafter (no usable claim from the model)"
 # Bounds the prompt so one outcome with a huge ticket history cannot eat the token budget.
 MAX_EVIDENCE_CHARS = 24_000
+LOCAL_EVIDENCE_CHARS = 5_000
 MAX_RETRY_AFTER = 60.0
 # The repair request quotes at most this much of the broken answer.
 MAX_REPAIR_ECHO = 1_200
@@ -233,6 +234,9 @@ class LLMDrafter:
         )
         self.timeout = call_timeout(self.settings)
         self.max_tokens = self.settings.llm_max_tokens or DEFAULT_MAX_TOKENS
+        self.max_evidence_chars = self.settings.llm_max_evidence_chars or (
+            LOCAL_EVIDENCE_CHARS if self.settings.llm_is_local else MAX_EVIDENCE_CHARS
+        )
         self.concurrency: int | None = self.settings.llm_max_concurrency or (
             None if self.settings.llm_is_local else 8
         )
@@ -289,7 +293,7 @@ class LLMDrafter:
     async def _draft(self, request: DraftRequest) -> DraftResult:
         offered, suspicious = screen_evidence(request.evidence, request.sources)
         notes = [f"{INJECTION_NOTE}: {sid} ({phrase!r})" for sid, phrase in suspicious.items()]
-        offered, truncated = _bounded(offered)
+        offered, truncated = _bounded(offered, self.max_evidence_chars)
         if truncated:
             notes.append(f"{truncated} evidence passages left out to bound the prompt")
         messages = self.messages(request, offered)
@@ -715,12 +719,12 @@ class LLMDrafter:
         return await self._fallback.draft(request)
 
 
-def _bounded(evidence: list[Evidence]) -> tuple[list[Evidence], int]:
+def _bounded(evidence: list[Evidence], limit: int) -> tuple[list[Evidence], int]:
     kept: list[Evidence] = []
     size = 0
     for ev in evidence:
         size += len(ev.text)
-        if size > MAX_EVIDENCE_CHARS and kept:
+        if size > limit and kept:
             break
         kept.append(ev)
     return kept, len(evidence) - len(kept)

@@ -49,6 +49,23 @@ _NOISE_RE = re.compile(
 )
 
 
+_REPR_MSG_RE = re.compile(r"""'msg': (?:"([^"]*)"|'([^']*)')""")
+_REPR_LOC_RE = re.compile(r"'loc': \(([^)]*)\)")
+
+
+def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema without titles and descriptions: what the prompt repeats, in fewer tokens."""
+
+    def strip(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if k not in ("title", "description")}
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    return dict(strip(schema))
+
+
 def request_body(
     mode: Mode,
     model: str,
@@ -93,9 +110,8 @@ def with_schema_in_prompt(
     out = [dict(m) for m in messages]
     for message in reversed(out):
         if message["role"] == "user":
-            message["content"] += (
-                f"\n\n{PROMPT_SCHEMA_NOTE}\n{json.dumps(schema, separators=(',', ':'))}"
-            )
+            shown = json.dumps(compact_schema(schema), separators=(",", ":"))
+            message["content"] += f"\n\n{PROMPT_SCHEMA_NOTE}\n{shown}"
             break
     return out
 
@@ -144,6 +160,14 @@ def cause_line(text: str) -> str:
     is the one a user needs. Field path and message are joined when they sit on two lines.
     """
     text = re.sub(r"^Error code: \d+ - ", "", text.strip())
+    # Pydantic errors printed as Python dicts (llama-cpp-python's 500): loc and msg.
+    if m := _REPR_MSG_RE.search(text):
+        loc = _REPR_LOC_RE.search(text)
+        field = ""
+        if loc:
+            parts = [p.strip(" '\"") for p in loc.group(1).split(",")]
+            field = ".".join(p for p in parts if p and p != "body")
+        return f"{field}: {m.group(1) or m.group(2)}"[:200] if field else (m.group(1) or m.group(2))
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     useful = [ln for ln in lines if not _NOISE_RE.match(ln)]
     if not useful:
