@@ -124,6 +124,12 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # added to the script's latency
     hang: float = 0.0  # seconds to stall before answering (past the client's timeout)
+    error: str | None = None  # the error message of a non-200 reply
+
+    @classmethod
+    def unsupported(cls, message: str, status: int = 500) -> Reply:
+        """A server that does not take this way of asking (a capability miss)."""
+        return cls(status=status, error=message)
 
     @classmethod
     def rate_limited(cls, retry_after: float = 0.05) -> Reply:
@@ -305,7 +311,8 @@ def create_app(script: FakeScript) -> FastAPI:
         if reply.hang:
             await asyncio.sleep(reply.hang)
         if reply.status != 200:
-            error = {"message": f"fake error {reply.status}", "type": "fake", "code": reply.status}
+            message = reply.error or f"fake error {reply.status}"
+            error = {"message": message, "type": "fake", "code": reply.status}
             return JSONResponse({"error": error}, status_code=reply.status, headers=reply.headers)
         if reply.text is not None:
             payload = reply.text

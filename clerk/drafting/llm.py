@@ -121,6 +121,7 @@ class _Tally:
     # The breaker already counted every failed attempt except rate limits (see _send).
     rate_limited: bool = False
     mode: Mode | None = None
+    misses: int = 0  # requests a server refused as a capability miss (stepped down)
 
 
 @dataclass
@@ -381,7 +382,8 @@ class LLMDrafter:
                 invalid, error = exc, f"invalid answer: {exc}"
             except Exception as exc:  # provider fault after retries, or one not worth retrying
                 error = describe(exc)
-            status = "failed" if answer is None else "retried" if tally.attempts > 1 else "ok"
+            retried = tally.attempts - tally.misses > 1
+            status = "failed" if answer is None else "retried" if retried else "ok"
             # A valid answer is cached in the same transaction that records the call.
             await self._record(request, task, key, status, tally, started, error, answer)
             if answer is not None:
@@ -449,6 +451,7 @@ class LLMDrafter:
                 if "stream_options" in cause and self._stream_usage:
                     self._stream_usage = False  # the server takes streams, not that option
                     continue
+                tally.misses += 1
                 if not self._miss(mode, cause):
                     raise
 
