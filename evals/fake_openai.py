@@ -311,8 +311,8 @@ def create_app(script: FakeScript) -> FastAPI:
         if reply.hang:
             await asyncio.sleep(reply.hang)
         if reply.status != 200:
-            message = reply.error or f"fake error {reply.status}"
-            error = {"message": message, "type": "fake", "code": reply.status}
+            text = reply.error or f"fake error {reply.status}"
+            error = {"message": text, "type": "fake", "code": reply.status}
             return JSONResponse({"error": error}, status_code=reply.status, headers=reply.headers)
         if reply.text is not None:
             payload = reply.text

@@ -141,11 +141,12 @@ class _Reply:
 
 @dataclass
 class _LoopState:
-    """The client and the semaphore live per event loop: neither may cross loops."""
+    """The HTTP client and the semaphore live per event loop: neither may cross loops."""
 
-    client: openai.AsyncOpenAI
     semaphore: asyncio.Semaphore
-    http: Any  # the SDK's async HTTP client
+    http: Any  # the SDK's async HTTP client (httpx or httpx2, by openai version)
+    url: str
+    headers: dict[str, str]
 
 
 def call_timeout(settings: Settings) -> float:
@@ -516,55 +517,41 @@ class LLMDrafter:
             self.breaker.failure()
 
     async def _request(self, state: _LoopState, body: dict[str, Any]) -> _Reply:
-        client = state.client
-        reply = _Reply()
-        if not self.settings.llm_stream:
-            response = await client.chat.completions.create(**body)
-            choice = response.choices[0] if response.choices else None
-            if choice is not None:
-                reply.content = choice.message.content
-                for call in choice.message.tool_calls or []:
-                    function = getattr(call, "function", None)
-                    if function is not None and reply.tool_arguments is None:
-                        reply.tool_arguments = function.arguments or ""
-                reply.finish_reason = choice.finish_reason
-            if response.usage is not None:
-                reply.tokens_in = response.usage.prompt_tokens or 0
-                reply.tokens_out = response.usage.completion_tokens or 0
-            return reply
-        extra: dict[str, Any] = {}
-        if self._stream_usage:
-            extra["stream_options"] = {"include_usage": True}
-        content: list[str] = []
-        arguments: list[str] = []
-        has_tool = False
-        stream = await client.chat.completions.create(**body, stream=True, **extra)
+        """POST one chat completion and read the answer (streamed or whole).
+
+        Straight over the SDK's HTTP client rather than through the SDK's typed models: at a
+        few hundred calls in flight the models' construction per chunk was most of the
+        clerk's CPU per call. Errors are raised as the SDK's own exception classes, so retry,
+        breaker and capability handling read them as before.
+        """
+        stream = self.settings.llm_stream
+        payload = dict(body)
+        if stream:
+            payload["stream"] = True
+            if self._stream_usage:
+                payload["stream_options"] = {"include_usage": True}
+        request = state.http.build_request(
+            "POST", state.url, content=json.dumps(payload).encode(), headers=state.headers
+        )
         try:
-            async for chunk in stream:
-                if chunk.usage is not None:
-                    reply.tokens_in = chunk.usage.prompt_tokens or 0
-                    reply.tokens_out = chunk.usage.completion_tokens or 0
-                if not chunk.choices:
-                    continue
-                choice = chunk.choices[0]
-                reply.chunks += 1
-                delta = choice.delta
-                if delta is not None:
-                    if delta.content:
-                        content.append(delta.content)
-                    for call in delta.tool_calls or []:
-                        if call.index not in (0, None):
-                            continue  # one named tool: later calls are noise
-                        has_tool = True
-                        if call.function is not None and call.function.arguments:
-                            arguments.append(call.function.arguments)
-                if choice.finish_reason:
-                    reply.finish_reason = choice.finish_reason
+            response = await state.http.send(request, stream=True)
+        except openai.APIConnectionError:
+            raise
+        except Exception as exc:
+            if not _is_transport_error(exc):
+                raise
+            raise openai.APIConnectionError(message=f"{type(exc).__name__}: {exc}",
+                                            request=request) from exc  # fmt: skip
+        try:
+            if response.status_code >= 400:
+                await response.aread()
+                raise _status_error(response)
+            if not stream or "event-stream" not in response.headers.get("content-type", ""):
+                await response.aread()
+                return _whole_reply(response.json())
+            return await _streamed_reply(response)
         finally:
-            await stream.close()
-        reply.content = "".join(content) or None
-        reply.tool_arguments = "".join(arguments) if has_tool else None
-        return reply
+            await response.aclose()
 
     # --- modes ----------------------------------------------------------------------------
 
@@ -626,18 +613,15 @@ class LLMDrafter:
             # HTTP timeout is a backstop; the call's own timeout is asyncio's (see _send).
             http = openai.DefaultAsyncHttpxClient(timeout=self.timeout + 30)
             key = self.settings.openai_api_key
-            client = openai.AsyncOpenAI(
-                base_url=self.settings.openai_base_url,
-                # Local servers ignore the key, but the client refuses to start without one.
-                api_key=key.get_secret_value() if key and key.get_secret_value() else "none",
-                max_retries=0,  # tenacity retries, with backoff we control and record
-                http_client=http,
-            )
+            headers = {"Content-Type": "application/json", "Accept": "application/json"}
+            if key and key.get_secret_value():  # local servers need none
+                headers["Authorization"] = f"Bearer {key.get_secret_value()}"
+            url = f"{self.settings.llm_endpoint}/chat/completions"
             if self.concurrency is None:
                 self.concurrency = await server_slots(self.settings, http)
             state = self._loops.get(loop)  # another call may have built it meanwhile
             if state is None:
-                state = _LoopState(client, asyncio.Semaphore(self.concurrency), http)
+                state = _LoopState(asyncio.Semaphore(self.concurrency), http, url, headers)
                 self._loops[loop] = state
             else:
                 await http.aclose()
@@ -757,6 +741,102 @@ def _facts(request: DraftRequest) -> dict[str, Any]:
             {"name": i.name, "value": i.value, "unit": i.unit} for i in request.calculation.inputs
         ]
     return facts
+
+
+_STATUS_ERRORS: dict[int, type[openai.APIStatusError]] = {
+    400: openai.BadRequestError,
+    401: openai.AuthenticationError,
+    403: openai.PermissionDeniedError,
+    404: openai.NotFoundError,
+    409: openai.ConflictError,
+    422: openai.UnprocessableEntityError,
+    429: openai.RateLimitError,
+}
+
+
+def _status_error(response: Any) -> openai.APIStatusError:
+    """The SDK's exception for an error response, with the server's body."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = response.text
+    error = body.get("error", body) if isinstance(body, dict) else body
+    message = error.get("message") if isinstance(error, dict) else None
+    status = response.status_code
+    cls = _STATUS_ERRORS.get(status) or (
+        openai.InternalServerError if status >= 500 else openai.APIStatusError
+    )
+    text = f"Error code: {status} - {message or body}"
+    return cls(text, response=response, body=error if isinstance(error, dict) else body)
+
+
+def _is_transport_error(exc: BaseException) -> bool:
+    """A connection-level failure of the HTTP client (httpx or httpx2), not ours."""
+    return any(c.__name__ in ("TransportError", "HTTPError") for c in type(exc).__mro__)
+
+
+def _whole_reply(data: dict[str, Any]) -> _Reply:
+    reply = _Reply()
+    choice = (data.get("choices") or [None])[0]
+    if isinstance(choice, dict):
+        message = choice.get("message") or {}
+        reply.content = message.get("content")
+        calls = message.get("tool_calls") or []
+        if calls:
+            reply.tool_arguments = (calls[0].get("function") or {}).get("arguments") or ""
+        reply.finish_reason = choice.get("finish_reason")
+    usage = data.get("usage") or {}
+    reply.tokens_in = int(usage.get("prompt_tokens") or 0)
+    reply.tokens_out = int(usage.get("completion_tokens") or 0)
+    return reply
+
+
+async def _streamed_reply(response: Any) -> _Reply:
+    """Read server-sent events: content and the first tool call's arguments, in order."""
+    reply = _Reply()
+    content: list[str] = []
+    arguments: list[str] = []
+    has_tool = False
+    async for line in response.aiter_lines():
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            break
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            continue
+        if isinstance(chunk, dict) and chunk.get("error"):
+            raise _stream_error(response, chunk["error"])
+        usage = chunk.get("usage")
+        if usage:
+            reply.tokens_in = int(usage.get("prompt_tokens") or 0)
+            reply.tokens_out = int(usage.get("completion_tokens") or 0)
+        choices = chunk.get("choices") or []
+        if not choices:
+            continue
+        choice = choices[0]
+        reply.chunks += 1
+        delta = choice.get("delta") or {}
+        if text := delta.get("content"):
+            content.append(text)
+        for call in delta.get("tool_calls") or []:
+            if call.get("index", 0) not in (0, None):
+                continue  # one named tool: later calls are noise
+            has_tool = True
+            if piece := (call.get("function") or {}).get("arguments"):
+                arguments.append(piece)
+        if choice.get("finish_reason"):
+            reply.finish_reason = choice["finish_reason"]
+    reply.content = "".join(content) or None
+    reply.tool_arguments = "".join(arguments) if has_tool else None
+    return reply
+
+
+def _stream_error(response: Any, error: Any) -> openai.APIStatusError:
+    message = error.get("message") if isinstance(error, dict) else str(error)
+    return openai.InternalServerError(f"Error in stream - {message}", response=response, body=error)
 
 
 def _estimate_tokens(messages: list[dict[str, str]]) -> int:
