@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,6 @@ def recorder(path: Path, mode: str = "all") -> vcr.VCR:
         match_on=["method", "path"],
         filter_headers=["authorization"],
         decode_compressed_response=True,
-        allow_playback_repeats=False,
     )
 
 
@@ -113,13 +113,104 @@ def record(base_url: str, model: str, only: set[str] | None = None) -> list[Path
     return written
 
 
+# --- protocol variants written from the servers' public docs (no server needed) ---------------
+
+GOOD_ANSWER = {
+    "claim": "1,320 hours saved on invoice approvals in Q2 2026, against a target of 1,200.",
+    "statements": [],
+    "negative_signals": [],
+}
+
+
+def _sse(chunks: list[dict[str, Any]]) -> str:
+    return "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+
+
+def _interaction(url: str, status: int, body: str, content_type: str) -> dict[str, Any]:
+    return {
+        "request": {"method": "POST", "uri": url, "body": None, "headers": {}},
+        "response": {
+            "status": {"code": status, "message": "OK" if status == 200 else "Bad Request"},
+            "headers": {"content-type": [content_type]},
+            "body": {"string": body},
+        },
+    }
+
+
+def _stream_answer(model: str, text: str, usage: dict[str, int] | None) -> str:
+    base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1764400000,
+            "model": model}  # fmt: skip
+    half = len(text) // 2
+    chunks = [
+        {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": text[:half]},
+                              "finish_reason": None}]},
+        {**base, "choices": [{"index": 0, "delta": {"content": text[half:]},
+                              "finish_reason": None}]},
+        {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+    ]  # fmt: skip
+    if usage is not None:
+        chunks.append({**base, "choices": [], "usage": usage})
+    return _sse(chunks)
+
+
+def write_protocol_variants() -> list[Path]:
+    """Cassettes for Ollama's and vLLM's OpenAI-compatible servers, from their docs.
+
+    - Ollama (docs.ollama.com/api/openai-compatibility): /v1/chat/completions takes
+      ``response_format`` (json_schema), ``stream`` and ``stream_options.include_usage``;
+      the answer streams as chat.completion.chunk events with a final usage chunk.
+    - vLLM (docs.vllm.ai, OpenAI-compatible server): errors are
+      ``{"object": "error", "message", "type": "BadRequestError", "code": 400}``; here a
+      build whose structured-output backend rejects the json_schema, so the clerk steps
+      down to ``json_object``, which vLLM takes.
+    """
+    import yaml
+
+    CASSETTES.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(GOOD_ANSWER)
+    usage = {"prompt_tokens": 1200, "completion_tokens": 40, "total_tokens": 1240}
+    ollama = "http://localhost:11434/v1/chat/completions"
+    vllm = "http://localhost:8000/v1/chat/completions"
+    refusal = {
+        "object": "error",
+        "message": "response_format json_schema is not supported by the guided decoding "
+        "backend of this server",
+        "type": "BadRequestError",
+        "param": None,
+        "code": 400,
+    }
+    files = {
+        "ollama_json_schema.yaml": [
+            _interaction(ollama, 200, _stream_answer("qwen2.5:7b-instruct", text, usage),
+                         "text/event-stream"),
+        ],
+        "vllm_step_down.yaml": [
+            _interaction(vllm, 400, json.dumps(refusal), "application/json"),
+            _interaction(vllm, 200, _stream_answer("Qwen/Qwen2.5-7B-Instruct", text, usage),
+                         "text/event-stream"),
+        ],
+    }  # fmt: skip
+    written = []
+    for name, interactions in files.items():
+        path = CASSETTES / name
+        path.write_text(yaml.safe_dump({"interactions": interactions, "version": 1}))
+        written.append(path)
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base-url", default="http://127.0.0.1:8089/v1")
     parser.add_argument("--model", default="gemma-3-270m")
     parser.add_argument("--only", nargs="*", help="scenarios to re-record (default: all)")
+    parser.add_argument(
+        "--variants-only", action="store_true", help="only rewrite the Ollama/vLLM variants"
+    )
     args = parser.parse_args(argv)
-    record(args.base_url, args.model, set(args.only) if args.only else None)
+    for path in write_protocol_variants():
+        print(f"{path.name} written (from the server's docs)")
+    if not args.variants_only:
+        record(args.base_url, args.model, set(args.only) if args.only else None)
     return 0
 
 
