@@ -49,9 +49,7 @@ def test_empty_claims_are_refused(claim: str) -> None:
 
 
 def test_the_prompt_echoed_back_is_refused() -> None:
-    echoed = (
-        "Find passages where the customer, in their own words, says this outcome was achieved."
-    )
+    echoed = "Find passages where the customer, in their own words, says this outcome was achieved."
     assert echo_errors(echoed) and "repeats the drafting instructions" in echo_errors(echoed)[0]
     assert not echo_errors("Priya Raman (customer) said on June 12, 2026 that the close is fast.")
 
@@ -65,7 +63,7 @@ def test_a_claim_contradicting_the_attainment_is_refused() -> None:
     assert polarity_errors("1,290 orders processed, which exceeded the target.", 0.8)
     assert not polarity_errors("1,290 orders processed automatically, above target.", 1.29)
     # The customer's own words may say "not": only the claim's own words count.
-    assert not polarity_errors(f'Priya said: "we are not slow any more".', 1.29)
+    assert not polarity_errors('Priya said: "we are not slow any more".', 1.29)
 
 
 def test_a_calculation_claim_states_value_unit_and_outcome() -> None:

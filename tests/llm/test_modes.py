@@ -95,7 +95,10 @@ def test_the_lenient_parser_says_why_it_found_nothing() -> None:
 
 def test_one_malformed_entry_does_not_lose_the_answer() -> None:
     answer, dropped = coerce_answer(
-        {"claim": "c", "statements": [{"claim": "s"}, {"claim": "t", "quotes": [], "delivered": None}]}
+        {
+            "claim": "c",
+            "statements": [{"claim": "s"}, {"claim": "t", "quotes": [], "delivered": None}],
+        }
     )
     assert dropped == 1 and [s.claim for s in answer.statements] == ["t"]
     assert answer.negative_signals == []
@@ -189,6 +192,8 @@ def test_the_timeout_counts_the_call_not_the_queue(
     # Three calls of 0.6 s each through one slot: 1.8 s in all, each well inside 1 s.
     script.latency = 0.6
     drafter = LLMDrafter(llm_settings(llm_timeout=1.0, llm_max_concurrency=1), store)
-    results = run(drafter, *(make_request(o) for o in ("hours_saved", "close_days", "active_approvers")))
+    results = run(
+        drafter, *(make_request(o) for o in ("hours_saved", "close_days", "active_approvers"))
+    )
     assert all(r.drafted_by != "extractive" or r.claim is None for r in results)
     assert [r.status for r in calls(store)] == ["ok"] * 3

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ from clerk.drafting.base import DraftRequest, DraftResult
 from clerk.drafting.llm import CLAIM_FALLBACK_NOTE, FALLBACK_NOTE, REPAIRED_NOTE, LLMDrafter
 from clerk.drafting.llm_check import probe_endpoint
 from clerk.store import Store
-from evals.record_llm import CASSETTES, demo_request, settings_for
+from evals.record_llm import CASSETTES, GOOD_ANSWER, demo_request, settings_for
 from tests.llm.test_drafter import calls
 
 LLAMACPP = "http://127.0.0.1:8089/v1"
@@ -140,12 +139,17 @@ def test_ollama_answers_json_schema_in_a_stream(request_hours: DraftRequest, sto
     sent = cassette.sent[0]
     assert '"json_schema"' in sent and '"include_usage": true' in sent
     assert result.drafted_by == "openai:qwen2.5:7b-instruct"
-    assert result.claim == "1,320 hours saved on invoice approvals in Q2 2026, against a target of 1,200."
+    assert (
+        result.claim
+        == "1,320 hours saved on invoice approvals in Q2 2026, against a target of 1,200."
+    )
     (row,) = calls(store)
     assert (row.mode, row.tokens_in, row.tokens_out) == ("json_schema", 1200, 40)
 
 
-def test_vllm_bad_request_steps_down_to_json_object(request_hours: DraftRequest, store: Store) -> None:
+def test_vllm_bad_request_steps_down_to_json_object(
+    request_hours: DraftRequest, store: Store
+) -> None:
     settings = settings_for("http://localhost:8000/v1", "Qwen/Qwen2.5-7B-Instruct")
     drafter = LLMDrafter(settings, store)
     with replay("vllm_step_down.yaml") as cassette:
