@@ -139,10 +139,7 @@ def test_ollama_answers_json_schema_in_a_stream(request_hours: DraftRequest, sto
     sent = cassette.sent[0]
     assert '"json_schema"' in sent and '"include_usage": true' in sent
     assert result.drafted_by == "openai:qwen2.5:7b-instruct"
-    assert (
-        result.claim
-        == "1,320 hours saved on invoice approvals in Q2 2026, against a target of 1,200."
-    )
+    assert result.claim == GOOD_ANSWER["claim"]
     (row,) = calls(store)
     assert (row.mode, row.tokens_in, row.tokens_out) == ("json_schema", 1200, 40)
 
