@@ -211,6 +211,22 @@ class FakeScript:
         return Reply()
 
 
+_PASSWORD_RE = re.compile(r"The password is (\w+)\.")
+
+
+def probe_answer(request: FakeRequest) -> dict[str, Any] | None:
+    """The answer to `clerk llm check`'s tiny probes (a schema with one "word"), or None.
+
+    A system message's password is repeated, as a model that sees system messages would.
+    """
+    if '"word"' not in json.dumps(request.body):
+        return None
+    for message in request.messages:
+        if match := _PASSWORD_RE.search(_content_text(message.get("content"))):
+            return {"word": match.group(1)}
+    return {"word": "ready"}
+
+
 def oracle_answer(request: FakeRequest) -> dict[str, Any]:
     """A sensible answer from the prompt alone, the way a careful model would give it."""
     facts = request.facts
@@ -317,7 +333,9 @@ def create_app(script: FakeScript) -> FastAPI:
         if reply.text is not None:
             payload = reply.text
         else:
-            answer = reply.answer if reply.answer is not None else oracle_answer(request)
+            answer = reply.answer
+            if answer is None:
+                answer = probe_answer(request) or oracle_answer(request)
             payload = json.dumps(answer)
         message: dict[str, Any] = {"role": "assistant", "content": payload}
         finish = "stop"
