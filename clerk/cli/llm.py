@@ -93,6 +93,7 @@ def llm_usage(
     scope = "all sweeps" if sweep_id is None else f"sweep {sweep_id}"
     if summary.total.calls == 0:
         console.print(f"No model calls recorded for {scope}.")
+        _print_modes(modes)
         return
     costs = _table(
         f"Model usage, {scope}", ["model", "task", "calls", "HTTP", "tokens in/out", "p50", "p95"]
