@@ -122,6 +122,7 @@ class _Tally:
     rate_limited: bool = False
     mode: Mode | None = None
     misses: int = 0  # requests a server refused as a capability miss (stepped down)
+    seconds: float = 0.0  # time on the wire, queueing inside the clerk excluded
 
 
 @dataclass
@@ -442,9 +443,8 @@ class LLMDrafter:
     ) -> _Reply:
         """One HTTP request in the current mode; a capability miss moves to the next mode."""
         while True:
-            mode = self.mode
             try:
-                return await self._send(state, chat, tally, mode)
+                return await self._send(state, chat, tally)
             except openai.APIStatusError as exc:
                 cause = capability_miss(exc)
                 if cause is None:
@@ -453,34 +453,36 @@ class LLMDrafter:
                     self._stream_usage = False  # the server takes streams, not that option
                     continue
                 tally.misses += 1
-                if not self._miss(mode, cause):
+                if not self._miss(tally.mode or self.mode, cause):
                     raise
 
-    async def _send(
-        self, state: _LoopState, chat: list[dict[str, str]], tally: _Tally, mode: Mode
-    ) -> _Reply:
-        messages = chat
-        if mode in ("json_mode", "prompt"):
-            messages = with_schema_in_prompt(messages, _SCHEMA)
-        if self.merge_system:
-            messages = merge_system(messages)
-        body = request_body(
-            mode,
-            self.model,
-            messages,
-            _SCHEMA,
-            max_tokens=self.max_tokens,
-            temperature=self.settings.llm_temperature,
-        )
+    async def _send(self, state: _LoopState, chat: list[dict[str, str]], tally: _Tally) -> _Reply:
         try:
             async with state.semaphore:
                 # Checked again once admitted: calls queued behind the semaphore must not go
                 # out after the breaker opened or the budget ran dry.
                 if (reason := self._stop_reason()) is not None:
                     raise _Stopped(reason)
+                # The mode is read once admitted: calls that queued while another stepped
+                # down go out in the new mode, not the refused one.
+                mode = self.mode
+                messages = chat
+                if mode in ("json_mode", "prompt"):
+                    messages = with_schema_in_prompt(messages, _SCHEMA)
+                if self.merge_system:
+                    messages = merge_system(messages)
+                body = request_body(
+                    mode,
+                    self.model,
+                    messages,
+                    _SCHEMA,
+                    max_tokens=self.max_tokens,
+                    temperature=self.settings.llm_temperature,
+                )
                 tally.attempts += 1
                 tally.mode = mode
                 self.http_calls += 1
+                sent = time.perf_counter()
                 # The timeout starts here, once admitted: time queued in the clerk is not the
                 # server's. On expiry the request is cancelled and its connection closed, which
                 # stops a streaming server generating for nobody.
@@ -489,6 +491,8 @@ class LLMDrafter:
                         reply = await self._request(state, body)
                 except TimeoutError:
                     raise CallTimeout(self.timeout) from None
+                finally:
+                    tally.seconds += time.perf_counter() - sent
                 # Counted before the next call is admitted, so the budget holds.
                 tokens_in = reply.tokens_in or _estimate_tokens(messages)
                 tokens_out = reply.tokens_out or reply.chunks
@@ -683,7 +687,8 @@ class LLMDrafter:
             outcome_id=request.outcome.id,
             tokens_in=tally.tokens_in,
             tokens_out=tally.tokens_out,
-            latency_ms=0.0 if started is None else (time.perf_counter() - started) * 1000,
+            # Time on the wire: what the server took, not the wait for a slot in the clerk.
+            latency_ms=0.0 if started is None else tally.seconds * 1000,
             attempts=tally.attempts,
             error=error,
             mode=tally.mode,

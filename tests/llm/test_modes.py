@@ -197,3 +197,18 @@ def test_the_timeout_counts_the_call_not_the_queue(
     )
     assert all(r.drafted_by != "extractive" or r.claim is None for r in results)
     assert [r.status for r in calls(store)] == ["ok"] * 3
+
+
+def test_calls_queued_behind_a_step_down_go_out_in_the_new_mode(
+    script: FakeScript, llm_settings: SettingsFactory, make_request: RequestFactory, store: Store
+) -> None:
+    script.queue.append(Reply.unsupported(LLAMACPP_500))
+    script.latency = 0.1
+    drafter = LLMDrafter(llm_settings(llm_max_concurrency=1), store)
+    outcomes = ("hours_saved", "close_days", "active_approvers")
+    run(drafter, *(make_request(o) for o in outcomes))
+    # One refused request, then every call in json_mode: not one refusal per queued call.
+    assert script.calls == 4
+    assert sorted(r.attempts for r in calls(store)) == [1, 1, 2]
+    # The latency recorded is the call's time on the wire, not its wait for the slot.
+    assert all(r.latency_ms < 1000 for r in calls(store))
