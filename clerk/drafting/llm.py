@@ -1,10 +1,15 @@
 """The LLM drafter: one structured call per account outcome to any OpenAI-compatible endpoint.
 
 ``LLMDrafter(settings, store, sweep_id)`` words the claim of a computed calculation, finds
-customer statements and negative signals, all in one LangChain ``ChatOpenAI`` call with
-``with_structured_output`` into ``OutcomeAnswer``. It never trusts the answer: everything
-passes ``clerk.drafting.llm_guard`` (verbatim quotes located by us, numbers verified by
-``clerk.engine.verify``). It never lets the provider break a sweep either: retries with backoff and
+customer statements and negative signals, all in one structured call into ``OutcomeAnswer``,
+asked for in the mode the server supports (``clerk.drafting.llm_modes``: json_schema, then
+JSON mode with the schema, then a named tool, then JSON in the prompt; a capability miss
+steps down and is remembered per endpoint and model). It posts the request and reads the
+streamed answer itself: LangChain's ``with_structured_output`` covers neither JSON mode with
+a schema nor the prompt mode, and its per-call CPU was most of the clerk's. It never trusts
+the answer: everything passes ``clerk.drafting.llm_guard`` (verbatim quotes located by us,
+numbers and wording verified by ``clerk.engine.verify``), and it only adds to the
+extractive drafter's findings (``merge_findings``). It never lets the provider break a sweep either: retries with backoff and
 jitter (honouring ``Retry-After``), one repair round for an invalid answer, then the
 extractive drafter for that outcome; a circuit breaker and a token budget stop calling for
 the rest of the run. Every call lands in ``llm_calls``; every valid answer in ``llm_cache``,
