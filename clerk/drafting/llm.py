@@ -11,9 +11,10 @@ the answer: everything passes ``clerk.drafting.llm_guard`` (verbatim quotes loca
 numbers and wording verified by ``clerk.engine.verify``), and it only adds to the
 extractive drafter's findings (``merge_findings``). It never lets the provider break a
 sweep either: retries with backoff and jitter (honouring ``Retry-After``), one lean repair
-round for an invalid answer, then the extractive drafter for that outcome; a circuit breaker and a token budget stop calling for
-the rest of the run. Every call lands in ``llm_calls``; every valid answer in ``llm_cache``,
-so a re-sweep over unchanged evidence makes no HTTP call at all.
+round for an invalid answer, then the extractive drafter for that outcome; a circuit
+breaker and a token budget stop calling for the rest of the run. Every call lands in
+``llm_calls``; every valid answer in ``llm_cache``, so a re-sweep over unchanged evidence
+makes no HTTP call at all.
 """
 
 from __future__ import annotations
