@@ -55,11 +55,6 @@ class Settings(BaseSettings):
     gap_due_days_high: int = Field(7, description="Days a high-severity gap is due in.")
     gap_due_days_medium: int = Field(14, description="Days a medium-severity gap is due in.")
     gap_due_days_low: int = Field(30, description="Days a low-severity gap is due in.")
-    llm_max_evidence_chars: int = Field(
-        24_000,
-        description="Characters of evidence one model prompt carries at most; lower-ranked "
-        "passages beyond it are left out (and counted in the drafter notes).",
-    )
     stale_pending_days: int = Field(
         7, description="A draft pending review for longer than this is marked stale in the UI."
     )
@@ -109,13 +104,46 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("CLERK_OPENAI_API_KEY", "OPENAI_API_KEY"),
         description="API key for the OpenAI-compatible endpoint (also read from OPENAI_API_KEY).",
     )
-    llm_method: Literal["json_schema", "function_calling"] = Field(
-        "json_schema",
-        description="How the model returns structured output: a response_format JSON schema, "
-        "or tool calling for servers without structured outputs.",
+    llm_method: Literal["auto", "json_schema", "json_mode", "function_calling", "prompt"] = Field(
+        "auto",
+        description="How the model returns structured output. 'auto': the mode `clerk llm "
+        "check` or an earlier sweep found working for this endpoint and model, else "
+        "json_schema, stepping down on a capability error to json_mode (json_object with the "
+        "schema), function_calling (a named tool), then prompt (JSON asked for in the prompt). "
+        "A named mode starts there and steps down the same way.",
     )
-    llm_timeout: float = Field(60.0, description="Seconds before one model call times out.")
-    llm_max_concurrency: int = Field(8, description="Model calls in flight at once.")
+    llm_timeout: float | None = Field(
+        None,
+        description="Seconds one model call may take once sent (time queued in the clerk is not "
+        "counted); the call is then cancelled. Default: 60 for OpenAI, 180 for a local server.",
+    )
+    llm_max_concurrency: int | None = Field(
+        None,
+        description="Model calls in flight at once. Default: the server's slots when it says "
+        "(llama.cpp's /props), 1 for another local server, 8 for a remote one.",
+    )
+    llm_max_tokens: int | None = Field(
+        None,
+        description="max_tokens of a call. Default: sized to the answer schema (a full answer "
+        "fits; a model that runs on is cut off).",
+    )
+    llm_max_evidence_chars: int | None = Field(
+        None,
+        description="Evidence characters one prompt may carry (the best-ranked passages first). "
+        "Default: 24,000 for a remote API, 5,000 for a local server (a 4,096-token context "
+        "holds the prompt, the schema and the answer).",
+    )
+    llm_temperature: float = Field(0.0, description="Sampling temperature of model calls.")
+    llm_stream: bool = Field(
+        True,
+        description="Stream answers, so a cancelled call stops the server generating "
+        "(llama-cpp-python stops only a streamed request).",
+    )
+    llm_system_role: Literal["auto", "keep", "merge"] = Field(
+        "auto",
+        description="'merge' folds the system prompt into the user message, for servers that "
+        "drop system messages; 'auto' merges when `clerk llm check` found them ignored.",
+    )
     llm_max_retries: int = Field(4, description="Retries of one model call on 429/5xx/timeouts.")
     llm_token_budget: int = Field(
         2_000_000, description="Tokens (in + out) one sweep may spend before it stops calling."
@@ -155,6 +183,23 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'clerk.db').resolve()}"
+
+    @property
+    def llm_endpoint(self) -> str:
+        """The endpoint model calls go to, as remembered with its working mode."""
+        return (self.openai_base_url or "https://api.openai.com/v1").rstrip("/")
+
+    @property
+    def llm_is_local(self) -> bool:
+        """True for a server on this machine (or a private address), not a hosted API."""
+        from urllib.parse import urlparse
+
+        host = (urlparse(self.llm_endpoint).hostname or "").lower()
+        return (
+            host in ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+            or host.startswith(("10.", "192.168.", "172."))
+            or host.endswith(".local")
+        )
 
     @property
     def chroma_path(self) -> Path:

@@ -120,20 +120,31 @@ def evaluate(
         "--llm-fake",
         help="Also run the LLM drafter and the LLM baseline against the local fake server.",
     ),
+    llm: bool = typer.Option(
+        False,
+        "--llm",
+        help="Also sweep with the configured model (CLERK_LLM, CLERK_OPENAI_BASE_URL) and "
+        "score it beside the extractive clerk.",
+    ),
     show_failures: int = typer.Option(10, "--failures", help="Misses to list (0: none)."),
 ) -> None:
     """Ingest DATA into a scratch home, sweep, and score the drafts against expected.json."""
     from evals.evaluate import run_eval
 
     expected = json.loads(expected_path.read_text(encoding="utf-8"))
-    result = run_eval(
-        data,
-        expected,
-        as_of=parse_date(as_of),
-        baseline=baseline,
-        llm_fake=llm_fake,
-        console=console,
-    )
+    try:
+        result = run_eval(
+            data,
+            expected,
+            as_of=parse_date(as_of),
+            baseline=baseline,
+            llm_fake=llm_fake,
+            llm=llm,
+            console=console,
+        )
+    except ValueError as exc:
+        console.print(f"[red]Error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
     doc = result.to_json()
     n = len(expected.get("accounts", {}))
     console.print(results_table(doc["headline"], f"Evaluation of {n} accounts at {result.as_of}"))
@@ -156,6 +167,15 @@ def evaluate(
         )
     )
     console.print("Seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))
+    if result.llm:
+        m = result.llm
+        console.print(
+            f"Model: {m['calls']:,} calls ({m['http_requests']:,} HTTP), modes "
+            + ", ".join(f"{k} {v}" for k, v in m["modes"].items())
+            + f", {m['seconds_per_call']:.1f} s per call, {m['fallbacks']} fallbacks; refused: "
+            + (", ".join(f"{k} {v}" for k, v in m["refusals"].items()) or "nothing"),
+            markup=False,
+        )
     if result.sweep_failures:
         console.print(f"[red]{len(result.sweep_failures)} account(s) failed to sweep[/]")
     for line in result.clerk["failures"][:show_failures]:

@@ -34,7 +34,11 @@ _ISOLATE = ("CLERK_DATABASE_URL", "CLERK_CHROMA_URL", "CLERK_LLM", "CLERK_OPENAI
 
 @contextmanager
 def scratch_home(path: Path | None = None, **env: str) -> Iterator[Path]:
-    """Point CLERK_HOME (and ``env``) at a scratch folder for the duration; restore after."""
+    """Point CLERK_HOME (and ``env``) at a scratch folder for the duration; restore after.
+
+    The user's database, index and model settings are set aside, so the scored sweep is the
+    extractive one; ``run_eval(llm=True)`` hands the configured model in explicitly.
+    """
     saved = {k: os.environ.get(k) for k in ("CLERK_HOME", *_ISOLATE, *env)}
     with tempfile.TemporaryDirectory(prefix="clerk-eval-") as tmp:
         home = path or Path(tmp)
@@ -65,6 +69,7 @@ class EvalResult:
     ingest: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     sweep_failures: dict[str, str] = field(default_factory=dict)
+    llm: dict[str, Any] = field(default_factory=dict)  # the model run: calls, modes, refusals
 
     def headline(self) -> dict[str, float]:
         return headline(self.clerk)
@@ -83,6 +88,7 @@ class EvalResult:
             "ingest": self.ingest,
             "seconds": self.seconds,
             "sweep_failures": self.sweep_failures,
+            "llm": self.llm,
         }
 
 
@@ -115,14 +121,22 @@ def run_eval(
     as_of: dt.date | None = None,
     baseline: bool = True,
     llm_fake: bool = False,
+    llm: bool = False,
     console: Console | None = None,
 ) -> EvalResult:
     """Ingest ``data_dir`` into a scratch home, sweep at ``as_of``, score against ``expected``.
 
     ``as_of`` defaults to expected.json's. ``baseline`` adds the naive-RAG baseline with the
     extractive reader; ``llm_fake`` also runs the clerk's LLM drafter and the LLM baseline
-    against the local OpenAI-protocol server.
+    against the local OpenAI-protocol server. ``llm`` also sweeps with the model the user
+    configured (CLERK_LLM, CLERK_OPENAI_BASE_URL, its key and limits), scored as the
+    ``clerk-llm`` variant beside the extractive clerk, with the model's calls in ``llm``.
     """
+    configured = get_settings() if llm else None
+    if configured is not None and not configured.llm.startswith("openai:"):
+        raise ValueError(
+            f"clerk eval --llm needs CLERK_LLM=openai:<model> (it is {configured.llm!r})"
+        )
     from clerk.ingest import run_ingest
     from clerk.retrieval import index_ingested
     from clerk.sweep.run import run_sweep
@@ -172,6 +186,8 @@ def run_eval(
                 result.baselines["naive-rag"] = score(expected, naive, texts)
             if llm_fake:
                 _llm_runs(result, store, expected, accounts, day, texts, console)
+            if configured is not None:
+                _configured_run(result, store, configured, expected, accounts, day, texts, console)
         finally:
             store.close()
     return result
@@ -207,6 +223,92 @@ def _llm_runs(
         outputs = documents(store, accounts, day)
         result.variants["clerk-llm"] = score(expected, outputs, texts)
         result.sweep_failures.update({f"llm:{k}": v for k, v in sweep.failed.items()})
+
+
+def _configured_run(
+    result: EvalResult,
+    store: Store,
+    settings: Any,
+    expected: dict[str, Any],
+    accounts: list[str],
+    day: dt.date,
+    texts: dict[str, str],
+    console: Console | None,
+) -> None:
+    """Sweep again with the configured model, score it, and summarise its calls."""
+    from clerk.drafting.llm import LLMDrafter
+    from clerk.sweep.run import run_sweep
+
+    settings = settings.model_copy(update={"home": get_settings().home, "database_url": None})
+    drafter = LLMDrafter(settings, store)
+    t0 = time.perf_counter()
+    sweep = run_sweep(store, as_of=day, drafter=drafter, console=console, force=True)
+    result.seconds["sweep_llm"] = time.perf_counter() - t0
+    outputs = documents(store, accounts, day)
+    result.variants["clerk-llm"] = score(expected, outputs, texts)
+    result.sweep_failures.update({f"llm:{k}": v for k, v in sweep.failed.items()})
+    result.llm = llm_summary(store, sweep.sweep_id, sweep.drafter_notes)
+    result.llm["mode_now"] = drafter.mode
+    result.llm["misses"] = dict(drafter.misses)
+
+
+# Reasons a model's part was refused, by the phrase of the refusal note.
+REFUSAL_REASONS = (
+    ("not found verbatim", "quote not verbatim"),
+    ("not the customer's own words", "not the customer's words"),
+    ("not a sentence", "not a sentence"),
+    ("repeats the drafting instructions", "echoes the prompt"),
+    ("does not contain its quote", "statement without its quote"),
+    ("the claim says", "contradicts the attainment"),
+    ("does not state the delivered", "no delivered value"),
+    ("does not give the unit", "no unit"),
+    ("does not name the outcome", "outcome not named"),
+    ("not grounded", "ungrounded number"),
+    ("is unknown", "unknown source"),
+    ("was not among the evidence offered", "source not offered"),
+    ("looks like instructions", "injection source"),
+    ("nothing was computed", "claim with nothing computed"),
+    ("empty quote", "empty quote"),
+)
+
+
+def llm_summary(store: Store, sweep_id: int | None, notes: dict[str, list[str]]) -> dict[str, Any]:
+    """A model sweep's calls, modes, seconds per call, fallbacks and refusals by reason."""
+    from sqlalchemy import select
+
+    from clerk.store.tables import LLMCallRow
+
+    with store.session() as session:
+        rows = list(session.scalars(select(LLMCallRow).where(LLMCallRow.sweep_id == sweep_id)))
+    sent = [r for r in rows if r.status not in ("cached", "skipped")]
+    modes: dict[str, int] = {}
+    for r in sent:
+        modes[r.mode or "-"] = modes.get(r.mode or "-", 0) + 1
+    statuses: dict[str, int] = {}
+    for r in rows:
+        statuses[r.status] = statuses.get(r.status, 0) + 1
+    refusals: dict[str, int] = {}
+    fallbacks = 0
+    for lines in notes.values():
+        for note in lines:
+            if note.startswith("drafted by the extractive drafter"):
+                fallbacks += 1
+            if not note.startswith("refused"):
+                continue
+            reason = next((r for phrase, r in REFUSAL_REASONS if phrase in note), "other")
+            refusals[reason] = refusals.get(reason, 0) + 1
+    seconds = [r.latency_ms / 1000 for r in sent]
+    return {
+        "calls": len(rows),
+        "http_requests": sum(r.attempts for r in rows),
+        "statuses": statuses,
+        "modes": modes,
+        "seconds_per_call": sum(seconds) / len(seconds) if seconds else 0.0,
+        "tokens_in": sum(r.tokens_in for r in rows),
+        "tokens_out": sum(r.tokens_out for r in rows),
+        "refusals": dict(sorted(refusals.items(), key=lambda kv: -kv[1])),
+        "fallbacks": fallbacks,
+    }
 
 
 def _llm_drafter(base_url: str, store: Store) -> Any:

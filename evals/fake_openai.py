@@ -36,7 +36,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import Body, FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from clerk.domain.format import number
 from clerk.domain.textnum import numbers_in
@@ -125,6 +125,12 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # added to the script's latency
     hang: float = 0.0  # seconds to stall before answering (past the client's timeout)
+    error: str | None = None  # the error message of a non-200 reply
+
+    @classmethod
+    def unsupported(cls, message: str, status: int = 500) -> Reply:
+        """A server that does not take this way of asking (a capability miss)."""
+        return cls(status=status, error=message)
 
     @classmethod
     def rate_limited(cls, retry_after: float = 0.05) -> Reply:
@@ -204,6 +210,22 @@ class FakeScript:
             reply = self.responder(request)
             return reply if isinstance(reply, Reply) else Reply(answer=reply)
         return Reply()
+
+
+_PASSWORD_RE = re.compile(r"The password is (\w+)\.")
+
+
+def probe_answer(request: FakeRequest) -> dict[str, Any] | None:
+    """The answer to `clerk llm check`'s tiny probes (a schema with one "word"), or None.
+
+    A system message's password is repeated, as a model that sees system messages would.
+    """
+    if '"word"' not in json.dumps(request.body):
+        return None
+    for message in request.messages:
+        if match := _PASSWORD_RE.search(_content_text(message.get("content"))):
+            return {"word": match.group(1)}
+    return {"word": "ready"}
 
 
 def oracle_answer(request: FakeRequest) -> dict[str, Any]:
@@ -291,14 +313,14 @@ def create_app(script: FakeScript) -> FastAPI:
         return {"object": "list", "data": [{"id": "fake-model", "object": "model"}]}
 
     @app.post("/v1/chat/completions", response_model=None)
-    async def completions(body: dict[str, Any] = Body(...)) -> dict[str, Any] | JSONResponse:
+    async def completions(body: dict[str, Any] = Body(...)) -> dict[str, Any] | Response:
         script.enter()
         try:
             return await _answer(FakeRequest(body))
         finally:
             script.leave()
 
-    async def _answer(request: FakeRequest) -> dict[str, Any] | JSONResponse:
+    async def _answer(request: FakeRequest) -> dict[str, Any] | Response:
         body = request.body
         reply = script.next_reply(request)
         if script.latency + reply.delay > 0:
@@ -306,12 +328,15 @@ def create_app(script: FakeScript) -> FastAPI:
         if reply.hang:
             await asyncio.sleep(reply.hang)
         if reply.status != 200:
-            error = {"message": f"fake error {reply.status}", "type": "fake", "code": reply.status}
+            text = reply.error or f"fake error {reply.status}"
+            error = {"message": text, "type": "fake", "code": reply.status}
             return JSONResponse({"error": error}, status_code=reply.status, headers=reply.headers)
         if reply.text is not None:
             payload = reply.text
         else:
-            answer = reply.answer if reply.answer is not None else oracle_answer(request)
+            answer = reply.answer
+            if answer is None:
+                answer = probe_answer(request) or oracle_answer(request)
             payload = json.dumps(answer)
         message: dict[str, Any] = {"role": "assistant", "content": payload}
         finish = "stop"
@@ -336,6 +361,9 @@ def create_app(script: FakeScript) -> FastAPI:
         prompt_chars = sum(len(_content_text(m.get("content"))) for m in request.messages)
         usage = {"prompt_tokens": prompt_chars // 4 + 1, "completion_tokens": len(payload) // 4 + 1}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        if body.get("stream"):
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            return _stream(body, message, finish, usage if include_usage else None, next(ids))
         return {
             "id": f"chatcmpl-fake-{next(ids)}",
             "object": "chat.completion",
@@ -348,6 +376,54 @@ def create_app(script: FakeScript) -> FastAPI:
         }
 
     return app
+
+
+def _stream(
+    body: dict[str, Any],
+    message: dict[str, Any],
+    finish: str,
+    usage: dict[str, int] | None,
+    n: int,
+) -> StreamingResponse:
+    """The answer as server-sent events, the way servers stream: deltas, finish, [DONE].
+
+    The payload goes out in a few deltas (real servers send one per token; a few keep the
+    benchmark about the clerk's cost per call, not per token).
+    """
+    base = {
+        "id": f"chatcmpl-fake-{n}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": body.get("model", "fake-model"),
+    }
+
+    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> str:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}
+        return f"data: {json.dumps({**base, 'choices': [choice]})}\n\n"
+
+    def pieces(text: str) -> list[str]:
+        step = max(1, -(-len(text) // 3))
+        return [text[i : i + step] for i in range(0, len(text), step)] or [""]
+
+    events = [chunk({"role": "assistant", "content": ""})]
+    calls = message.get("tool_calls")
+    if calls:
+        call = calls[0]
+        head = {"index": 0, "id": call["id"], "type": "function"}
+        arguments = call["function"]["arguments"]
+        for i, part in enumerate(pieces(arguments)):
+            function = {"arguments": part}
+            if i == 0:
+                function["name"] = call["function"]["name"]
+            events.append(chunk({"tool_calls": [{**(head if i == 0 else {"index": 0}),
+                                                 "function": function}]}))  # fmt: skip
+    else:
+        events += [chunk({"content": part}) for part in pieces(message.get("content") or "")]
+    events.append(chunk({}, finish))
+    if usage is not None:
+        events.append(f"data: {json.dumps({**base, 'choices': [], 'usage': usage})}\n\n")
+    events.append("data: [DONE]\n\n")
+    return StreamingResponse(iter(events), media_type="text/event-stream")
 
 
 @contextmanager

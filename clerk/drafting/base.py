@@ -45,6 +45,7 @@ class StatementDraft(BaseModel):
     claim: str
     citations: list[Citation]
     delivered: float | None = None
+    drafted_by: str | None = None  # who worded it, when not the DraftResult's drafter
 
 
 class DraftResult(BaseModel):

@@ -14,6 +14,8 @@ import openai
 from tenacity import RetryCallState
 from tenacity.stop import stop_base
 
+from clerk.drafting.llm_modes import cause_line, server_message
+
 log = logging.getLogger("clerk.llm")
 
 # Fixed phrase of the note and log line (tests and the review UI look for it).
@@ -55,7 +57,7 @@ class BreakerStop(stop_base):
 
 def is_retryable(exc: BaseException) -> bool:
     """Provider faults worth another try: rate limits, 5xx, timeouts, lost connections."""
-    if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
+    if isinstance(exc, openai.APIConnectionError | CallTimeout):  # includes APITimeoutError
         return True
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in (408, 409, 429) or exc.status_code >= 500
@@ -90,5 +92,13 @@ def describe(exc: BaseException) -> str:
         type(exc).__name__,
     )
     if isinstance(exc, openai.APIStatusError):
-        return f"{name} (HTTP {exc.status_code}): {exc.message}"[:500]
+        # The server's meaningful line, not the client's "Error code: 500 - 1 validation error:".
+        return f"{name} (HTTP {exc.status_code}): {cause_line(server_message(exc))}"[:500]
     return f"{name}: {exc}"[:500]
+
+
+class CallTimeout(Exception):
+    """A call took longer than the timeout once sent; it was cancelled (worth a retry)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no answer within {seconds:g} s of sending; the call was cancelled")

@@ -17,13 +17,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from clerk.domain.models import Citation, Evidence, SignalDraft, Source
 from clerk.domain.textnum import numbers_in
-from clerk.drafting.base import DraftRequest, StatementDraft
+from clerk.drafting.base import DraftRequest, DraftResult, StatementDraft
 from clerk.drafting.signals import looks_like_instruction
-from clerk.engine.verify import allowed_values, grounded, verify_citation, verify_claim
+from clerk.engine.verify import (
+    allowed_values,
+    calculation_claim_errors,
+    echo_errors,
+    grounded,
+    polarity_errors,
+    sentence_errors,
+    statement_quote_errors,
+    verify_citation,
+    verify_claim,
+)
 
 log = logging.getLogger("clerk.llm")
 
@@ -52,6 +62,11 @@ INJECTION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
 _QUOTE_MARKS = "\"'“”‘’«»"
 
 
+# At most this many statements and signals per answer: bounds the answer (and max_tokens).
+MAX_PROPOSALS = 3
+MAX_QUOTES = 2
+
+
 class QuoteRef(BaseModel):
     """A quote as the model gives it: which evidence block, and the words copied from it."""
 
@@ -61,7 +76,10 @@ class QuoteRef(BaseModel):
 
 class StatementProposal(BaseModel):
     claim: str = Field(description="One sentence saying what the customer states.")
-    quotes: list[QuoteRef] = Field(description="The customer's exact words supporting it.")
+    quotes: list[QuoteRef] = Field(
+        description="The customer's exact words supporting it.",
+        json_schema_extra={"maxItems": MAX_QUOTES},
+    )
     delivered: float | None = Field(
         description="The number the customer states for the outcome, or null."
     )
@@ -69,7 +87,9 @@ class StatementProposal(BaseModel):
 
 class SignalProposal(BaseModel):
     reason: str = Field(description="Why this evidence threatens the outcome, in one sentence.")
-    quotes: list[QuoteRef] = Field(description="The exact words that show it.")
+    quotes: list[QuoteRef] = Field(
+        description="The exact words that show it.", json_schema_extra={"maxItems": MAX_QUOTES}
+    )
 
 
 class OutcomeAnswer(BaseModel):
@@ -81,10 +101,12 @@ class OutcomeAnswer(BaseModel):
         description="The sentence stating the computed result, or null if none was computed."
     )
     statements: list[StatementProposal] = Field(
-        description="Customer statements that the outcome was achieved."
+        description="Customer statements that the outcome was achieved.",
+        json_schema_extra={"maxItems": MAX_PROPOSALS},
     )
     negative_signals: list[SignalProposal] = Field(
-        description="Customer-side evidence that contradicts the outcome."
+        description="Customer-side evidence that contradicts the outcome.",
+        json_schema_extra={"maxItems": MAX_PROPOSALS},
     )
 
     @classmethod
@@ -222,7 +244,9 @@ def guard_answer(
         claim = answer.claim.strip()
         if request.calculation is None and request.delivered is None:
             refuse("claim", ["nothing was computed for this outcome, so there is no claim"])
-        elif errors := verify_claim(claim, calculation_numbers(request), []):
+        elif errors := verify_claim(claim, calculation_numbers(request), []) or (
+            _substance(claim, request, [])
+        ):
             refuse(f"claim {_short(claim)}", errors)
         else:
             out.claim = claim
@@ -237,7 +261,10 @@ def guard_answer(
         if errors:
             refuse(f"quotes of statement {n}", errors)
         quotes = [c.quote for c in citations]
-        if claim_errors := verify_claim(statement.claim, allowed, quotes):
+        claim_errors = verify_claim(statement.claim, allowed, quotes) or _substance(
+            statement.claim, request, quotes
+        )
+        if claim_errors:
             refuse(f"statement {n} {_short(statement.claim)}", claim_errors)
             continue
         cited = frozenset((c.source, c.start, c.end) for c in citations)
@@ -264,7 +291,10 @@ def guard_answer(
             continue
         if errors:
             refuse(f"quotes of negative signal {n}", errors)
-        if reason_errors := verify_claim(signal.reason, [], [c.quote for c in citations]):
+        reason_errors = verify_claim(signal.reason, [], [c.quote for c in citations]) or (
+            sentence_errors(signal.reason) + echo_errors(signal.reason)
+        )
+        if reason_errors:
             refuse(f"negative signal {n} {_short(signal.reason)}", reason_errors)
             continue
         cited = frozenset((c.source, c.start, c.end) for c in citations)
@@ -306,3 +336,99 @@ def _stated(delivered: float | None, quotes: list[str]) -> float | None:
 
 def _short(text: str, limit: int = 60) -> str:
     return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def _substance(claim: str, request: DraftRequest, quotes: list[str]) -> list[str]:
+    """The verifier's checks of what a claim says (clerk.engine.verify), before it is drafted.
+
+    ``quotes`` empty: the calculation claim; else a customer statement with those quotes.
+    """
+    errors = sentence_errors(claim)
+    if errors:
+        return errors
+    errors += echo_errors(claim)
+    if not quotes:
+        delivered = request.delivered
+        if delivered is None and request.calculation is not None:
+            delivered = request.calculation.result
+        errors += calculation_claim_errors(claim, request.outcome, delivered)
+        errors += polarity_errors(claim, request.attainment)
+    else:
+        errors += statement_quote_errors(claim, quotes)
+        errors += polarity_errors(claim, request.attainment)
+    return errors
+
+
+def coerce_answer(payload: object) -> tuple[OutcomeAnswer, int]:
+    """An OutcomeAnswer from a parsed payload, leniently; and how many entries were dropped.
+
+    A weak model's answer is taken apart rather than thrown away: a missing list is empty,
+    and one malformed statement or signal is dropped without losing the rest (the schema
+    asks for at most MAX_PROPOSALS of each; more are still read, and guarded). What is not
+    an object, or has the wrong shape at the top, is invalid (ValidationError, ValueError).
+    """
+    if isinstance(payload, dict) and set(payload) == {"properties"}:
+        payload = payload["properties"]  # some models wrap the answer like its schema
+    if not isinstance(payload, dict):
+        raise ValueError(f"the answer is a JSON {type(payload).__name__}, not an object")
+    data = dict(payload)
+    data.setdefault("claim", None)
+    dropped = 0
+    for key, model in (("statements", StatementProposal), ("negative_signals", SignalProposal)):
+        entries = data.get(key, [])
+        if entries is None:
+            entries = []
+        if not isinstance(entries, list):
+            data[key] = entries  # let validation say what is wrong
+            continue
+        kept = []
+        for entry in entries:
+            try:
+                kept.append(model.model_validate(entry).model_dump())
+            except ValidationError:
+                dropped += 1
+        data[key] = kept
+    return OutcomeAnswer.model_validate(data), dropped
+
+
+def _spans(citations: list[Citation]) -> list[tuple[str, int, int]]:
+    return [(c.source, c.start, c.end) for c in citations]
+
+
+def _overlaps(a: list[Citation], b: list[Citation]) -> bool:
+    return any(
+        s1 == s2 and x1 < y2 and x2 < y1 for s1, x1, y1 in _spans(a) for s2, x2, y2 in _spans(b)
+    )
+
+
+def merge_findings(base: DraftResult, guarded: Guarded, model: str) -> DraftResult:
+    """The extractive findings, plus what the model found that they do not already cover.
+
+    The model adds; it never removes. Every extractive statement and signal stays (a weak
+    model must not make a customer's "we closed the June books in six days" disappear); a
+    model statement or signal quoting text an extractive one already quotes is dropped as a
+    repeat. The claim is the model's when it passed the guard, else the template's, and
+    ``drafted_by`` (of the result and of each statement) names who wrote the wording.
+    """
+    statements = [s.model_copy(update={"drafted_by": "extractive"}) for s in base.statements]
+    for proposal in guarded.statements:
+        if any(_overlaps(proposal.citations, s.citations) for s in statements):
+            continue
+        statements.append(proposal.model_copy(update={"drafted_by": model}))
+    signals = list(base.negative_signals)
+    for signal in guarded.negative_signals:
+        if not any(_overlaps(signal.citations, s.citations) for s in signals):
+            signals.append(signal)
+    if guarded.claim:
+        claim, by = guarded.claim, model
+    elif base.claim:
+        claim, by = base.claim, "extractive"
+    else:  # nothing computed, so no claim: the findings are the model's answer
+        claim, by = None, model
+    return DraftResult(
+        drafted_by=by,
+        claim=claim,
+        statements=statements,
+        negative_signals=signals,
+        notes=[*guarded.notes, *base.notes],
+    )

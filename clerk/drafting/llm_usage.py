@@ -17,8 +17,9 @@ from typing import Any, Literal
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from clerk.drafting.llm_modes import cause_line
 from clerk.store import Store
-from clerk.store.tables import LLMCacheRow, LLMCallRow
+from clerk.store.tables import LLMCacheRow, LLMCallRow, LLMModeRow, utcnow
 
 CallStatus = Literal["ok", "retried", "failed", "cached", "skipped"]
 STATUSES: tuple[str, ...] = ("ok", "retried", "failed", "cached", "skipped")
@@ -40,6 +41,7 @@ class CallRecord:
     latency_ms: float = 0.0
     attempts: int = 0
     error: str | None = None
+    mode: str | None = None
 
 
 def prompt_hash(
@@ -111,6 +113,7 @@ class UsageSummary:
     rows: list[UsageRow]
     total: UsageRow
     errors: list[tuple[str, int]]  # most frequent errors first
+    modes: dict[str, int] = field(default_factory=dict)  # calls per structured-output mode
 
 
 def latest_sweep_id(store: Store) -> int | None:
@@ -136,10 +139,75 @@ def usage_summary(store: Store, sweep_id: int | None = None) -> UsageSummary:
     errors: dict[str, int] = {}
     for call in calls:
         if call.error:
-            key = call.error.splitlines()[0][:160]
+            key = error_cause(call.error)
             errors[key] = errors.get(key, 0) + 1
     ranked = sorted(errors.items(), key=lambda kv: (-kv[1], kv[0]))
-    return UsageSummary(sweep_id, rows, _totals("all", "all", calls), ranked)
+    modes: dict[str, int] = {}
+    for call in calls:
+        if call.mode and call.status not in ("cached", "skipped"):
+            modes[call.mode] = modes.get(call.mode, 0) + 1
+    return UsageSummary(sweep_id, rows, _totals("all", "all", calls), ranked, modes)
+
+
+def error_cause(error: str) -> str:
+    """An error as one line that names its cause: "<kind> (HTTP n): <the meaningful line>".
+
+    Stored errors start with the client's name for the error; what follows may be a
+    multi-line server message whose first line ("1 validation error:") hides the cause.
+    """
+    head, sep, rest = error.partition(": ")
+    if not sep:
+        return cause_line(error)[:200]
+    return f"{head}: {cause_line(rest)}"[:200]
+
+
+@dataclass
+class ModeMemory:
+    """What is known about one endpoint and model: the working mode and what missed."""
+
+    endpoint: str
+    model: str
+    mode: str
+    system_honoured: bool | None = None
+    misses: dict[str, str] = field(default_factory=dict)
+    source: str = "sweep"
+    updated_at: Any = None
+
+
+def remembered_mode(store: Store, endpoint: str, model: str) -> ModeMemory | None:
+    """The mode remembered for ``endpoint`` and ``model``, if any."""
+    with store.session() as session:
+        row = session.get(LLMModeRow, (endpoint, model))
+        if row is None:
+            return None
+        return ModeMemory(row.endpoint, row.model, row.mode, row.system_honoured,
+                          dict(row.misses or {}), row.source, row.updated_at)  # fmt: skip
+
+
+def remember_mode(store: Store, memory: ModeMemory) -> None:
+    """Store the working mode of an endpoint and model (replacing what was known)."""
+    try:
+        with store.session() as session:
+            row = session.get(LLMModeRow, (memory.endpoint, memory.model))
+            if row is None:
+                row = LLMModeRow(endpoint=memory.endpoint, model=memory.model)
+                session.add(row)
+            row.mode = memory.mode
+            if memory.system_honoured is not None or row.system_honoured is None:
+                row.system_honoured = memory.system_honoured
+            row.misses = dict(memory.misses)
+            row.source = memory.source
+            row.updated_at = utcnow()
+    except IntegrityError:  # two drafters remembered it at once: the other one's row stands
+        return
+
+
+def all_modes(store: Store) -> list[ModeMemory]:
+    """Every remembered endpoint and model, newest first."""
+    with store.session() as session:
+        rows = session.scalars(select(LLMModeRow).order_by(LLMModeRow.updated_at.desc()))
+        return [ModeMemory(r.endpoint, r.model, r.mode, r.system_honoured, dict(r.misses or {}),
+                           r.source, r.updated_at) for r in rows]  # fmt: skip
 
 
 def _totals(model: str, task: str, calls: list[LLMCallRow]) -> UsageRow:

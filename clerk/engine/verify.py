@@ -10,6 +10,10 @@ empty list means verified), so the review queue can say exactly what failed:
   is the number bound to the outcome's unit in an achieved-result clause of the sentence the
   quote comes from, never a hope, plan, target, baseline, question, conditional, guess,
   negation or complaint (clerk.domain.stance), whichever drafter wrote it.
+- a claim says something: it is a sentence, it does not echo the drafting instructions, it
+  does not assert the opposite of the computed attainment; a calculation claim states the
+  delivered value with its unit and names the outcome; a statement claim contains its quote
+  (``claim_substance_errors`` and the functions it is made of).
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 
 from clerk.domain.format import number
-from clerk.domain.models import Calculation, Citation, Period, ProofItem, Source
+from clerk.domain.models import Calculation, Citation, Outcome, Period, ProofItem, Source
 from clerk.domain.periods import MONTH_NAMES
 from clerk.domain.stance import Reading, read_statement
 from clerk.domain.textnum import NumberMention, numbers_in
@@ -27,7 +32,13 @@ from clerk.domain.textnum import NumberMention, numbers_in
 __all__ = [
     "allowed_numbers",
     "allowed_values",
+    "calculation_claim_errors",
     "claim_numbers",
+    "claim_substance_errors",
+    "echo_errors",
+    "polarity_errors",
+    "sentence_errors",
+    "statement_quote_errors",
     "grounded",
     "statement_reading",
     "statement_stance_errors",
@@ -135,9 +146,16 @@ def allowed_numbers(item: ProofItem) -> list[float]:
     )
 
 
-def verify_item(item: ProofItem, sources: Mapping[str, Source]) -> list[str]:
-    """Every refusal for a drafted proof item; an empty list means it is verified."""
+def verify_item(
+    item: ProofItem, sources: Mapping[str, Source], outcome: Outcome | None = None
+) -> list[str]:
+    """Every refusal for a drafted proof item; an empty list means it is verified.
+
+    With ``outcome`` the claim's substance is checked too (``claim_substance_errors``).
+    """
     errors: list[str] = []
+    if outcome is not None:
+        errors += claim_substance_errors(item, outcome)
     for citation in item.citations:
         errors += verify_citation(citation, sources, item.account)
     if item.kind == "customer_statement":
@@ -287,3 +305,182 @@ def statement_stance_errors(item: ProofItem, sources: Mapping[str, Source]) -> l
             f"{number(item.delivered)}"
         ]
     return [f"the quote in {citation.source} is not a delivered result: {reading.reason}"]
+
+
+# --- what a claim says ------------------------------------------------------------------------
+# A weak model can write a claim with no number in it ("Customer", "':{'", the task text
+# echoed back, "the order processing is not completed" for an outcome at 129 %): the number
+# checks above cannot see those. These checks apply to every drafter's wording.
+
+_WORD_RE = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+_QUOTED_RE = re.compile(r"\"[^\"]*\"|“[^”]*”")
+# Said of an outcome that met its target, these assert the opposite.
+_NEGATIVE_RE = re.compile(
+    r"\b(?:not|never|no longer|cannot|can't|isn't|wasn't|aren't|weren't|didn't|doesn't|"
+    r"haven't|hasn't|fail(?:s|ed|ing)?|miss(?:es|ed)?|incomplete|unfinished|below (?:the |its )?"
+    r"target|short of|behind|fell short|falls short|unable)\b",
+    re.IGNORECASE,
+)
+# Said of an outcome that missed its target, these assert the opposite.
+_POSITIVE_RE = re.compile(
+    r"\b(?:exceed(?:s|ed)?|surpass(?:es|ed)?|beat|beats|met|meets|achieved|reached|hit)\s+"
+    r"(?:the\s+|its\s+|their\s+)?target\b|\bahead of (?:the |its )?target\b|\babove "
+    r"(?:the |its )?target\b",
+    re.IGNORECASE,
+)
+_JSONISH_RE = re.compile(r'[{}\[\]]|":|\\n')
+_CURRENCY = {
+    "USD": ("$", "usd", "dollar"),
+    "EUR": ("€", "eur", "euro"),
+    "GBP": ("£", "gbp", "pound"),
+}
+_UNIT_FORMS = {
+    "hours": ("hour", "hrs", "hr"),
+    "minutes": ("minute", "mins", "min"),
+    "%": ("%", "percent", "per cent"),
+    "percent": ("%", "percent", "per cent"),
+    "people": ("people", "person", "users", "user", "staff"),
+}
+_COUNT_UNITS = {"", "count", "number", "#", "items"}
+_STOP = {"the", "and", "for", "with", "from", "per", "of", "in", "on", "to", "a", "an", "by"}
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD_RE.findall(text)]
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def sentence_errors(claim: str) -> list[str]:
+    """A claim must be a sentence: words, not a fragment, a label or a scrap of JSON."""
+    text = claim.strip()
+    if _JSONISH_RE.search(text) and not _QUOTED_RE.search(text):
+        return [f"the claim {_clip(text)} is not a sentence (it looks like JSON)"]
+    own = _words(_QUOTED_RE.sub(" ", text))
+    if len(_words(text)) < 4 or len(own) < 2 or text.endswith((",", ":", ";")):
+        return [f"the claim {_clip(text)} is not a sentence"]
+    return []
+
+
+@lru_cache(maxsize=1)
+def _instruction_grams() -> frozenset[tuple[str, ...]]:
+    """Four-word runs of the drafting instructions (the prompt files, data blocks aside)."""
+    try:
+        from prompts import PROMPT_DIR
+    except ImportError:  # pragma: no cover - the prompts package ships with the clerk
+        return frozenset()
+    grams: set[tuple[str, ...]] = set()
+    for path in PROMPT_DIR.glob("*.md"):
+        words = _words(re.sub(r"\$\{?\w+\}?", " ", path.read_text(encoding="utf-8")))
+        grams.update(tuple(words[i : i + 4]) for i in range(len(words) - 3))
+    return frozenset(grams)
+
+
+def echo_errors(claim: str, instructions: Iterable[str] = ()) -> list[str]:
+    """A claim that repeats the drafting instructions says nothing about the customer.
+
+    Half or more of its four-word runs (quotes aside) found in the instructions is an echo.
+    """
+    words = _words(_QUOTED_RE.sub(" ", claim))
+    grams = [tuple(words[i : i + 4]) for i in range(len(words) - 3)]
+    if not grams:
+        return []
+    known = set(_instruction_grams())
+    for text in instructions:
+        w = _words(text)
+        known.update(tuple(w[i : i + 4]) for i in range(len(w) - 3))
+    echoed = sum(1 for g in grams if g in known)
+    if echoed * 2 >= len(grams):
+        return [f"the claim {_clip(claim)} repeats the drafting instructions"]
+    return []
+
+
+def polarity_errors(claim: str, attainment: float | None) -> list[str]:
+    """The claim's own words (quotes aside) must not contradict the computed attainment."""
+    if attainment is None:
+        return []
+    own = _QUOTED_RE.sub(" ", claim)
+    if attainment >= 1 and (m := _NEGATIVE_RE.search(own)):
+        return [
+            f"the claim says {m.group(0)!r} but the outcome is at "
+            f"{number(round(attainment * 100))} % of target"
+        ]
+    if attainment < 1 and (m := _POSITIVE_RE.search(own)):
+        return [
+            f"the claim says {m.group(0)!r} but the outcome is at "
+            f"{number(round(attainment * 100))} % of target"
+        ]
+    return []
+
+
+def _unit_forms(unit: str) -> tuple[str, ...]:
+    u = unit.strip()
+    if u.upper() in _CURRENCY and (u.isupper() or len(u) == 3):
+        return _CURRENCY[u.upper()]
+    low = u.lower()
+    singular = low[:-1] if low.endswith("s") and not low.endswith("ss") else low
+    return (low, singular, *_UNIT_FORMS.get(low, ()))
+
+
+def _names_outcome(claim: str, title: str, unit: str = "") -> bool:
+    """The title, or half its content words, the unit aside (an alias: "invoice approvals
+    saved 1,320 hours" for "Hours saved on invoice approvals")."""
+    if title.lower() in claim.lower():
+        return True
+    said = {w[:5] for w in _words(claim)}
+    units = {f[:5] for f in _unit_forms(unit)} if unit else set()
+    content = [w for w in _words(title) if w not in _STOP and len(w) > 2 and w[:5] not in units]
+    if not content:
+        return True
+    hits = sum(1 for w in content if w[:5] in said)
+    return hits * 2 >= len(content)
+
+
+def calculation_claim_errors(claim: str, outcome: Outcome, delivered: float | None) -> list[str]:
+    """A calculation claim states the delivered value with its unit and names the outcome."""
+    errors: list[str] = []
+    if delivered is not None and not any(grounded(m, [delivered]) for m in numbers_in(claim)):
+        errors.append(f"the claim does not state the delivered value {number(delivered)}")
+    unit = outcome.unit.strip()
+    if unit.lower() not in _COUNT_UNITS:
+        low = claim.lower()
+        if not any(form and form in low for form in _unit_forms(unit)):
+            errors.append(f"the claim does not give the unit ({unit})")
+    if not _names_outcome(claim, outcome.title, outcome.unit):
+        errors.append(f"the claim does not name the outcome ({outcome.title})")
+    return errors
+
+
+def statement_quote_errors(claim: str, quotes: Sequence[str]) -> list[str]:
+    """A statement claim shows the customer's words: each quote, verbatim, inside it."""
+    shown = _norm(claim)
+    missing = [q for q in quotes if q.strip() and _norm(q) not in shown]
+    return [f"the claim does not contain its quote {_clip(q)}" for q in missing]
+
+
+def claim_substance_errors(
+    item: ProofItem, outcome: Outcome, instructions: Iterable[str] = ()
+) -> list[str]:
+    """Refusals for a claim that says nothing, echoes the prompt or contradicts the numbers.
+
+    Calculation items (not payback) must state the delivered value with its unit and name the
+    outcome; customer statements must contain their quotes. Signals are not proof items.
+    """
+    claim = item.claim or ""
+    errors = sentence_errors(claim)
+    if errors:
+        return errors
+    errors += echo_errors(claim, instructions)
+    if item.kind == "calculation":
+        errors += calculation_claim_errors(claim, outcome, item.delivered)
+        errors += polarity_errors(claim, item.attainment)
+    elif item.kind == "customer_statement":
+        errors += statement_quote_errors(claim, [c.quote for c in item.citations])
+        errors += polarity_errors(claim, item.attainment)
+    return errors
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")

@@ -302,7 +302,23 @@ class LLMCallRow(Base):
     # ok | retried | failed | cached | skipped (breaker open or token budget spent)
     status: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
+    # json_schema | json_mode | function_calling | prompt: how the answer was asked for
+    mode: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class LLMModeRow(Base):
+    """The structured-output mode that works for one endpoint and model, and what did not."""
+
+    __tablename__ = "llm_modes"
+    endpoint: Mapped[str] = mapped_column(String(512), primary_key=True)
+    model: Mapped[str] = mapped_column(String(255), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(32))
+    # None: not probed; False: the server drops system messages (fold them into the user's)
+    system_honoured: Mapped[bool | None] = mapped_column(Boolean)
+    misses: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # mode -> cause
+    source: Mapped[str] = mapped_column(String(16))  # check | sweep
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class LLMCacheRow(Base):

@@ -259,13 +259,20 @@ def _with_id(item: ProofItem, drafter: str, keys: dict[str, str]) -> ProofItem:
 
 
 def _verified(
-    item: ProofItem, sources: dict[str, Source], fallback_claim: str | None = None
+    item: ProofItem,
+    sources: dict[str, Source],
+    fallback_claim: str | None = None,
+    outcome: Outcome | None = None,
 ) -> ProofItem:
-    """Verify ``item``; on failure retry with ``fallback_claim``, else mark it unverified."""
-    errors = verify_item(item, sources)
+    """Verify ``item``; on failure retry with ``fallback_claim``, else mark it unverified.
+
+    The fallback is the extractive template, so the retried item says the template wrote it.
+    """
+    errors = verify_item(item, sources, outcome)
     if errors and fallback_claim is not None and fallback_claim != item.claim:
-        retry = item.model_copy(update={"claim": fallback_claim})
-        retry_errors = verify_item(retry, sources)
+        update = {"claim": fallback_claim, "drafted_by": "extractive"}
+        retry = item.model_copy(update=update)
+        retry_errors = verify_item(retry, sources, outcome)
         if not retry_errors:
             return retry
     if errors:
@@ -300,7 +307,7 @@ def build(
             # drafted_by says who worded it: an LLM drafter that fell back reports "extractive".
             update = {"claim": draft.claim or template.claim, "drafted_by": draft.drafted_by}
             item = template.model_copy(update=update)
-            item = _verified(_with_id(item, drafter, keys), sources, template.claim)
+            item = _verified(_with_id(item, drafter, keys), sources, template.claim, result.outcome)
             item = screen_calculation(item, thresholds)
             evidence.calculation_verified = item.status != "unverified"
             items.append(item)
@@ -311,7 +318,7 @@ def build(
                 statement.claim,
                 statement.citations,
                 statement.delivered,
-                draft.drafted_by,
+                statement.drafted_by or draft.drafted_by,
                 as_of,
                 sources,
                 thresholds,
@@ -319,7 +326,9 @@ def build(
             item = _with_id(item, drafter, keys)
             if any(seen.id == item.id for seen in items):
                 continue  # the same quotes drafted twice: one item, never a twin
-            item = screen_statement(_verified(item, sources), result, sources, thresholds)
+            item = screen_statement(
+                _verified(item, sources, outcome=result.outcome), result, sources, thresholds
+            )
             items.append(item)
             if item.status != "unverified":
                 evidence.statements.append(item)

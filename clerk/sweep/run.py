@@ -317,7 +317,9 @@ async def _locked_sweep(
             todo.append((row.id, fp))
     report.accounts = len(rows)
 
-    limit = asyncio.Semaphore(max(1, settings.llm_max_concurrency))
+    # The LLM drafter bounds its own calls to what the server serves at once (see llm.py).
+    concurrency = settings.llm_max_concurrency or 8
+    limit = asyncio.Semaphore(max(1, concurrency))
     queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
     for pair in todo:
         queue.put_nowait(pair)
@@ -353,7 +355,7 @@ async def _locked_sweep(
     if progress is not None:
         progress.start()
     try:
-        workers = max(1, min(settings.llm_max_concurrency, len(todo)))
+        workers = max(1, min(concurrency, len(todo)))
         await asyncio.gather(*(worker() for _ in range(workers)))
     finally:
         if progress is not None:

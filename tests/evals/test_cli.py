@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from clerk.cli import app
@@ -53,3 +54,19 @@ def test_eval_on_the_shipped_example_prints_the_table(example_dir: Path, tmp_pat
     assert clerk["quote_validity"] == 1.0
     # The baseline is scored in the same run, by the same scorer.
     assert report["headline"]["naive-rag"]["calculation_accuracy"] < 1.0
+
+
+def test_eval_llm_without_a_model_says_so(
+    example_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clerk.settings import get_settings
+
+    monkeypatch.setenv("CLERK_LLM", "extractive")
+    get_settings.cache_clear()
+    result = runner.invoke(
+        app,
+        ["eval", str(example_dir), "--expected", str(example_dir / "expected.json"), "--llm"],
+    )
+    get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "clerk eval --llm needs CLERK_LLM=openai:<model>" in result.output

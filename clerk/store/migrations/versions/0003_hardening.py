@@ -1,7 +1,7 @@
 """server-side sessions, disabled users, pending ingest bookkeeping
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 """
 
 import sqlalchemy as sa

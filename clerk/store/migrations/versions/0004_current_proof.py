@@ -1,7 +1,7 @@
 """proof items remember when a sweep last found them
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 Create Date: 2026-11-29 08:50:00
 """
 

@@ -1,7 +1,7 @@
 """share links and customer responses (issue 16)
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0004
 Create Date: 2026-11-29 08:50:00
 """
 
