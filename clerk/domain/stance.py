@@ -32,6 +32,8 @@ from typing import Literal
 from clerk.domain.textnum import NumberMention, numbers_in
 
 __all__ = [
+    "currency_code",
+    "singular",
     "COMPLAINT",
     "FIX",
     "Reading",
@@ -133,11 +135,13 @@ COUNT_UNITS = {"", "count", "number", "#", "items", "units"}
 _TIME_UNITS = {"hours", "days", "minutes", "weeks", "months", "years", "seconds"}
 
 
-def _singular(word: str) -> str:
+def singular(word: str) -> str:
+    """ "hours" -> "hour"; "less" stays."""
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
-def _currency(unit: str) -> str | None:
+def currency_code(unit: str) -> str | None:
+    """The ISO code when ``unit`` is one ("USD", "EUR"), else None."""
     return unit.upper() if re.fullmatch(r"[A-Za-z]{3}", unit) and unit.isupper() else None
 
 
@@ -145,7 +149,7 @@ def unit_forms(unit: str) -> set[str]:
     """Words that name ``unit`` right after a number: "hours" -> hours, hour, hrs, h."""
     low = unit.strip().lower()
     last = low.split()[-1] if low.split() else low
-    forms = {low, _singular(low), last, _singular(last)}
+    forms = {low, singular(low), last, singular(last)}
     return forms | _UNIT_SYNONYMS.get(low, set()) | _UNIT_SYNONYMS.get(last, set())
 
 
@@ -160,7 +164,7 @@ def in_unit(
     "$5k", "12 percent", "1,310 work orders"). For a bare count unit the noun after the
     number must be a word of the outcome (``is_topic``)."""
     unit = unit.strip()
-    code = _currency(unit)
+    code = currency_code(unit)
     if code:
         return mention.unit == code or (mention.unit or "") in _CURRENCY_WORDS.get(code, set())
     if unit.lower() in ("%", "percent"):
@@ -182,7 +186,7 @@ def in_unit(
     forms = unit_forms(unit)
     first = unit.lower().split()[0] if unit.split() else ""
     for word in words[:3]:
-        if word in forms or (first and word in (first, _singular(first))):
+        if word in forms or (first and word in (first, singular(first))):
             return True
         if word not in _UNIT_QUALIFIERS and word not in _ADJECTIVES:
             return False

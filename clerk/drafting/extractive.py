@@ -9,12 +9,18 @@ delivered value is the number it states in the outcome's unit.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 
 from clerk.domain.format import CURRENCY_SYMBOLS, number
 from clerk.domain.models import Account, Citation, Outcome, Source
-from clerk.domain.stance import Reading, clauses, read_statement
+from clerk.domain.stance import (
+    Reading,
+    clauses,
+    currency_code,
+    read_statement,
+    singular,
+    unit_forms,
+)
 from clerk.drafting.base import DraftRequest, DraftResult, StatementDraft
 from clerk.drafting.matching import OutcomeMatcher
 from clerk.drafting.signals import (
@@ -45,26 +51,13 @@ NOTE_SET_ASIDE = 'not used as proof: "{quote}" ({source}) is {reason}'
 NOTE_RELATED = 'related context, not proof (no value in {unit}): "{quote}" ({source})'
 MAX_NOTES = 5
 
-_UNIT_SYNONYMS = {
-    "hours": {"hours", "hour", "hrs", "hr", "h"},
-    "days": {"days", "day"},
-    "minutes": {"minutes", "minute", "mins", "min"},
-    "weeks": {"weeks", "week"},
-    "months": {"months", "month"},
-    "people": {"people", "persons", "person", "users", "user", "staff"},
-    "%": {"%", "percent"},
-}
 _COUNT_UNITS = {"", "count", "number", "#", "items"}
-
-
-def _currency(unit: str) -> str | None:
-    return unit.upper() if re.fullmatch(r"[A-Za-z]{3}", unit) and unit.isupper() else None
 
 
 def _amount(value: float, unit: str) -> str:
     """A number with its unit the way a finance reader writes it: "$59,400", "95%", "6 days"."""
     text = number(value)
-    code = _currency(unit)
+    code = currency_code(unit)
     if code:
         symbol = CURRENCY_SYMBOLS.get(code)
         return f"{symbol}{text}" if symbol else f"{text} {code}"
@@ -72,11 +65,7 @@ def _amount(value: float, unit: str) -> str:
         return f"{text}%"
     if unit.lower() in _COUNT_UNITS:
         return text
-    return f"{text} {_singular(unit) if value == 1 else unit}"
-
-
-def _singular(unit: str) -> str:
-    return unit[:-1] if unit.endswith("s") and not unit.endswith("ss") else unit
+    return f"{text} {singular(unit) if value == 1 else unit}"
 
 
 def _lower_first(title: str) -> str:
@@ -100,12 +89,12 @@ def _what(value: float, outcome: Outcome) -> str:
     unit, title = outcome.unit.strip(), _lower_first(outcome.title.strip())
     figure = number(value)
     first = title.split(" ", 1)[0].lower()
-    forms = {unit.lower(), _singular(unit.lower())} | _UNIT_SYNONYMS.get(unit.lower(), set())
+    forms = unit_forms(unit)
     if first in forms:  # the title already starts with the unit
         rest = title.split(" ", 1)[1] if " " in title else ""
-        word = _singular(unit) if value == 1 else unit
+        word = singular(unit) if value == 1 else unit
         return f"{figure} {word} {rest}".strip()
-    code = _currency(unit)
+    code = currency_code(unit)
     if code or unit in ("%", "percent"):
         return f"{_amount(value, unit)} {title}"
     if unit.lower() in _COUNT_UNITS:
@@ -120,7 +109,7 @@ def _target(value: float, outcome: Outcome, *, with_unit: bool) -> str:
 
 def _bare(unit: str) -> str:
     """Keep currency and percent signs on a target; drop plain unit words ("1,200")."""
-    return unit if _currency(unit) or unit in ("%", "percent") else ""
+    return unit if currency_code(unit) or unit in ("%", "percent") else ""
 
 
 def calculation_claim(request: DraftRequest) -> str | None:
