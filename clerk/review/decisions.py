@@ -206,7 +206,8 @@ def _load_gap(session: Session, gap_id: str, actor: User, version: int | None) -
     return row
 
 
-def _item_state(row: ProofItemRow) -> dict[str, Any]:
+def item_state(row: ProofItemRow) -> dict[str, Any]:
+    """What an item's audit row records before and after a change."""
     item = effective_item(row)
     return {
         "status": row.status,
@@ -248,7 +249,7 @@ def _commit_change(
         current = session.get(type(row), row.id)
         version = int(getattr(current, "version", 0))
         raise _conflict(session, row.id, version, target_type) from None
-    after = _item_state(row) if isinstance(row, ProofItemRow) else _gap_state(row)
+    after = item_state(row) if isinstance(row, ProofItemRow) else _gap_state(row)
     session.add(
         AuditRow(
             target_type=target_type,
@@ -278,7 +279,7 @@ def approve(store: Store, item_id: str, *, actor: User, version: int) -> ProofIt
             )
         if row.status != "pending":
             raise InvalidDecision(f"Only pending items can be approved; this one is {row.status}.")
-        before = _item_state(row)
+        before = item_state(row)
         row.status = "approved"
         _commit_change(
             session, row, target_type="proof_item", action="approve", actor=actor, before=before
@@ -314,7 +315,7 @@ def edit(
         errors = verify_edit(session, edited)
         if errors and not (asserted and reason):
             raise NeedsAssertion(errors)
-        before = _item_state(row)
+        before = item_state(row)
         edited = edited.model_copy(
             update={
                 "verification_errors": errors,
@@ -350,7 +351,7 @@ def reject(
         row = _load_item(session, item_id, actor, version)
         if row.status not in PENDING_STATUSES:
             raise InvalidDecision(f"Only pending items can be rejected; this one is {row.status}.")
-        before = _item_state(row)
+        before = item_state(row)
         row.status = "rejected"
         row.reject_reason = text
         _commit_change(
@@ -374,7 +375,7 @@ def reopen(store: Store, item_id: str, *, actor: User, version: int, reason: str
         row = _load_item(session, item_id, actor, version)
         if row.status not in DECIDED_STATUSES:
             raise InvalidDecision(f"Only decided items can be reopened; this one is {row.status}.")
-        before = _item_state(row)
+        before = item_state(row)
         row.status = "unverified" if draft_item(row).verification_errors else "pending"
         row.edited = None
         row.reject_reason = None

@@ -35,6 +35,7 @@ from clerk.review.decisions import (
     check_account,
     draft_item,
     effective_item,
+    item_state,
 )
 from clerk.review.users import User
 from clerk.store import Store
@@ -351,14 +352,14 @@ def _store_answers(
         row = session.get(ProofItemRow, item_id)
         before = after = None
         if row is not None and row.account_id == link.account_id:
-            before = _state(row)
+            before = item_state(row)
             if answer == "question" and row.status in DECIDED_STATUSES:
                 row.status = "unverified" if draft_item(row).verification_errors else "pending"
                 row.edited = None
                 row.reject_reason = None
                 row.updated_at = now
                 session.flush()
-            after = _state(row)
+            after = item_state(row)
             if after == before:  # a confirmation (or a second question) changes nothing
                 before = after = None
         session.add(
@@ -389,16 +390,6 @@ def _store_answers(
                 at=now,
             )
         )
-
-
-def _state(row: ProofItemRow) -> dict[str, object]:
-    item = effective_item(row)
-    return {
-        "status": row.status,
-        "claim": item.claim,
-        "asserted_by_csm": item.asserted_by_csm,
-        "version": row.version,
-    }
 
 
 # --- what the vendor sees -------------------------------------------------------------------

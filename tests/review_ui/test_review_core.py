@@ -70,7 +70,7 @@ def test_race_past_the_version_check_is_caught_by_the_versioned_update(any_store
         assert row is not None and row.version == 1
         review.approve(store, s.calc, actor=MIA, version=1)  # commits in its own session
         row.status = "rejected"
-        before = review._item_state(row)
+        before = review.item_state(row)
         with pytest.raises(review.Conflict) as caught:
             review._commit_change(
                 first, row, target_type="proof_item", action="reject", actor=DANA, before=before
