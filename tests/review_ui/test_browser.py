@@ -48,21 +48,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def server(store: Store) -> Iterator[str]:
+def serve_in_thread(store: Store) -> Iterator[str]:
+    """The review app over ``store`` on a free loopback port, for the test's duration."""
     import uvicorn
 
-    build_demo(store)
-    # dana's second account: a ticket whose text is an HTML script, cited by a draft.
-    factory.add_account(store, "contoso", "dana@vendor.example")
-    text = f"Re: export {XSS}\n\nSince the fix we closed the June books in six days."
-    factory.add_source(store, "contoso", "ticket:777#1", text, customer=(0, len(text)))
-    factory.add_item(
-        store,
-        factory.statement_item(
-            "contoso", "ticket:777#1", text, "we closed the June books in six days"
-        ),
-    )
     port = _free_port()
     config = uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
@@ -75,6 +64,22 @@ def server(store: Store) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(10)
+
+
+@pytest.fixture
+def server(store: Store) -> Iterator[str]:
+    build_demo(store)
+    # dana's second account: a ticket whose text is an HTML script, cited by a draft.
+    factory.add_account(store, "contoso", "dana@vendor.example")
+    text = f"Re: export {XSS}\n\nSince the fix we closed the June books in six days."
+    factory.add_source(store, "contoso", "ticket:777#1", text, customer=(0, len(text)))
+    factory.add_item(
+        store,
+        factory.statement_item(
+            "contoso", "ticket:777#1", text, "we closed the June books in six days"
+        ),
+    )
+    yield from serve_in_thread(store)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import datetime as dt
 import shutil
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,9 +23,8 @@ from clerk.ingest import run_ingest
 from clerk.review.users import add_user
 from clerk.store import Store
 from clerk.sweep.run import run_sweep
-from review_ui import create_app
 from tests.review_ui.conftest import DEMO_PASSWORDS
-from tests.review_ui.test_browser import SCREENSHOTS, _free_port, _save, _sign_in, browser
+from tests.review_ui.test_browser import SCREENSHOTS, _save, _sign_in, browser, serve_in_thread
 
 pytestmark = pytest.mark.browser
 __all__ = ["browser"]  # the Chromium fixture, shared with test_browser
@@ -58,30 +56,13 @@ def _off_the_loop(fn: Callable[[], object]) -> None:
         raise failed[0]
 
 
-def _serve(store: Store) -> Iterator[str]:
-    import uvicorn
-
-    port = _free_port()
-    config = uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-
-
 @pytest.fixture
 def demo_server(store: Store) -> Iterator[str]:
     assert prepare_demo(store, sync_index=False).exit_code == 0
     run_sweep(store, as_of=dt.date(2026, 7, 1))
     for email, role in (("dana@vendor.example", "csm"), ("morgan@vendor.example", "manager")):
         add_user(store, email, role, DEMO_PASSWORDS[email])
-    yield from _serve(store)
+    yield from serve_in_thread(store)
 
 
 def test_approved_proof_stays_proven_after_new_evidence_and_a_later_sweep(
@@ -176,7 +157,7 @@ def generated_server(store: Store, tmp_path: Path) -> Iterator[str]:
     run_sweep(store, as_of=dt.date(2026, 7, 1))
     add_user(store, "morgan@vendor.example", "manager", DEMO_PASSWORDS["morgan@vendor.example"])
     add_user(store, "dana@vendor.example", "csm", DEMO_PASSWORDS["dana@vendor.example"])
-    yield from _serve(store)
+    yield from serve_in_thread(store)
 
 
 def test_manager_grid_over_generated_accounts(generated_server: str, browser: Browser) -> None:
