@@ -406,3 +406,19 @@ class CsmDigestRow(Base):
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     written_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
+
+
+class ThrottleHitRow(Base):
+    """One counted request of a rate limit (a failed sign-in, a share-link request).
+
+    In SQL so that every worker process of ``clerk serve`` counts against one budget.
+    ``key`` is the SHA-256 of what is limited (an email, a client address, a link), never
+    the value itself; rows older than their scope's window are deleted as new ones arrive.
+    """
+
+    __tablename__ = "throttle_hits"
+    __table_args__ = (Index("ix_throttle_hits_scope_key_at", "scope", "key", "at"),)
+    id: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(16))  # login | share
+    key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime)

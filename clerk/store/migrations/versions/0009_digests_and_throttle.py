@@ -1,4 +1,7 @@
-"""csm digest entries: what each CSM digest owes and the digests that reported it (issue 13)
+"""csm digest entries and throttle hits (issue 13)
+
+digest_entries / csm_digests: what each CSM digest owes and the digest that reported it;
+throttle_hits: sign-in and share-link rate limits shared by every worker process.
 
 Revision ID: 0009
 Revises: 0006
@@ -48,8 +51,19 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("csm_digests") as batch:
         batch.create_index(batch.f("ix_csm_digests_written_at"), ["written_at"], unique=False)
+    op.create_table(
+        "throttle_hits",
+        sa.Column("id", _ID, autoincrement=True, nullable=False),
+        sa.Column("scope", sa.String(length=16), nullable=False),
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_throttle_hits_scope_key_at", "throttle_hits", ["scope", "key", "at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_throttle_hits_scope_key_at", table_name="throttle_hits")
+    op.drop_table("throttle_hits")
     op.drop_table("csm_digests")
     op.drop_table("digest_entries")
