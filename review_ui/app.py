@@ -104,7 +104,7 @@ def create_app(store: Store | None = None, settings: Settings | None = None) -> 
     app.state.store = store or Store.from_settings(settings)
     app.state.settings = settings
     app.state.sessions = Sessions(settings, app.state.store)
-    app.state.throttle = Throttle(settings)
+    app.state.throttle = Throttle(settings, app.state.store)
     app.state.templates = make_templates()
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     for module in (auth, accounts, items, gaps, manager, packets, api):

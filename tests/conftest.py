@@ -42,6 +42,7 @@ SLOW_MODULES = {
     "tests/hardening/test_bad_files.py",
     "tests/hardening/test_ingest_kill.py",
     "tests/hardening/test_numbers.py",
+    "tests/hardening/test_sweep_digest_kill.py",
     "tests/hardening/test_sweep_lock.py",
     "tests/retrievers/test_embeddings.py",
     "tests/retrievers/test_hybrid.py",

@@ -367,3 +367,58 @@ class ShareResponseRow(Base):
     responder_name: Mapped[str] = mapped_column(String(255))
     responder_email: Mapped[str] = mapped_column(String(255))
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class DigestEntryRow(Base):
+    """One line a CSM digest owes: a new item, a new gap or a resolved gap of one account.
+
+    Written in the sweep's transaction for the account, so a sweep killed after storing an
+    account's drafts still owes their lines; ``digest_id`` is set in the transaction that
+    stores the digest which reports the line, so a line is reported exactly once.
+    """
+
+    __tablename__ = "digest_entries"
+    id: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    sweep_id: Mapped[int | None] = mapped_column(Integer)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    account_id: Mapped[str] = mapped_column(String(64))
+    csm: Mapped[str | None] = mapped_column(String(255))
+    section: Mapped[str] = mapped_column(String(16))  # item | gap | resolved
+    ref_id: Mapped[str] = mapped_column(String(64))
+    # the line's content as the sweep saw it: account name, kind, outcome, claim / message ...
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    digest_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+class CsmDigestRow(Base):
+    """One section of a CSM's digest file, the truth the Markdown file is written from.
+
+    ``written_at`` is set once the section is in ``digests/<folder>/<day>.md``; a section not
+    yet written (the process died) is written by the next digest run.
+    """
+
+    __tablename__ = "csm_digests"
+    id: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    csm: Mapped[str | None] = mapped_column(String(255))
+    folder: Mapped[str] = mapped_column(String(255))
+    day: Mapped[dt.date] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    written_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
+
+
+class ThrottleHitRow(Base):
+    """One counted request of a rate limit (a failed sign-in, a share-link request).
+
+    In SQL so that every worker process of ``clerk serve`` counts against one budget.
+    ``key`` is the SHA-256 of what is limited (an email, a client address, a link), never
+    the value itself; rows older than their scope's window are deleted as new ones arrive.
+    """
+
+    __tablename__ = "throttle_hits"
+    __table_args__ = (Index("ix_throttle_hits_scope_key_at", "scope", "key", "at"),)
+    id: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(16))  # login | share
+    key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime)

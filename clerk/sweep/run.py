@@ -44,6 +44,7 @@ from clerk.store.tables import (
     utcnow,
 )
 from clerk.sweep.account import Prepared, build, prepare, ranked, request_for, share_states
+from clerk.sweep.csm_digests import AccountChanges, record_changes
 from clerk.sweep.drafts import SaveStats, save_drafts
 from clerk.sweep.lock import mark_interrupted, sweep_lock
 
@@ -53,19 +54,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # Bump when the engine's output for the same evidence changes, so every account is redrafted.
 ENGINE_VERSION = "1"
-
-
-@dataclass
-class AccountChanges:
-    """What one account's sweep changed, for the summary and the CSM digests."""
-
-    account_id: str
-    name: str
-    csm: str | None
-    new_items: list[dict[str, Any]] = field(default_factory=list)
-    new_gaps: list[dict[str, Any]] = field(default_factory=list)
-    resolved_gaps: list[dict[str, Any]] = field(default_factory=list)
-    superseded: int = 0
 
 
 @dataclass
@@ -183,29 +171,33 @@ def store_account(
     as_of: dt.date,
     drafter: str,
     thresholds: Thresholds,
+    sweep_id: int | None = None,
 ) -> AccountChanges:
-    """Build, verify and store one account's drafts and its fingerprint in one transaction."""
+    """Build, verify and store one account's drafts, its fingerprint and the lines its CSM's
+    digest owes (``clerk.sweep.csm_digests``), in one transaction."""
     items, gaps, slots, keys = build(prep, drafts, as_of, drafter, thresholds)
     account = prep.account
+    by_item = {i.id: i for i in items}
+    by_gap = {g.id: g for g in gaps}
     with store.session() as session:
         stats: SaveStats = save_drafts(session, account.id, as_of, items, gaps, slots, keys)
         resolved = [session.get(GapFlagRow, g) for g in stats.resolved_gaps]
+        changes = AccountChanges(
+            account_id=account.id,
+            name=account.name,
+            csm=account.csm,
+            new_items=[_summary_item(by_item[i]) for i in stats.new_items],
+            new_gaps=[_summary_gap(by_gap[g]) for g in stats.new_gaps],
+            resolved_gaps=[_summary_gap(r) for r in resolved if r is not None],
+            superseded=len(stats.superseded),
+        )
+        record_changes(session, changes, sweep_id=sweep_id, as_of=as_of)
         session.merge(
             SweepStateRow(
                 account_id=account.id, as_of=as_of, fingerprint=prep.fingerprint, swept_at=utcnow()
             )
         )
-    by_item = {i.id: i for i in items}
-    by_gap = {g.id: g for g in gaps}
-    return AccountChanges(
-        account_id=account.id,
-        name=account.name,
-        csm=account.csm,
-        new_items=[_summary_item(by_item[i]) for i in stats.new_items],
-        new_gaps=[_summary_gap(by_gap[g]) for g in stats.new_gaps],
-        resolved_gaps=[_summary_gap(r) for r in resolved if r is not None],
-        superseded=len(stats.superseded),
-    )
+    return changes
 
 
 async def _draft_all(
@@ -337,7 +329,9 @@ async def _locked_sweep(
                 for outcome_id, draft in drafts.items():
                     if draft.notes:
                         report.drafter_notes[f"{account_id}/{outcome_id}"] = list(draft.notes)
-                changes = store_account(store, prep, drafts, as_of, drafter.name, thresholds)
+                changes = store_account(
+                    store, prep, drafts, as_of, drafter.name, thresholds, report.sweep_id
+                )
             except Exception as exc:  # noqa: BLE001 - one broken account must not stop the rest
                 # The summary says which account and why; the log keeps the traceback.
                 log.exception("sweep of %s failed", account_id)

@@ -33,15 +33,19 @@ def sweep_and_digest(
     console: Console | None = None,
     **kwargs: Any,
 ) -> tuple[SweepReport, list[Path]]:
-    """Run one sweep and write the CSM digests of what it changed."""
+    """Run one sweep and write the CSM digests of everything no digest has reported yet.
+
+    That includes what an earlier sweep stored before it was killed (or before it failed):
+    digests are written from the store, not from this sweep's report.
+    """
     owned = store is None
     store = store or Store()
     try:
         report = run_sweep(store, as_of=as_of, account=account, console=console, **kwargs)
+        return report, write_digests(store)
     finally:
         if owned:
             store.close()
-    return report, write_digests(report)
 
 
 def build_scheduler(

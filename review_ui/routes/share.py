@@ -7,8 +7,9 @@ The customer's side has no session and no login. What guards it:
   no version, no dates).
 - Read-only but for the answers form, whose CSRF token is an HMAC of the link under the
   app's secret key: a page that does not hold the link cannot forge it.
-- Throttled per link and per client address (``share_requests_per_minute``); lookups of
-  unknown tokens count against the address, so guessing is slow as well as hopeless.
+- Throttled per link and per client address (``share_requests_per_minute``, counted in SQL
+  across workers: ``review_ui.throttle``); lookups of unknown tokens count against the
+  address, so guessing is slow as well as hopeless.
 - Every ``/s/`` response carries ``Referrer-Policy: no-referrer`` (the token never leaves in a
   Referer header), ``Cache-Control: no-store`` and ``X-Robots-Tag: noindex``; uvicorn's
   access log prints ``/s/[token]`` instead of the token (:class:`RedactShareTokens`).
@@ -20,8 +21,6 @@ import hashlib
 import hmac
 import logging
 import re
-import time
-from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -47,6 +46,7 @@ from clerk.settings import Settings
 from clerk.store import Store
 from review_ui.rendering import render
 from review_ui.security import get_store, page_user, resolve_secret
+from review_ui.throttle import ShareThrottle
 
 router = APIRouter(include_in_schema=False)
 SHARE_PREFIX = "/s/"
@@ -68,31 +68,6 @@ _TOKEN_IN_PATH = re.compile(r"/s/[^/?#\s\"]+")
 # --- safety plumbing ------------------------------------------------------------------------
 
 
-class Throttle:
-    """A sliding one-minute window of requests per key (a link, a client address)."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._hits: dict[str, deque[float]] = defaultdict(deque)
-
-    def allow(self, *keys: str) -> bool:
-        now = time.monotonic()
-        windows = []
-        for key in keys:
-            hits = self._hits[key]
-            while hits and now - hits[0] > 60:
-                hits.popleft()
-            windows.append(hits)
-        if any(len(h) >= self.per_minute for h in windows):
-            return False
-        for h in windows:
-            h.append(now)
-        if len(self._hits) > 10_000:  # forget idle keys rather than grow without bound
-            for key in [k for k, h in self._hits.items() if not h]:
-                del self._hits[key]
-        return True
-
-
 class RedactShareTokens(logging.Filter):
     """Replaces share tokens in uvicorn's access log lines (and any other record) with
     ``[token]``; the record is kept, only the secret goes."""
@@ -110,7 +85,7 @@ class RedactShareTokens(logging.Filter):
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Headers on every /s/ response, the throttle, and the access-log redaction."""
-    app.state.share_throttle = Throttle(settings.share_requests_per_minute)
+    app.state.share_throttle = ShareThrottle(app.state.store, settings.share_requests_per_minute)
     for name in ("uvicorn.access", "uvicorn.error"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactShareTokens) for f in logger.filters):
@@ -132,7 +107,7 @@ def link_csrf(settings: Settings, token: str) -> str:
 
 
 def _throttled(request: Request, token: str) -> Response | None:
-    throttle: Throttle = request.app.state.share_throttle
+    throttle: ShareThrottle = request.app.state.share_throttle
     address = request.client.host if request.client else "?"
     if throttle.allow("t:" + hash_token(token), "a:" + address):
         return None

@@ -110,6 +110,29 @@ def test_a_huge_data_value_keeps_the_usage_digests(store: Store, tmp_path: Path)
     assert digest is not None and "max 1,000,000,000,000,000,000,000,000,000,000." in digest.text
 
 
+@pytest.mark.parametrize("name", ["events.jsonl", "events.json"])
+def test_a_byte_order_mark_before_usage_json_is_read_not_rejected(
+    store: Store, tmp_path: Path, name: str
+) -> None:
+    """Excel and PowerShell write UTF-8 with a BOM; it used to make line 1 'not JSON'."""
+    data = tmp_path / "data"
+    add_account(data, "acme")
+    events = [
+        {"specversion": "1.0", "id": str(i), "source": "s", "type": "paid", "subject": "acme",
+         "time": "2026-05-02T10:00:00Z", "data": {"amount": 12.5}}
+        for i in range(3)
+    ]  # fmt: skip
+    if name.endswith(".jsonl"):
+        body = "\n".join(json.dumps(e) for e in events) + "\n"
+    else:
+        body = json.dumps(events)
+    write(data / "usage" / name, b"\xef\xbb\xbf" + body.encode())
+    report = run_ingest(data, store)
+    assert report.rejects == [] and report.exit_code == 0
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(UsageEventRow)) == 3
+
+
 # --- formulas ------------------------------------------------------------------------------
 
 

@@ -191,6 +191,36 @@ def test_basic_auth_is_throttled(web: FastAPI) -> None:
     assert codes[:10] == [401] * 10 and codes[10] == 429
 
 
+def test_workers_on_one_database_share_one_sign_in_budget(any_store: Store) -> None:
+    """Two apps (as two `clerk serve` workers: each its own engine) on the same database:
+    the guesser gets one budget per account and per address, not one per worker."""
+    seed(any_store)
+    workers = [create_app(Store(any_store.url)) for _ in range(2)]
+    one, two = Client(workers[0]), Client(workers[1])
+    codes = [_try_login((one, two)[i % 2], DANA, f"guess-{i}") for i in range(10)]
+    assert codes == [401] * 10
+    assert _try_login(Client(workers[1]), DANA, PASSWORDS[DANA]) == 429
+    assert _try_login(Client(workers[0]), DANA, PASSWORDS[DANA]) == 429
+    basic = TestClient(workers[1]).get("/api/accounts", auth=(DANA, PASSWORDS[DANA]))
+    assert basic.status_code == 429
+    # The per-address budget is shared too: other emails from the same address.
+    for i in range(10):
+        worker = Client(workers[i % 2])
+        assert _try_login(worker, f"user{i}@example.com", "pw") in (401, 429)
+    assert _try_login(Client(workers[0]), MIA, PASSWORDS[MIA]) == 429
+    # A restarted worker (a new app object) still sees the failures.
+    assert _try_login(Client(create_app(Store(any_store.url))), MIA, PASSWORDS[MIA]) == 429
+
+
+def test_a_success_clears_the_accounts_failures_for_every_worker(any_store: Store) -> None:
+    seed(any_store)
+    one, two = (create_app(Store(any_store.url)) for _ in range(2))
+    for i in range(9):
+        assert _try_login(Client(one), DANA, f"guess-{i}") == 401
+    assert _try_login(Client(two), DANA, PASSWORDS[DANA]) == 303
+    assert _try_login(Client(one), DANA, "guess-again") == 401  # the count started over
+
+
 def test_basic_auth_spends_one_hash_on_unknown_emails(
     web: FastAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:

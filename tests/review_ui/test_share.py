@@ -204,6 +204,14 @@ def test_a_link_is_throttled_per_token_and_per_address(store: Store, shared: str
     assert late.headers["referrer-policy"] == "no-referrer"
 
 
+def test_workers_on_one_database_share_one_link_budget(store: Store, shared: str) -> None:
+    workers = [create_app(Store(store.url), Settings(share_requests_per_minute=5)) for _ in "ab"]
+    clients = [TestClient(w) for w in workers]
+    codes = [clients[i % 2].get(f"/s/{shared}").status_code for i in range(6)]
+    assert codes == [200] * 5 + [429]
+    assert clients[0].get(f"/s/{shared}/packet.html").status_code == 429
+
+
 # --- answers ---------------------------------------------------------------------------------
 
 
