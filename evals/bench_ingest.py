@@ -5,7 +5,7 @@
 Generates CloudEvents, Lago and CSV usage files (plus a few accounts) in a temporary folder,
 times ``run_ingest`` into a fresh SQLite database, then inserts the very same rows with a bare
 ``sqlite3`` executemany into another fresh database with the same schema, in the same process.
-Prints events/s, the ratio of the two rates (goal >= 0.5) and the peak RSS of the ingest
+Prints events/s, the ratio of the two rates (goal >= 0.7) and the peak RSS of the ingest
 (goal < 500 MB). Not a test: it prints figures.
 """
 
@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-GOAL_RATIO = 0.5
+GOAL_RATIO = 0.7  # issue 17: whole ingest, digests included
 GOAL_RSS_MB = 500.0
 EVENT_TYPES = ("approval.completed", "report.exported", "invoice.ingested")
 SHARES = {"cloudevents.jsonl": 0.6, "lago.jsonl": 0.25, "events.csv": 0.15}
