@@ -156,6 +156,8 @@ def run_one(bench: Bench, full: bool, timeout: float) -> Outcome:
         status = "ok"
     elif proc.returncode == 1 and proc.stdout.strip() and "Traceback" not in proc.stderr:
         status = "goals missed"
+    elif proc.returncode == 2 and "NOT CLAIMED" in proc.stdout and "Traceback" not in proc.stderr:
+        status = "noisy (goals not claimed)"  # evals.load: the machine was busy at the start
     else:
         status = "failed"
     return Outcome(bench, status, seconds, output, argv)

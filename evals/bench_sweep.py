@@ -23,6 +23,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from evals import load
+
 GOAL_RATIO = 20.0
 AS_OF = dt.date(2026, 7, 1)
 
@@ -158,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--generator", choices=("evals", "simple"), default="evals")
     args = parser.parse_args(argv)
+    watch = load.start("sweep")
     result = run(args.accounts, args.seed, args.workdir, args.generator)
     print(
         f"accounts           {result.accounts:,} ({result.events:,} events, "
@@ -172,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     verdict = "meets" if result.ratio >= GOAL_RATIO else "MISSES"
     print(f"ratio              {result.ratio:,.1f}x faster ({verdict} the {GOAL_RATIO:g}x goal)")
     print({k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(result).items()})
-    return 0
+    return load.finish(watch, result.ratio >= GOAL_RATIO)
 
 
 if __name__ == "__main__":

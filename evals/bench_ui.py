@@ -28,6 +28,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from evals import load
+
 GOAL_P95_MS = 150.0
 MANAGER = ("bench-manager@vendor.example", "bench-manager-pw")
 TICKET = (
@@ -419,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
         help="uvicorn worker processes (default: one per core, as `clerk serve --workers`)",
     )
     args = parser.parse_args(argv)
+    watch = load.start("ui")
     result = run(args.accounts, args.items, args.clients, args.requests, args.workers)
     verdict = "met" if result.pct(0.95) < GOAL_P95_MS else "NOT met"
     print(
@@ -438,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
         f"   p95 {bare[int(0.95 * len(bare))]:.1f} ms"
     )
     print(f"  goal p95 < {GOAL_P95_MS:.0f} ms: {verdict}")
-    return 0
+    return load.finish(watch, verdict == "met")
 
 
 if __name__ == "__main__":
