@@ -46,6 +46,7 @@ from clerk.store.tables import (
 from clerk.sweep.account import Prepared, build, prepare, ranked, request_for, share_states
 from clerk.sweep.drafts import SaveStats, save_drafts
 from clerk.sweep.lock import mark_interrupted, sweep_lock
+from clerk.sweep.stages import StageTimes, timed
 
 if TYPE_CHECKING:
     from retrievers import HybridIndex
@@ -86,6 +87,8 @@ class SweepReport:
     changes: list[AccountChanges] = field(default_factory=list)
     # "account/outcome" -> what the drafter refused, fell back on or gave up (kept in SQL).
     drafter_notes: dict[str, list[str]] = field(default_factory=dict)
+    # Seconds per stage (clerk.sweep.stages.STAGES), summed over the accounts swept.
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -183,11 +186,12 @@ def store_account(
     as_of: dt.date,
     drafter: str,
     thresholds: Thresholds,
+    times: StageTimes | None = None,
 ) -> AccountChanges:
     """Build, verify and store one account's drafts and its fingerprint in one transaction."""
-    items, gaps, slots, keys = build(prep, drafts, as_of, drafter, thresholds)
+    items, gaps, slots, keys = build(prep, drafts, as_of, drafter, thresholds, times)
     account = prep.account
-    with store.session() as session:
+    with timed(times, "storing"), store.session() as session:
         stats: SaveStats = save_drafts(session, account.id, as_of, items, gaps, slots, keys)
         resolved = [session.get(GapFlagRow, g) for g in stats.resolved_gaps]
         session.merge(
@@ -215,6 +219,7 @@ async def _draft_all(
     drafter: Drafter,
     limit: asyncio.Semaphore,
     index: HybridIndex | None,
+    times: StageTimes | None = None,
 ) -> dict[str, DraftResult]:
     # A drafter that reads only the top passages (an LLM) asks for them ranked by search.
     wants_ranking = drafter.ranked_evidence
@@ -223,11 +228,15 @@ async def _draft_all(
         evidence = prep.evidence
         notes: list[str] = []
         if wants_ranking:
-            evidence = ranked(store, prep.account, result.outcome, as_of, evidence, index, notes)
+            with timed(times, "retrieval"):
+                evidence = ranked(
+                    store, prep.account, result.outcome, as_of, evidence, index, notes
+                )
         request = request_for(prep, result, as_of, evidence)
         async with limit:
             try:
-                draft = await drafter.draft(request)
+                with timed(times, "drafting"):
+                    draft = await drafter.draft(request)
             except Exception as exc:  # noqa: BLE001 - one failed draft must not stop the sweep
                 where = f"{prep.account.id}/{result.outcome.id}"
                 log.exception("%s: drafter %s failed", where, drafter.name)
@@ -279,6 +288,7 @@ async def _locked_sweep(
     as_of = as_of or today_utc()
     thresholds = Thresholds.from_settings(settings)
     report = SweepReport(as_of=as_of)
+    times = StageTimes()
     started = time.perf_counter()
 
     with store.session() as session:
@@ -331,13 +341,15 @@ async def _locked_sweep(
             account_id, fp = queue.get_nowait()
             try:
                 with store.session() as session:
-                    prep = prepare(session, account_id, as_of, few_events=settings.few_events)
+                    prep = prepare(
+                        session, account_id, as_of, few_events=settings.few_events, times=times
+                    )
                 prep.fingerprint = fp
-                drafts = await _draft_all(store, prep, as_of, drafter, limit, index)
+                drafts = await _draft_all(store, prep, as_of, drafter, limit, index, times)
                 for outcome_id, draft in drafts.items():
                     if draft.notes:
                         report.drafter_notes[f"{account_id}/{outcome_id}"] = list(draft.notes)
-                changes = store_account(store, prep, drafts, as_of, drafter.name, thresholds)
+                changes = store_account(store, prep, drafts, as_of, drafter.name, thresholds, times)
             except Exception as exc:  # noqa: BLE001 - one broken account must not stop the rest
                 # The summary says which account and why; the log keeps the traceback.
                 log.exception("sweep of %s failed", account_id)
@@ -363,6 +375,7 @@ async def _locked_sweep(
 
     report.changes.sort(key=lambda c: c.account_id)
     report.seconds = time.perf_counter() - started
+    report.stage_seconds = dict(times.seconds)
     with store.session() as session:
         sweep_row = session.get(SweepRow, report.sweep_id)
         if sweep_row is not None:
