@@ -65,9 +65,9 @@ BENCHES: tuple[Bench, ...] = (
     Bench(
         "sweep",
         "evals.bench_sweep",
-        ("--accounts", "200"),
+        ("--accounts", "1000"),
         (),
-        "first sweep (accounts/s) and the unchanged second sweep as a ratio of it",
+        "sweep of N generated accounts (default 10,000): accounts/s, stage shares, RSS, re-sweep",
     ),
     Bench(
         "llm",
