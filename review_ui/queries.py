@@ -337,7 +337,8 @@ def account_page(
     ``page_size=0`` puts every pending item in the queue."""
     row = check_account(session, account_id, user)
     proof = current_proof(session, account_id, as_of)
-    outcomes = account_outcomes(session, account_id)
+    # current_proof read the outcome rows already (value-case order, as account_outcomes).
+    outcomes = list(proof.value_case.outcomes)
     titles = {o.id: o.title for o in outcomes}
     rows = list(proof.items)
     rows.sort(key=_item_order([o.id for o in outcomes]))
