@@ -32,6 +32,7 @@ from clerk.ingest.digests import rebuild_all_digests, rebuild_digests
 from clerk.retrieval import reindex
 from clerk.store import Store
 from clerk.store.tables import AccountRow, SourceRow, UsageEventRow
+from evals import load
 from retrievers import ChromaIndex, HybridIndex, MiniLMEmbedder
 
 _VOCABULARY = (
@@ -186,6 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=64, help="Embedding batch size.")
     parser.add_argument("--json", dest="as_json", action="store_true", help="Print one JSON line.")
     args = parser.parse_args(argv)
+    watch = load.start("index")
     with tempfile.TemporaryDirectory(prefix="clerk-bench-index-") as tmp:
         workdir = Path(tmp)
         figures = {
@@ -194,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
     if args.as_json:
         print(json.dumps(figures))
-        return 0
+        return load.finish(watch, figures["index"]["index_vs_bare_encode"] >= 0.8)
     index, digests = figures["index"], figures["digests"]
     print(f"index build: {index['chunks']:,} chunks, batch {index['batch_size']}")
     print(f"  bare SentenceTransformer.encode: {index['bare_encode_chunks_per_s']:,.1f} chunks/s")
@@ -209,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"  one touched month: {digests['one_touched_month_ms']:.1f} ms "
         f"({digests['one_touched_month_rebuilt']} digests: the month and the one after)"
     )
-    return 0
+    return load.finish(watch, index["index_vs_bare_encode"] >= 0.8)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 Generates CloudEvents, Lago and CSV usage files (plus a few accounts) in a temporary folder,
 times ``run_ingest`` into a fresh SQLite database, then inserts the very same rows with a bare
 ``sqlite3`` executemany into another fresh database with the same schema, in the same process.
-Prints events/s, the ratio of the two rates (goal >= 0.5) and the peak RSS of the ingest
+Prints events/s, the ratio of the two rates (goal >= 0.7) and the peak RSS of the ingest
 (goal < 500 MB). Not a test: it prints figures.
 """
 
@@ -24,7 +24,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-GOAL_RATIO = 0.5
+from evals import load
+
+GOAL_RATIO = 0.7  # issue 17: whole ingest, digests included
 GOAL_RSS_MB = 500.0
 EVENT_TYPES = ("approval.completed", "report.exported", "invoice.ingested")
 SHARES = {"cloudevents.jsonl": 0.6, "lago.jsonl": 0.25, "events.csv": 0.15}
@@ -186,8 +188,11 @@ def bare_insert(folder: Path, db: Path, batch: int) -> tuple[float, float]:
     return spent, cpu
 
 
-def run_benchmark(events: int, accounts: int = 50, workdir: Path | None = None) -> BenchResult:
-    """Generate, ingest, bare-insert; return the figures."""
+def run_benchmark(
+    events: int, accounts: int = 50, workdir: Path | None = None, *, index: bool = False
+) -> BenchResult:
+    """Generate, ingest, bare-insert; return the figures. ``index``: the whole run includes
+    ``index_ingested`` (the vector index sync of the new digests: embedding on the CPU)."""
     tmp = tempfile.TemporaryDirectory(prefix="clerk-bench-") if workdir is None else None
     root = Path(tmp.name) if tmp is not None else Path(workdir)  # type: ignore[arg-type]
     try:
@@ -202,6 +207,10 @@ def run_benchmark(events: int, accounts: int = 50, workdir: Path | None = None) 
         store = Store(f"sqlite:///{root / 'ingest.db'}")
         started, started_cpu = time.perf_counter(), time.process_time()
         report = run_ingest(data, store)
+        if index:
+            from clerk.retrieval import index_ingested
+
+            index_ingested(store, report)
         ingest_seconds = time.perf_counter() - started
         ingest_cpu = time.process_time() - started_cpu
         rss = peak_rss_mb()  # before the bare insert, so it is the ingest's peak
@@ -219,6 +228,7 @@ def run_benchmark(events: int, accounts: int = 50, workdir: Path | None = None) 
             new=report.counts["events"].new,
             ingest_cpu_seconds=ingest_cpu,
             bare_cpu_seconds=bare_cpu,
+            extra={"index sync phase": f"{report.seconds['index']:.2f} s"} if index else {},
         )
     finally:
         if tmp is not None:
@@ -249,7 +259,7 @@ def print_result(result: BenchResult) -> None:
     print(f"peak RSS of ingest     {result.peak_rss_mb:8.0f} MB  (goal < {GOAL_RSS_MB:.0f} MB)")
     for name, value in result.extra.items():
         print(f"{name:<22} {value}")
-    print(f"goals {ok}")
+    print(f"goals {ok} (unless the verdict below says the run was noisy)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -258,8 +268,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--accounts", type=int, default=50)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--index",
+        action="store_true",
+        help="include the vector index sync of the digests (embeddings) in the whole run",
+    )
     args = parser.parse_args(argv)
-    result = run_benchmark(args.events, args.accounts)
+    watch = load.start("ingest")
+    result = run_benchmark(args.events, args.accounts, index=args.index)
     if args.json:
         payload = asdict(result) | {
             "ingest_rate": result.ingest_rate,
@@ -271,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(payload, indent=1))
     else:
         print_result(result)
-    return 0 if result.goals_met else 1
+    return load.finish(watch, result.goals_met)
 
 
 if __name__ == "__main__":

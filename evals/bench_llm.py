@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 
+from evals import load
+
 AS_OF = dt.date(2026, 7, 1)
 MODEL = "fake-model"
 
@@ -235,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=1.0, help="seconds added per call")
     parser.add_argument("--mode", choices=["sweep", "drafter"], default="sweep")
     args = parser.parse_args(argv)
+    watch = load.start("llm")
 
     from sqlalchemy import delete
 
@@ -317,7 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  second sweep     {second:8.1f} s   {second_calls} calls   goal 0 {ok2}")
     ok3 = "ok" if third_calls == 0 else "MISSED"
     print(f"  forced re-sweep  {third:8.1f} s   {third_calls} calls   goal 0 {ok3} (answer cache)")
-    return 0
+    met = per_call < 5 and ratio <= 1.2 and per <= 1 and second_calls == 0 and third_calls == 0
+    return load.finish(watch, met)
 
 
 if __name__ == "__main__":

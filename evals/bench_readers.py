@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from evals import load
+
 GOAL_RATIO = 0.7
 GOAL_RSS_MB = 500.0
 SHAPES = ("cloudevents", "segment", "amplitude")
@@ -236,14 +238,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="clerk-bench-readers-") as tmp:
         root = Path(tmp)
-        load = os.getloadavg()
-        print(f"load average at start   {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f} (1, 5, 15 min)")
+        watch = load.start("readers")
         started = time.perf_counter()
         folders = generate(root, args.events, args.accounts)
         print(f"generated               {args.events:,} events per shape in "
               f"{time.perf_counter() - started:.0f} s")  # fmt: skip
         runs = {shape: run_shape(shape, folders[shape], root) for shape in SHAPES}
-        load = os.getloadavg()
     base = runs["cloudevents"]
     ok = True
     print(f"{'shape':<12} {'events':>10} {'whole s':>8} {'events/s':>10} {'ratio':>6} "
@@ -260,10 +260,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{shape:<12} {run.new:>10,} {run.seconds:>8.1f} {run.rate:>10,.0f} {ratio:>6.2f} "
             f"{phase:>7.2f} {cpu:>6.2f} {run.peak_rss_mb:>7.0f}"
         )
-    print(f"load average at end     {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}")
     print(f"goals (ratio >= {GOAL_RATIO} of CloudEvents, RSS < {GOAL_RSS_MB:.0f} MB): "
           + ("met" if ok else "NOT met"))  # fmt: skip
-    return 0 if ok else 1
+    return load.finish(watch, ok)
 
 
 if __name__ == "__main__":

@@ -204,6 +204,16 @@ class AccountPage:
     periods: list[PeriodOption] = field(default_factory=list)
     selected: PeriodOption | None = None
     outcome: Outcome | None = None  # the page shows this outcome only
+    # The queue is paginated: ``queue`` holds page ``page_number`` of ``queue_total`` items.
+    queue_total: int = 0
+    page_number: int = 1
+    page_size: int = 0  # 0: not paginated (partials showing one item)
+
+    @property
+    def page_count(self) -> int:
+        if not self.page_size:
+            return 1
+        return max(1, -(-self.queue_total // self.page_size))
 
     def only_outcome(self, outcome_id: str | None) -> AccountPage:
         """The page narrowed to one outcome's items and gap flags (unknown ids: all)."""
@@ -217,6 +227,7 @@ class AccountPage:
         return replace(
             self,
             queue=mine(self.queue),
+            queue_total=len(mine(self.queue)) if not self.page_size else self.queue_total,
             decided=mine(self.decided),
             gaps=mine(self.gaps),
             closed_gaps=mine(self.closed_gaps),
@@ -305,19 +316,44 @@ def _item_order(titles: list[str]) -> Any:
     return lambda r: (position.get(r.outcome_id or "", len(position)), r.kind, r.id)
 
 
+# Items per page of the review queue: an account with 1,000 pending drafts renders one page
+# (cards, evidence panes and audit trails of these only) instead of all of them.
+QUEUE_PAGE_SIZE = 50
+
+
 def account_page(
-    session: Session, account_id: str, user: User, *, as_of: dt.date | None = None
+    session: Session,
+    account_id: str,
+    user: User,
+    *,
+    as_of: dt.date | None = None,
+    outcome: str | None = None,
+    page: int = 1,
+    page_size: int = QUEUE_PAGE_SIZE,
 ) -> AccountPage:
     """Everything the account page shows at ``as_of`` (default: the newest sweep); raises
-    NotFound/Forbidden like the decisions do."""
+    NotFound/Forbidden like the decisions do. The queue holds page ``page`` (from 1; past the
+    last page: the last) of the pending items, narrowed to ``outcome`` when it names one;
+    ``page_size=0`` puts every pending item in the queue."""
     row = check_account(session, account_id, user)
     proof = current_proof(session, account_id, as_of)
-    outcomes = account_outcomes(session, account_id)
+    # current_proof read the outcome rows already (value-case order, as account_outcomes).
+    outcomes = list(proof.value_case.outcomes)
     titles = {o.id: o.title for o in outcomes}
     rows = list(proof.items)
     rows.sort(key=_item_order([o.id for o in outcomes]))
     pending = [r for r in rows if r.status in PENDING_STATUSES]
     decided = [r for r in rows if r.status in DECIDED_STATUSES]
+    if outcome in titles:
+        pending = [r for r in pending if r.outcome_id == outcome]
+    total = len(pending)
+    if page_size > 0:  # 0: every pending item (the API)
+        pages = max(1, -(-total // page_size))
+        page = min(max(1, page), pages)
+        pending = pending[(page - 1) * page_size : page * page_size]
+    else:
+        page = 1
+    rows = pending + decided
     current_ids = {g.id for g in proof.gaps}
     gap_rows = list(proof.gaps) + [
         g
@@ -349,7 +385,10 @@ def account_page(
         as_of=proof.as_of,
         periods=options,
         selected=_selected(options, proof.as_of),
-    )
+        queue_total=total,
+        page_number=page,
+        page_size=page_size,
+    ).only_outcome(outcome)
 
 
 def _selected(options: list[PeriodOption], as_of: dt.date | None) -> PeriodOption | None:

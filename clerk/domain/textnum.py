@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from clerk.domain.format import SYMBOL_CURRENCIES
 
@@ -103,6 +104,13 @@ _ONE_PRONOUN_AFTER = {"of", "another", "another's"}
 
 def numbers_in(text: str) -> list[NumberMention]:
     """Return the numbers stated in ``text``, in order, dates and period names aside."""
+    # The sweep reads the same sentences once per outcome; mentions are frozen, so the
+    # cached answer is shared and only the list is new.
+    return list(_numbers_in(text))
+
+
+@lru_cache(maxsize=1 << 14)
+def _numbers_in(text: str) -> tuple[NumberMention, ...]:
     blocked = [m.span() for m in _NOT_QUANTITIES.finditer(text)]
 
     def is_blocked(start: int, end: int) -> bool:
@@ -114,7 +122,7 @@ def numbers_in(text: str) -> list[NumberMention]:
         overlaps = any(s < mention.end and mention.start < e for s, e in taken)
         if not overlaps and not is_blocked(mention.start, mention.end):
             found.append(mention)
-    return sorted(found, key=lambda m: m.start)
+    return tuple(sorted(found, key=lambda m: m.start))
 
 
 def _digit_mentions(text: str) -> list[NumberMention]:

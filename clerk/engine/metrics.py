@@ -164,15 +164,18 @@ def aggregate(session: Session, account_id: str, query: MetricQuery, period: Per
     fld = query.field or ""
     checked: dict[str, Any] = {}
 
+    total: Any = None
     if agg in ("sum", "max", "latest"):
         odd = and_(d.is_present(fld), ~d.is_number(fld))
-        events, non_numeric, example = session.execute(
-            select(
-                func.count(),
-                func.count().filter(odd),
-                func.min(d.as_text(fld)).filter(odd),
-            ).where(*conditions)
-        ).one()
+        columns = [func.count(), func.count().filter(odd), func.min(d.as_text(fld)).filter(odd)]
+        # sum and max come in the same scan as the check (one query, not two).
+        if agg == "sum":
+            columns.append(func.sum(d.number(fld)).filter(d.is_number(fld)))
+        elif agg == "max":
+            columns.append(func.max(d.number(fld)).filter(d.is_number(fld)))
+        found = session.execute(select(*columns).where(*conditions)).one()
+        events, non_numeric, example = found[0], found[1], found[2]
+        total = found[3] if agg in ("sum", "max") else None
         checked = {"field": fld, "non_numeric": int(non_numeric or 0), "example": example}
         if example is not None:
             checked["example"] = str(example)
@@ -188,19 +191,18 @@ def aggregate(session: Session, account_id: str, query: MetricQuery, period: Per
         notes = () if value is not None or not events else (f"no event has a number in {fld}",)
         return MetricValue(value, int(events), source_id, notes, **checked)
 
-    if agg == "count":
-        expr: ColumnElement[Any] = func.count()
-    elif agg == "sum":
-        expr = func.sum(d.number(fld)).filter(d.is_number(fld))
-    elif agg == "max":
-        expr = func.max(d.number(fld)).filter(d.is_number(fld))
+    if agg in ("sum", "max"):
+        result = total
+    elif agg == "count":
+        events = result = session.execute(select(func.count()).where(*conditions)).scalar_one()
     elif agg == "unique_count":
         # NULL when no event has the field, so that reads as a missing input, not as zero.
         present = func.count(func.distinct(d.raw(fld))).filter(d.is_present(fld))
-        expr = func.nullif(present, 0)
+        events, result = session.execute(
+            select(func.count(), func.nullif(present, 0)).where(*conditions)
+        ).one()
     else:
         raise ValueError(f"unknown aggregation {agg!r}")
-    events, result = session.execute(select(func.count(), expr).where(*conditions)).one()
     extra: dict[str, Any] = checked if agg in ("sum", "max") else {}
     if not events:
         return MetricValue(None, 0, source_id)

@@ -18,10 +18,23 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import DateTime, String, bindparam, delete, func, select, text
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    delete,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from clerk.domain.format import fixed
@@ -32,6 +45,8 @@ DIGEST_KIND = "usage_digest"
 TOP_VALUES = 3
 # Beyond six decimals a figure is float noise, not data.
 MAX_DECIMALS = 6
+# Rows per statement when writing keys and digests (well under SQLite's bound-variable limit).
+_WRITE_BATCH = 500
 
 Touched = tuple[str, str, str]  # (account_id, event type, "YYYY-MM")
 
@@ -122,15 +137,35 @@ def render_digest(figures: DigestFigures) -> str:
     return " ".join(parts)
 
 
-# --- SQL ----------------------------------------------------------------------------------
+# --- SQL: one set-based pass over every touched month ----------------------------------
+#
+# The months to rebuild go into a temporary table; three grouped queries joined to it give
+# every month's count, its previous month's count and its field statistics at once, so the
+# cost is one scan of the touched events, never a query per digest.
 
-_EVENT_FILTER = "e.account_id = :account AND e.type = :type AND e.time >= :start AND e.time < :end"
+_KEYS = Table(
+    "digest_keys",
+    MetaData(),
+    Column("n", Integer, primary_key=True, autoincrement=False),
+    Column("account_id", String(64)),
+    Column("type", String(255)),
+    Column("prev_start", DateTime),
+    Column("start", DateTime),
+    Column("end", DateTime),
+    Column("source_id", String(512)),
+    prefixes=["TEMPORARY"],
+)
 
-# One row per (event, data field): key, value as text, value as number (numbers only),
+_JOIN = (
+    "usage_events AS e ON e.account_id = dk.account_id AND e.type = dk.type "
+    'AND e.time >= dk.{low} AND e.time < dk."end"'
+)
+
+# One row per (month, event, data field): key, value as text, value as number (numbers only),
 # whether it is an integer, and its decimals as written.
 _VALUES_SQL = {
     "sqlite": f"""
-        SELECT j.key AS k,
+        SELECT dk.n AS dn, j.key AS k,
                CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
                     ELSE CAST(j.value AS TEXT) END AS txt,
                CASE WHEN j.type IN ('integer', 'real') THEN j.value END AS num,
@@ -138,11 +173,11 @@ _VALUES_SQL = {
                CASE WHEN j.type = 'real' AND instr(CAST(j.value AS TEXT), '.') > 0
                     THEN length(CAST(j.value AS TEXT)) - instr(CAST(j.value AS TEXT), '.')
                     ELSE 0 END AS decimals
-        FROM usage_events AS e, json_each(e.data) AS j
-        WHERE {_EVENT_FILTER} AND json_type(e.data) = 'object' AND j.type != 'null'
+        FROM digest_keys AS dk JOIN {_JOIN.format(low="start")}, json_each(e.data) AS j
+        WHERE json_type(e.data) = 'object' AND j.type != 'null'
     """,
     "postgresql": f"""
-        SELECT j.key AS k,
+        SELECT dk.n AS dn, j.key AS k,
                j.value #>> '{{}}' AS txt,
                CASE WHEN jsonb_typeof(j.value) = 'number'
                     THEN (j.value #>> '{{}}')::numeric END AS num,
@@ -151,168 +186,254 @@ _VALUES_SQL = {
                CASE WHEN jsonb_typeof(j.value) = 'number' AND strpos(j.value #>> '{{}}', '.') > 0
                     THEN length(j.value #>> '{{}}') - strpos(j.value #>> '{{}}', '.')
                     ELSE 0 END AS decimals
-        FROM usage_events AS e
+        FROM digest_keys AS dk JOIN {_JOIN.format(low="start")}
         CROSS JOIN LATERAL jsonb_each(
             CASE WHEN jsonb_typeof(e.data) = 'object' THEN e.data ELSE '{{}}'::jsonb END
         ) AS j
-        WHERE {_EVENT_FILTER} AND jsonb_typeof(j.value) != 'null'
+        WHERE jsonb_typeof(j.value) != 'null'
     """,
 }
 # Ties between equally frequent values break by byte order on both databases.
 _COLLATE = {"sqlite": "", "postgresql": ' COLLATE "C"'}
 _MONTH_SQL = {"sqlite": "strftime('%Y-%m', time)", "postgresql": "to_char(time, 'YYYY-MM')"}
 
-
-def _params(account_id: str, event_type: str, month: str) -> dict[str, Any]:
-    return {
-        "account": account_id,
-        "type": event_type,
-        "start": month_start(month),
-        "end": month_start(shift_month(month, 1)),
-    }
+_COUNTS_SQL = (
+    "SELECT dk.n, sum(CASE WHEN e.time >= dk.start THEN 1 ELSE 0 END), "
+    "sum(CASE WHEN e.time < dk.start THEN 1 ELSE 0 END) "
+    f"FROM digest_keys AS dk JOIN {_JOIN.format(low='prev_start')} GROUP BY dk.n"
+)
 
 
-def _typed(statement: Any) -> Any:
-    # Typed binds make SQLAlchemy render datetimes the way it stores them on SQLite.
-    return statement.bindparams(
-        bindparam("account", type_=String()),
-        bindparam("type", type_=String()),
-        bindparam("start", type_=DateTime()),
-        bindparam("end", type_=DateTime()),
+def _stats_sql(dialect: str) -> str:
+    """Field statistics of every month in digest_keys: values grouped once by (month, field,
+    value); window functions over those groups give each field's totals and its most frequent
+    values, so each month's JSON is unpacked only once."""
+    return (
+        f"WITH v AS ({_VALUES_SQL[dialect]}), "
+        "g AS (SELECT dn, k, txt, count(*) AS c, count(num) AS cn, sum(num) AS s, "
+        "min(num) AS lo, max(num) AS hi, min(is_int) AS ii, max(decimals) AS d "
+        "FROM v GROUP BY dn, k, txt), "
+        "r AS (SELECT dn, k, txt, c, sum(c) OVER w AS n, sum(cn) OVER w AS n_num, "
+        "sum(s) OVER w AS total, min(lo) OVER w AS low, max(hi) OVER w AS high, "
+        "min(ii) OVER w AS all_int, max(d) OVER w AS decimals, count(*) OVER w AS n_distinct, "
+        f"row_number() OVER (PARTITION BY dn, k ORDER BY c DESC, txt{_COLLATE[dialect]}) AS rn "
+        "FROM g WINDOW w AS (PARTITION BY dn, k)) "
+        "SELECT dn, k, txt, c, n, n_num, total, low, high, all_int, decimals, n_distinct "
+        f"FROM r WHERE rn <= {TOP_VALUES} ORDER BY dn, k, rn"
     )
 
 
-def count_events(session: Session, account_id: str, event_type: str, month: str) -> int:
-    """Events of one account, type and month."""
-    start = month_start(month)
-    query = select(func.count()).where(
-        UsageEventRow.account_id == account_id,
-        UsageEventRow.type == event_type,
-        UsageEventRow.time >= start,
-        UsageEventRow.time < month_start(shift_month(month, 1)),
-    )
-    return int(session.scalar(query) or 0)
-
-
-def field_stats(session: Session, account_id: str, event_type: str, month: str) -> list[FieldStats]:
-    """Statistics of every data field of a month's events, computed in SQL in one pass.
-
-    Values are grouped once by (field, value); window functions over those groups give each
-    field's totals and its most frequent values, so the month's JSON is unpacked only once.
-    """
-    dialect = session.get_bind().dialect.name
-    query = _typed(
-        text(
-            f"WITH v AS ({_VALUES_SQL[dialect]}), "
-            "g AS (SELECT k, txt, count(*) AS c, count(num) AS cn, sum(num) AS s, "
-            "min(num) AS lo, max(num) AS hi, min(is_int) AS ii, max(decimals) AS d "
-            "FROM v GROUP BY k, txt), "
-            "r AS (SELECT k, txt, c, sum(c) OVER w AS n, sum(cn) OVER w AS n_num, "
-            "sum(s) OVER w AS total, min(lo) OVER w AS low, max(hi) OVER w AS high, "
-            "min(ii) OVER w AS all_int, max(d) OVER w AS decimals, count(*) OVER w AS n_distinct, "
-            f"row_number() OVER (PARTITION BY k ORDER BY c DESC, txt{_COLLATE[dialect]}) AS rn "
-            "FROM g WINDOW w AS (PARTITION BY k)) "
-            f"SELECT k, txt, c, n, n_num, total, low, high, all_int, decimals, n_distinct "
-            f"FROM r WHERE rn <= {TOP_VALUES} ORDER BY k, rn"
-        )
-    )
-    stats: dict[str, FieldStats] = {}
-    rows = session.execute(query, _params(account_id, event_type, month))
-    for key, value, count, n, n_num, total, low, high, all_int, decimals, distinct in rows:
-        if key not in stats:
-            numeric = n_num == n
-            stats[key] = FieldStats(
-                name=key,
-                count=int(n),
-                numeric=numeric,
-                sum=float(total) if numeric else None,
-                min=float(low) if numeric else None,
-                max=float(high) if numeric else None,
-                integral=numeric and bool(all_int),
-                decimals=int(decimals or 0),
-                distinct=int(distinct),
-            )
-        if not stats[key].numeric:
-            stats[key].top.append((str(value), int(count)))
+def _sort_fields(stats: Iterable[FieldStats]) -> list[FieldStats]:
     # Numbers first, then categories from the fewest distinct values: how an analyst reads.
-    return sorted(
-        stats.values(), key=lambda s: (not s.numeric, s.distinct if not s.numeric else 0, s.name)
-    )
+    return sorted(stats, key=lambda s: (not s.numeric, s.distinct if not s.numeric else 0, s.name))
+
+
+def _load_keys(session: Session, months: list[Touched]) -> None:
+    """Fill the session's temporary ``digest_keys`` table with the months to rebuild."""
+    bind = session.connection()
+    _KEYS.create(bind, checkfirst=True)
+    session.execute(_KEYS.delete())
+    rows = [
+        {
+            "n": n,
+            "account_id": account_id,
+            "type": event_type,
+            "prev_start": month_start(shift_month(month, -1)),
+            "start": month_start(month),
+            "end": month_start(shift_month(month, 1)),
+            "source_id": digest_source_id(account_id, event_type, month),
+        }
+        for n, (account_id, event_type, month) in enumerate(months)
+    ]
+    for first in range(0, len(rows), _WRITE_BATCH):
+        session.execute(insert(_KEYS), rows[first : first + _WRITE_BATCH])
+
+
+def compute_all_figures(session: Session, months: Iterable[Touched]) -> list[DigestFigures]:
+    """The figures of every given month, in the order given: three grouped queries in all."""
+    keys = list(months)
+    if not keys:
+        return []
+    session.flush()
+    _load_keys(session, keys)
+    dialect = session.get_bind().dialect.name
+    counts = {int(n): (int(c or 0), int(p or 0)) for n, c, p in session.execute(text(_COUNTS_SQL))}
+    names: dict[str, str] = {
+        a: name
+        for a, name in session.execute(
+            select(AccountRow.id, AccountRow.name).where(
+                AccountRow.id.in_(select(_KEYS.c.account_id).distinct())
+            )
+        )
+    }
+    fields: dict[int, dict[str, FieldStats]] = {}
+    if any(c for c, _ in counts.values()):
+        for (
+            dn,
+            key,
+            value,
+            count,
+            n,
+            n_num,
+            total,
+            low,
+            high,
+            all_int,
+            dec,
+            distinct,
+        ) in session.execute(text(_stats_sql(dialect))):
+            stats = fields.setdefault(int(dn), {})
+            if key not in stats:
+                numeric = n_num == n
+                stats[key] = FieldStats(
+                    name=key,
+                    count=int(n),
+                    numeric=numeric,
+                    sum=float(total) if numeric else None,
+                    min=float(low) if numeric else None,
+                    max=float(high) if numeric else None,
+                    integral=numeric and bool(all_int),
+                    decimals=int(dec or 0),
+                    distinct=int(distinct),
+                )
+            if not stats[key].numeric:
+                stats[key].top.append((str(value), int(count)))
+    figures = []
+    for n, (account_id, event_type, month) in enumerate(keys):
+        count, previous = counts.get(n, (0, 0))
+        figures.append(
+            DigestFigures(
+                account_id=account_id,
+                account_name=names.get(account_id, account_id),
+                event_type=event_type,
+                month=month,
+                count=count,
+                previous_count=previous,
+                fields=_sort_fields(fields.get(n, {}).values()) if count else [],
+            )
+        )
+    return figures
 
 
 def compute_figures(
     session: Session, account_id: str, event_type: str, month: str
 ) -> DigestFigures:
     """All figures of one digest, from SQL."""
-    account = session.get(AccountRow, account_id)
-    count = count_events(session, account_id, event_type, month)
-    return DigestFigures(
-        account_id=account_id,
-        account_name=account.name if account is not None else account_id,
-        event_type=event_type,
-        month=month,
-        count=count,
-        previous_count=count_events(session, account_id, event_type, shift_month(month, -1)),
-        fields=field_stats(session, account_id, event_type, month) if count else [],
-    )
+    return compute_all_figures(session, [(account_id, event_type, month)])[0]
 
 
 def _meta(figures: DigestFigures) -> dict[str, Any]:
-    raw = asdict(figures)
-    raw["change_pct"] = figures.change_pct
-    raw["fields"] = {f["name"]: {**f, "top": [list(t) for t in f["top"]]} for f in raw["fields"]}
-    return raw
+    # What dataclasses.asdict gives, written out: asdict deep-copies and costs more than the
+    # whole SQL pass when thousands of digests are rebuilt.
+    return {
+        "account_id": figures.account_id,
+        "account_name": figures.account_name,
+        "event_type": figures.event_type,
+        "month": figures.month,
+        "count": figures.count,
+        "previous_count": figures.previous_count,
+        "fields": {
+            f.name: {
+                "name": f.name,
+                "count": f.count,
+                "numeric": f.numeric,
+                "sum": f.sum,
+                "min": f.min,
+                "max": f.max,
+                "integral": f.integral,
+                "decimals": f.decimals,
+                "distinct": f.distinct,
+                "top": [[value, count] for value, count in f.top],
+            }
+            for f in figures.fields
+        },
+        "change_pct": figures.change_pct,
+    }
 
 
-def write_digest(session: Session, figures: DigestFigures) -> bool:
-    """Insert, update or (with no events) delete the digest source. True when it changed."""
-    source_id = digest_source_id(figures.account_id, figures.event_type, figures.month)
-    row = session.get(SourceRow, source_id)
-    if figures.count == 0:
-        if row is not None:
-            session.delete(row)
-            return True
-        return False
+def digest_row(figures: DigestFigures, now: dt.datetime) -> dict[str, Any]:
+    """The ``sources`` row of a digest with events, as column values."""
     body = render_digest(figures)
     meta = _meta(figures)
     content_hash = hashlib.sha256(
         json.dumps([body, meta], sort_keys=True, default=str).encode()
     ).hexdigest()
-    if row is not None and row.content_hash == content_hash:
-        return False
-    if row is None:
-        row = SourceRow(id=source_id)
-        session.add(row)
-    row.account_id = figures.account_id
-    row.kind = DIGEST_KIND
-    row.title = f"{figures.event_type}, {month_label(figures.month)}"
-    row.text = body
-    row.date = month_start(figures.month)
-    row.author = None
-    row.public = True
-    row.customer_spans = []
-    row.meta = meta
-    row.content_hash = content_hash
-    row.updated_at = utcnow()
-    return True
+    return {
+        "id": digest_source_id(figures.account_id, figures.event_type, figures.month),
+        "account_id": figures.account_id,
+        "kind": DIGEST_KIND,
+        "title": f"{figures.event_type}, {month_label(figures.month)}",
+        "text": body,
+        "date": month_start(figures.month),
+        "author": None,
+        "public": True,
+        "customer_spans": [],
+        "meta": meta,
+        "content_hash": content_hash,
+        "updated_at": now,
+    }
+
+
+def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
+    table = SourceRow.__table__
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = module.insert(table)
+    columns = [c for c in rows[0] if c != "id"]
+    statement = statement.on_conflict_do_update(
+        index_elements=["id"], set_={c: statement.excluded[c] for c in columns}
+    )
+    for first in range(0, len(rows), _WRITE_BATCH):
+        session.execute(statement, rows[first : first + _WRITE_BATCH])
+
+
+def write_digests(session: Session, figures: list[DigestFigures]) -> int:
+    """Insert, update or (with no events) delete the digest sources in bulk.
+
+    A digest whose content did not change is not written (its ``updated_at`` stays). Returns
+    how many digests were rebuilt: months with events, plus emptied months that had a digest.
+    """
+    ids = [digest_source_id(f.account_id, f.event_type, f.month) for f in figures]
+    stored: dict[str, str] = {
+        sid: h
+        for sid, h in session.execute(
+            select(SourceRow.id, SourceRow.content_hash).where(
+                SourceRow.id.in_(select(_KEYS.c.source_id))
+            )
+        )
+    }
+    now = utcnow()
+    changed = []
+    gone = []
+    for source_id, fig in zip(ids, figures, strict=True):
+        if fig.count == 0:
+            if source_id in stored:
+                gone.append(source_id)
+            continue
+        row = digest_row(fig, now)
+        if stored.get(source_id) != row["content_hash"]:
+            changed.append(row)
+    for first in range(0, len(gone), _WRITE_BATCH):
+        session.execute(
+            delete(SourceRow).where(SourceRow.id.in_(gone[first : first + _WRITE_BATCH]))
+        )
+    if changed:
+        _upsert(session, changed)
+    return sum(1 for sid, f in zip(ids, figures, strict=True) if f.count or sid in stored)
 
 
 def rebuild_digests(session: Session, touched: set[Touched]) -> int:
     """Rebuild the digest sources of the touched (account, event type, "YYYY-MM") months.
 
     A month's digest compares with the month before, so the month after each touched one is
-    rebuilt too. Returns how many digests were rebuilt (an empty set rebuilds nothing).
+    rebuilt too. One set-based pass, whatever the number of months. Returns how many digests
+    were rebuilt (an empty set rebuilds nothing).
     """
     months = set(touched)
     months |= {(a, t, shift_month(m, 1)) for a, t, m in touched}
-    rebuilt = 0
-    for account_id, event_type, month in sorted(months):
-        figures = compute_figures(session, account_id, event_type, month)
-        source_id = digest_source_id(account_id, event_type, month)
-        existed = session.get(SourceRow, source_id) is not None
-        write_digest(session, figures)
-        rebuilt += 1 if figures.count or existed else 0
-    session.flush()
+    if not months:
+        return 0
+    rebuilt = write_digests(session, compute_all_figures(session, sorted(months)))
+    session.expire_all()  # rows written in bulk: the identity map must not serve old copies
     return rebuilt
 
 
@@ -336,6 +457,8 @@ def rebuild_all_digests(session: Session) -> int:
         for sid in session.scalars(select(SourceRow.id).where(SourceRow.kind == DIGEST_KIND))
         if sid not in keep
     ]
-    if stale:
-        session.execute(delete(SourceRow).where(SourceRow.id.in_(stale)))
+    for first in range(0, len(stale), _WRITE_BATCH):
+        session.execute(
+            delete(SourceRow).where(SourceRow.id.in_(stale[first : first + _WRITE_BATCH]))
+        )
     return rebuild_digests(session, months)

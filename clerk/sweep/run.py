@@ -47,6 +47,7 @@ from clerk.sweep.account import Prepared, build, prepare, ranked, request_for, s
 from clerk.sweep.csm_digests import AccountChanges, record_changes
 from clerk.sweep.drafts import SaveStats, save_drafts
 from clerk.sweep.lock import mark_interrupted, sweep_lock
+from clerk.sweep.stages import StageTimes, timed
 
 if TYPE_CHECKING:
     from retrievers import HybridIndex
@@ -74,6 +75,8 @@ class SweepReport:
     changes: list[AccountChanges] = field(default_factory=list)
     # "account/outcome" -> what the drafter refused, fell back on or gave up (kept in SQL).
     drafter_notes: dict[str, list[str]] = field(default_factory=dict)
+    # Seconds per stage (clerk.sweep.stages.STAGES), summed over the accounts swept.
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -172,14 +175,15 @@ def store_account(
     drafter: str,
     thresholds: Thresholds,
     sweep_id: int | None = None,
+    times: StageTimes | None = None,
 ) -> AccountChanges:
     """Build, verify and store one account's drafts, its fingerprint and the lines its CSM's
     digest owes (``clerk.sweep.csm_digests``), in one transaction."""
-    items, gaps, slots, keys = build(prep, drafts, as_of, drafter, thresholds)
+    items, gaps, slots, keys = build(prep, drafts, as_of, drafter, thresholds, times)
     account = prep.account
     by_item = {i.id: i for i in items}
     by_gap = {g.id: g for g in gaps}
-    with store.session() as session:
+    with timed(times, "storing"), store.session() as session:
         stats: SaveStats = save_drafts(session, account.id, as_of, items, gaps, slots, keys)
         resolved = [session.get(GapFlagRow, g) for g in stats.resolved_gaps]
         changes = AccountChanges(
@@ -207,6 +211,7 @@ async def _draft_all(
     drafter: Drafter,
     limit: asyncio.Semaphore,
     index: HybridIndex | None,
+    times: StageTimes | None = None,
 ) -> dict[str, DraftResult]:
     # A drafter that reads only the top passages (an LLM) asks for them ranked by search.
     wants_ranking = drafter.ranked_evidence
@@ -215,11 +220,15 @@ async def _draft_all(
         evidence = prep.evidence
         notes: list[str] = []
         if wants_ranking:
-            evidence = ranked(store, prep.account, result.outcome, as_of, evidence, index, notes)
+            with timed(times, "retrieval"):
+                evidence = ranked(
+                    store, prep.account, result.outcome, as_of, evidence, index, notes
+                )
         request = request_for(prep, result, as_of, evidence)
         async with limit:
             try:
-                draft = await drafter.draft(request)
+                with timed(times, "drafting"):
+                    draft = await drafter.draft(request)
             except Exception as exc:  # noqa: BLE001 - one failed draft must not stop the sweep
                 where = f"{prep.account.id}/{result.outcome.id}"
                 log.exception("%s: drafter %s failed", where, drafter.name)
@@ -271,6 +280,7 @@ async def _locked_sweep(
     as_of = as_of or today_utc()
     thresholds = Thresholds.from_settings(settings)
     report = SweepReport(as_of=as_of)
+    times = StageTimes()
     started = time.perf_counter()
 
     with store.session() as session:
@@ -323,14 +333,16 @@ async def _locked_sweep(
             account_id, fp = queue.get_nowait()
             try:
                 with store.session() as session:
-                    prep = prepare(session, account_id, as_of, few_events=settings.few_events)
+                    prep = prepare(
+                        session, account_id, as_of, few_events=settings.few_events, times=times
+                    )
                 prep.fingerprint = fp
-                drafts = await _draft_all(store, prep, as_of, drafter, limit, index)
+                drafts = await _draft_all(store, prep, as_of, drafter, limit, index, times)
                 for outcome_id, draft in drafts.items():
                     if draft.notes:
                         report.drafter_notes[f"{account_id}/{outcome_id}"] = list(draft.notes)
                 changes = store_account(
-                    store, prep, drafts, as_of, drafter.name, thresholds, report.sweep_id
+                    store, prep, drafts, as_of, drafter.name, thresholds, report.sweep_id, times
                 )
             except Exception as exc:  # noqa: BLE001 - one broken account must not stop the rest
                 # The summary says which account and why; the log keeps the traceback.
@@ -357,6 +369,7 @@ async def _locked_sweep(
 
     report.changes.sort(key=lambda c: c.account_id)
     report.seconds = time.perf_counter() - started
+    report.stage_seconds = dict(times.seconds)
     with store.session() as session:
         sweep_row = session.get(SweepRow, report.sweep_id)
         if sweep_row is not None:

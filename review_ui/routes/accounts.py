@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from clerk.review import decisions as review
 from clerk.review.users import User
-from review_ui.queries import account_page, account_summaries
+from review_ui.queries import AccountPage, account_page, account_summaries
 from review_ui.rendering import is_htmx, render
 from review_ui.security import get_store, page_user
 
@@ -32,14 +33,33 @@ async def account(
     account_id: str,
     as_of: str | None = None,
     outcome: str | None = None,
+    page: int = Query(1, ge=1, description="page of the review queue, from 1"),
     user: User = Depends(page_user),
 ) -> Response:
     """The review page at a period (``as_of``, default the newest sweep), optionally showing
-    one outcome only (the manager grid's cells link here)."""
+    one outcome only (the manager grid's cells link here); the queue one page at a time."""
     day = parse_as_of(as_of)
     with get_store(request).session() as session:
-        page = account_page(session, account_id, user, as_of=day)
-    return render(request, "account.html", page=page.only_outcome(outcome or None))
+        view = account_page(session, account_id, user, as_of=day, outcome=outcome, page=page)
+    filters = {"as_of": as_of or None, "outcome": outcome or None}
+    return render(request, "account.html", page=view, page_links=page_links(view, filters))
+
+
+def page_links(view: AccountPage, filters: dict[str, str | None]) -> dict[str, str]:
+    """URLs of the queue's previous and next pages (and first, last), keeping the filters."""
+    if view.page_count <= 1:
+        return {}
+    kept = {k: v for k, v in filters.items() if v}
+
+    def url(n: int) -> str:
+        return f"/accounts/{view.account.id}?" + urlencode({**kept, "page": n})
+
+    links = {"first": url(1), "last": url(view.page_count)}
+    if view.page_number > 1:
+        links["prev"] = url(view.page_number - 1)
+    if view.page_number < view.page_count:
+        links["next"] = url(view.page_number + 1)
+    return links
 
 
 def parse_as_of(value: str | None) -> dt.date | None:

@@ -161,7 +161,7 @@ def account_items(
 ) -> AccountItems:
     """The account's current proof (clerk.review.current) at ``as_of``."""
     with get_store(request).session() as session:
-        page = account_page(session, account_id, user, as_of=as_of)
+        page = account_page(session, account_id, user, as_of=as_of, page_size=0)
     return AccountItems(
         account=account_id,
         as_of=page.as_of,

@@ -15,6 +15,9 @@ from clerk.domain.ids import digest_source_id
 from clerk.ingest.digests import (
     DigestFigures,
     FieldStats,
+    all_months,
+    compute_all_figures,
+    digest_row,
     rebuild_all_digests,
     rebuild_digests,
     render_digest,
@@ -266,4 +269,56 @@ def test_render_is_a_pure_function_of_the_figures() -> None:
         "Northwind Logistics, approval.completed, May 2026: 1,734 events (+12.4% vs April 2026). "
         "amount: sum 9,123,456.78, min 101.20, max 9,998.00. "
         "mode: 2 distinct — auto 1,600, manual 134."
+    )
+
+
+def _odd_events(rng: random.Random) -> list[tuple[str, str, dt.datetime, dict[str, Any]]]:
+    """Events with awkward data: decimals, huge and tiny numbers, missing and null fields,
+    mixed types in one field, booleans, several accounts, types and months."""
+    events = []
+    for n in range(600):
+        account = ("acme", "globex", "initech")[n % 3]
+        event_type = (TYPE, "report.exported")[n % 2]
+        # November 2025 to March 2026, across a year's end.
+        time = dt.datetime(2025, 11, 1) + dt.timedelta(
+            days=rng.randrange(150), seconds=rng.randrange(86400)
+        )
+        data: dict[str, Any] = {}
+        if rng.random() < 0.8:
+            data["amount"] = round(rng.uniform(0, 10_000), rng.choice((0, 1, 2, 3, 7)))
+        if rng.random() < 0.3:
+            data["huge"] = rng.choice((1e30, -1e30, 1.5e22, 123456789012345678))
+        if rng.random() < 0.5:
+            data["mode"] = rng.choice(("auto", "manual", "Auto", "ß", "02134"))
+        if rng.random() < 0.2:
+            data["mixed"] = rng.choice((1, "one", True, 2.5))
+        if rng.random() < 0.1:
+            data["gone"] = None
+        if rng.random() < 0.3:
+            data["flag"] = rng.random() < 0.5
+        events.append((account, event_type, time, data))
+    return events
+
+
+def test_set_based_rebuild_equals_the_per_digest_rebuild(any_store: Store) -> None:
+    from tests.ingest.digest_reference import compute_figures as reference_figures
+    from tests.ingest.digest_reference import reference_content_hash
+
+    add_account(any_store, "acme", "Acme Corp")
+    add_account(any_store, "globex", "Globex")  # initech has events but no account row
+    add_events(any_store, _odd_events(random.Random(17)))
+    with any_store.session() as session:
+        months = sorted(all_months(session)) + [("acme", TYPE, "2030-01")]
+        expected = [reference_figures(session, *key) for key in months]
+        got = compute_all_figures(session, months)
+    assert len(months) > 20
+    assert [render_digest(f) for f in got] == [render_digest(f) for f in expected]
+    assert got == expected  # every figure
+    # The stored row (text and meta) hashes as the per-digest rebuild's did: no index churn.
+    now = dt.datetime(2026, 6, 1)
+    assert [digest_row(f, now)["content_hash"] for f in got if f.count] == [
+        reference_content_hash(f) for f in expected if f.count
+    ]
+    assert any(f.count == 0 for f in got) and any(
+        "1,000,000,000,000" in render_digest(f) for f in got
     )

@@ -182,3 +182,65 @@ def test_manager_grid_over_generated_accounts(generated_server: str, browser: Br
     title = (cell.get_attribute("title") or "").split(":")[0]
     cell.click()
     expect(page.locator(".outcome-filter")).to_contain_text(f"Showing {title} only")
+
+
+def test_a_long_queue_pages_through_next_and_previous_in_the_browser(
+    store: Store, browser: Browser
+) -> None:
+    """Northwind with 60 more pending drafts (copies of its own): the queue shows 50 a page,
+    the pager's Next and Previous links walk it, and the outcome filter survives the walk."""
+    from sqlalchemy import select
+
+    from clerk.store.tables import ProofItemRow
+
+    def setup() -> None:
+        assert prepare_demo(store, sync_index=False).exit_code == 0
+        run_sweep(store, as_of=dt.date(2026, 7, 1))
+
+    _off_the_loop(setup)  # Playwright's sync API owns this thread's event loop
+    add_user(store, "dana@vendor.example", "csm", DEMO_PASSWORDS["dana@vendor.example"])
+    with store.session() as session:
+        model = session.scalars(
+            select(ProofItemRow).where(
+                ProofItemRow.account_id == "northwind",
+                ProofItemRow.status == "pending",
+                ProofItemRow.kind == "calculation",
+            )
+        ).first()
+        assert model is not None
+        outcome = model.outcome_id
+        for k in range(60):
+            copy_id = f"pi_copy{k:011d}"
+            session.add(
+                ProofItemRow(
+                    **{
+                        c.key: getattr(model, c.key)
+                        for c in ProofItemRow.__table__.columns
+                        if c.key not in ("id", "payload", "evidence_key", "version")
+                    },
+                    id=copy_id,
+                    evidence_key=f"copy{k}",
+                    payload={**model.payload, "id": copy_id},
+                )
+            )
+    server = serve_in_thread(store)
+    base = next(server)
+    try:
+        page = _sign_in(browser, base, "dana@vendor.example")
+        expect(page.locator("#queue-count")).to_have_text("65")
+        expect(page.locator("#queue article.item")).to_have_count(50)
+        expect(page.locator(".pager").first).to_contain_text("Page 1 of 2")
+        page.locator(".pager a[rel=next]").first.click()
+        expect(page).to_have_url(f"{base}/accounts/northwind?page=2")
+        expect(page.locator("#queue article.item")).to_have_count(15)
+        page.locator(".pager a[rel=prev]").first.click()
+        expect(page.locator("#queue article.item")).to_have_count(50)
+        # Narrowed to one outcome, the links keep the filter.
+        page.goto(f"{base}/accounts/northwind?outcome={outcome}")
+        count = int(page.locator("#queue-count").inner_text())
+        assert count > 50
+        page.locator(".pager a[rel=next]").first.click()
+        expect(page).to_have_url(f"{base}/accounts/northwind?outcome={outcome}&page=2")
+        expect(page.locator("#queue article.item")).to_have_count(count - 50)
+    finally:
+        next(server, None)
