@@ -75,9 +75,9 @@ from clerk.drafting.llm_usage import (
     ModeMemory,
     cache_get,
     prompt_hash,
-    record_call,
     remember_mode,
     remembered_mode,
+    write_calls,
 )
 from clerk.settings import Settings, get_settings
 from clerk.store import Store
@@ -101,6 +101,11 @@ MAX_RETRY_AFTER = 60.0
 MAX_REPAIR_ECHO = 1_200
 # Unusable answers in a row, in a mode that never gave a usable one, before stepping down.
 INVALID_STEP_DOWN = 3
+# llm_calls rows (and the answers to cache) are written in batches of this many, or sooner
+# when no draft is in flight or the oldest waited this long: a commit per call was a third
+# of the clerk's CPU per call. A killed sweep loses at most one batch (answers asked again).
+LEDGER_BATCH = 32
+LEDGER_SECONDS = 2.0
 _SCHEMA = OutcomeAnswer.model_json_schema()
 DEFAULT_MAX_TOKENS = schema_max_tokens(_SCHEMA)
 
@@ -250,6 +255,10 @@ class LLMDrafter:
             None if self.settings.llm_is_local else 8
         )
         self._stream_usage = True
+        self._ledger: list[tuple[CallRecord, dict[str, Any] | None]] = []
+        self._ledger_since = 0.0
+        self._unwritten: dict[str, dict[str, Any]] = {}  # answers in the ledger, by prompt hash
+        self._in_flight = 0
         self.misses: dict[str, str] = {}  # mode -> why the server refused it
         self._invalid: dict[str, int] = {}
         self._proven: set[str] = set()
@@ -293,11 +302,41 @@ class LLMDrafter:
 
     async def draft(self, request: DraftRequest) -> DraftResult:
         """Draft one outcome; whatever the provider does, return a result."""
+        self._in_flight += 1
         try:
-            return await self._draft(request)
+            result = await self._draft(request)
         except Exception as exc:  # a sweep never dies of a provider fault, nor of a surprise
             log.exception("%s/%s: model drafting failed", request.account.id, request.outcome.id)
-            return await self._fall_back(request, [f"{FALLBACK_NOTE}: {describe(exc)}"])
+            result = await self._fall_back(request, [f"{FALLBACK_NOTE}: {describe(exc)}"])
+        finally:
+            self._in_flight -= 1
+        ledger = self._ledger
+        if ledger and (
+            self._in_flight == 0
+            or len(ledger) >= LEDGER_BATCH
+            or time.monotonic() - self._ledger_since >= LEDGER_SECONDS
+        ):
+            await self.flush()
+        return result
+
+    async def flush(self) -> None:
+        """Write the ``llm_calls`` rows and cached answers not written yet (one transaction).
+
+        ``draft`` calls it when no other draft is in flight, so a caller that awaited its
+        drafts finds every row written.
+        """
+        batch, self._ledger = self._ledger, []
+        if not batch or self.store is None:
+            return
+        try:
+            # Off the event loop: the calls in flight keep streaming meanwhile.
+            await asyncio.to_thread(write_calls, self.store, batch)
+        except Exception:  # the ledger must not break a sweep; the drafts are unaffected
+            log.exception("could not write %d llm_calls rows", len(batch))
+        finally:
+            for record, answer in batch:
+                if answer is not None:
+                    self._unwritten.pop(record.prompt_hash, None)
 
     async def _draft(self, request: DraftRequest) -> DraftResult:
         offered, suspicious = screen_evidence(request.evidence, request.sources)
@@ -312,7 +351,7 @@ class LLMDrafter:
         answer = await self._cached(key, request)
         if answer is None:
             if (reason := self._stop_reason()) is not None:
-                await self._record(request, TASK_DRAFT, key, "skipped", _Tally(), None, reason)
+                self._record(request, TASK_DRAFT, key, "skipped", _Tally(), None, reason)
                 return await self._fall_back(request, [*notes, reason])
             answer, error, stopped = await self._call(messages, request, key)
             if answer is None:
@@ -384,7 +423,7 @@ class LLMDrafter:
                 answer = await self._invoke(chat, tally)
             except _Stopped as exc:
                 status: CallStatus = "skipped" if tally.attempts == 0 else "failed"
-                await self._record(request, task, key, status, tally, started, str(exc))
+                self._record(request, task, key, status, tally, started, str(exc))
                 return None, str(exc), True
             except _InvalidAnswer as exc:
                 invalid, error = exc, f"invalid answer: {exc}"
@@ -401,7 +440,7 @@ class LLMDrafter:
             retried = tally.attempts - tally.misses > 1
             status = "failed" if answer is None else "retried" if retried else "ok"
             # A valid answer is cached in the same transaction that records the call.
-            await self._record(request, task, key, status, tally, started, error, answer)
+            self._record(request, task, key, status, tally, started, error, answer)
             if answer is not None:
                 self.breaker.success()
                 return answer, first_error, False
@@ -656,14 +695,16 @@ class LLMDrafter:
     async def _cached(self, key: str, request: DraftRequest) -> OutcomeAnswer | None:
         if self.store is None:
             return None
-        stored = await asyncio.to_thread(cache_get, self.store, key)
+        # A primary-key read, on the loop like the sweep's other reads: a thread hop per call
+        # cost more CPU than the read.
+        stored = self._unwritten.get(key) or cache_get(self.store, key)
         if stored is None:
             return None
         try:
             answer = OutcomeAnswer.model_validate(stored)
         except ValidationError:
             return None  # written by an older schema: ask again
-        await self._record(request, TASK_DRAFT, key, "cached", _Tally(), None, None)
+        self._record(request, TASK_DRAFT, key, "cached", _Tally(), None, None)
         return answer
 
     def _stop_reason(self) -> str | None:
@@ -678,7 +719,7 @@ class LLMDrafter:
             return reason
         return None
 
-    async def _record(
+    def _record(
         self,
         request: DraftRequest,
         task: str,
@@ -707,9 +748,12 @@ class LLMDrafter:
             error=error,
             mode=tally.mode,
         )
-        # Off the event loop: a blocking insert would stall every other call in flight.
-        cached = None if answer is None else (self.model, answer.model_dump(mode="json"))
-        await asyncio.to_thread(record_call, self.store, record, key if cached else None, cached)
+        response = None if answer is None else answer.model_dump(mode="json")
+        if response is not None:
+            self._unwritten[key] = response
+        if not self._ledger:
+            self._ledger_since = time.monotonic()
+        self._ledger.append((record, response))
 
     async def _fall_back(self, request: DraftRequest, notes: list[str]) -> DraftResult:
         log.info("%s/%s: %s", request.account.id, request.outcome.id, notes[-1])
@@ -816,12 +860,16 @@ async def _streamed_reply(response: Any) -> _Reply:
     content: list[str] = []
     arguments: list[str] = []
     has_tool = False
+    done = False
     async for line in response.aiter_lines():
-        if not line.startswith("data:"):
+        # Read to the end of the body even after [DONE]: a response left half-read closes
+        # its connection, and a new connection per call cost more CPU than the call itself.
+        if done or not line.startswith("data:"):
             continue
         data = line[5:].strip()
         if data == "[DONE]":
-            break
+            done = True
+            continue
         try:
             chunk = json.loads(data)
         except ValueError:
