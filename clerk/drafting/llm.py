@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import sys
 import time
 import weakref
@@ -30,20 +31,11 @@ from typing import Any, Literal
 
 import openai
 from pydantic import ValidationError
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_any,
-    wait_random_exponential,
-)
 
 from clerk.domain.models import Evidence
 from clerk.drafting.base import Drafter, DraftRequest, DraftResult
 from clerk.drafting.llm_faults import (
     BREAKER_NOTE,
-    BreakerStop,
     CallTimeout,
     CircuitBreaker,
     describe,
@@ -464,18 +456,18 @@ class LLMDrafter:
         Raises _InvalidAnswer when the server answered but not with a usable object.
         """
         state = await self._loop_state()
-        retrying = AsyncRetrying(
-            stop=stop_any(
-                stop_after_attempt(self.settings.llm_max_retries + 1), BreakerStop(self.breaker)
-            ),
-            wait=self._wait,
-            retry=retry_if_exception(is_retryable),
-            reraise=True,
-        )
+        # A plain loop, not tenacity's: its per-call setup cost more CPU than the request.
         reply: _Reply | None = None
-        async for attempt in retrying:
-            with attempt:
+        attempt = 0
+        while reply is None:
+            attempt += 1
+            try:
                 reply = await self._send_stepping_down(state, chat, tally)
+            except Exception as exc:
+                retry = is_retryable(exc) and attempt <= self.settings.llm_max_retries
+                if not retry or self.breaker.open:  # the breaker stops retries mid-call too
+                    raise
+                await asyncio.sleep(self._delay(attempt, exc))
         assert reply is not None
         mode = tally.mode or self.mode
         try:
@@ -651,13 +643,10 @@ class LLMDrafter:
             )
             remember_mode(self.store, self._memory)
 
-    def _wait(self, retry_state: RetryCallState) -> float:
+    def _delay(self, attempt: int, exc: BaseException) -> float:
         """Exponential backoff with full jitter, but never sooner than Retry-After says."""
-        backoff = wait_random_exponential(multiplier=self.backoff, max=self.max_backoff)(
-            retry_state
-        )
-        outcome = retry_state.outcome
-        asked = retry_after(outcome.exception() if outcome is not None else None)
+        backoff = random.uniform(0, min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
+        asked = retry_after(exc)
         if asked is None:
             return backoff
         return min(asked, MAX_RETRY_AFTER) + backoff * 0.1
@@ -855,26 +844,32 @@ def _whole_reply(data: dict[str, Any]) -> _Reply:
 
 
 async def _streamed_reply(response: Any) -> _Reply:
-    """Read server-sent events: content and the first tool call's arguments, in order."""
+    """Read server-sent events: content and the first tool call's arguments, in order.
+
+    Lines are split from the body's bytes here: the HTTP client's text and line decoders
+    cost more CPU per event than the JSON of the event.
+    """
     reply = _Reply()
     content: list[str] = []
     arguments: list[str] = []
-    has_tool = False
-    done = False
-    async for line in response.aiter_lines():
+    state = {"tool": False, "done": False}
+
+    def event(line: bytes) -> None:
         # Read to the end of the body even after [DONE]: a response left half-read closes
         # its connection, and a new connection per call cost more CPU than the call itself.
-        if done or not line.startswith("data:"):
-            continue
+        if state["done"] or not line.startswith(b"data:"):
+            return
         data = line[5:].strip()
-        if data == "[DONE]":
-            done = True
-            continue
+        if data == b"[DONE]":
+            state["done"] = True
+            return
         try:
             chunk = json.loads(data)
         except ValueError:
-            continue
-        if isinstance(chunk, dict) and chunk.get("error"):
+            return
+        if not isinstance(chunk, dict):
+            return
+        if chunk.get("error"):
             raise _stream_error(response, chunk["error"])
         usage = chunk.get("usage")
         if usage:
@@ -882,7 +877,7 @@ async def _streamed_reply(response: Any) -> _Reply:
             reply.tokens_out = int(usage.get("completion_tokens") or 0)
         choices = chunk.get("choices") or []
         if not choices:
-            continue
+            return
         choice = choices[0]
         reply.chunks += 1
         delta = choice.get("delta") or {}
@@ -891,13 +886,21 @@ async def _streamed_reply(response: Any) -> _Reply:
         for call in delta.get("tool_calls") or []:
             if call.get("index", 0) not in (0, None):
                 continue  # one named tool: later calls are noise
-            has_tool = True
+            state["tool"] = True
             if piece := (call.get("function") or {}).get("arguments"):
                 arguments.append(piece)
         if choice.get("finish_reason"):
             reply.finish_reason = choice["finish_reason"]
+
+    pending = b""
+    async for part in response.aiter_bytes():
+        pending += part
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            event(line)
+    event(pending)
     reply.content = "".join(content) or None
-    reply.tool_arguments = "".join(arguments) if has_tool else None
+    reply.tool_arguments = "".join(arguments) if state["tool"] else None
     return reply
 
 
