@@ -1,9 +1,10 @@
 """What model calls cost: one ``llm_calls`` row per call, the answer cache, and summaries.
 
 The LLM drafter writes here through ``write_calls`` (a batch of calls and the valid answers
-among them, in one transaction) and reads ``cache_get``; ``clerk llm-usage`` reads ``usage_summary``. The cache key is a hash of
-everything that decides an answer (model, rendered messages, schema, method), so unchanged
-evidence finds its answer again and a re-sweep costs nothing.
+among them, in one transaction) and reads ``cache_get``; ``clerk llm-usage`` reads
+``usage_summary``. The cache key is a hash of everything that decides an answer (model,
+rendered messages, schema, method), so unchanged evidence finds its answer again and a
+re-sweep costs nothing.
 """
 
 from __future__ import annotations
@@ -74,9 +75,7 @@ def record_call(
     write_calls(store, [(record, response)])
 
 
-def write_calls(
-    store: Store, calls: Sequence[tuple[CallRecord, dict[str, Any] | None]]
-) -> None:
+def write_calls(store: Store, calls: Sequence[tuple[CallRecord, dict[str, Any] | None]]) -> None:
     """Append ``llm_calls`` rows and cache the valid answers among them, in one transaction.
 
     ``calls`` pairs each record with the answer to cache under its prompt hash (or None).
