@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from clerk.drafting.llm_modes import cause_line
@@ -110,13 +110,16 @@ def write_calls(store: Store, calls: Sequence[tuple[CallRecord, dict[str, Any] |
             session.execute(insert(LLMCallRow), rows)
 
 
+_CACHE_READ = select(LLMCacheRow.response).where(LLMCacheRow.prompt_hash == bindparam("key"))
+
+
 def cache_get(store: Store, key: str) -> dict[str, Any] | None:
     """The cached answer for a prompt hash, if any."""
-    with store.session() as session:
-        response = session.scalar(
-            select(LLMCacheRow.response).where(LLMCacheRow.prompt_hash == key)
-        )
-        return dict(response) if response is not None else None
+    # One statement built once and a bare connection: no ORM session, nothing to commit.
+    # This runs once per outcome on the sweep's event loop.
+    with store.engine.connect() as connection:
+        response = connection.execute(_CACHE_READ, {"key": key}).scalar()
+    return dict(response) if response is not None else None
 
 
 @dataclass
