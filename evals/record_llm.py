@@ -158,7 +158,11 @@ def write_protocol_variants() -> list[Path]:
 
     - Ollama (docs.ollama.com/api/openai-compatibility): /v1/chat/completions takes
       ``response_format`` (json_schema), ``stream`` and ``stream_options.include_usage``;
-      the answer streams as chat.completion.chunk events with a final usage chunk.
+      the answer streams as chat.completion.chunk events with a final usage chunk. A model
+      whose template has no tools is refused with HTTP 400 and OpenAI's error shape,
+      ``{"error": {"message": "<model> does not support tools", "type": "api_error"}}``;
+      the clerk (started in function_calling, say a remembered mode) steps down to the
+      prompt mode, and the small model answers the JSON in a code fence.
     - vLLM (docs.vllm.ai, OpenAI-compatible server): errors are
       ``{"object": "error", "message", "type": "BadRequestError", "code": 400}``; here a
       build whose structured-output backend rejects the json_schema, so the clerk steps
@@ -179,7 +183,15 @@ def write_protocol_variants() -> list[Path]:
         "param": None,
         "code": 400,
     }
+    no_tools = {"error": {"message": "gemma2:2b does not support tools", "type": "api_error",
+                          "param": None, "code": None}}  # fmt: skip
+    fenced = f"Here is the JSON you asked for:\n```json\n{json.dumps(GOOD_ANSWER, indent=2)}\n```"
     files = {
+        "ollama_no_tools.yaml": [
+            _interaction(ollama, 400, json.dumps(no_tools), "application/json"),
+            _interaction(ollama, 200, _stream_answer("gemma2:2b", fenced, usage),
+                         "text/event-stream"),
+        ],
         "ollama_json_schema.yaml": [
             _interaction(ollama, 200, _stream_answer("qwen2.5:7b-instruct", text, usage),
                          "text/event-stream"),

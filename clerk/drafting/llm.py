@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import sys
 import time
 import weakref
@@ -30,20 +31,11 @@ from typing import Any, Literal
 
 import openai
 from pydantic import ValidationError
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_any,
-    wait_random_exponential,
-)
 
 from clerk.domain.models import Evidence
 from clerk.drafting.base import Drafter, DraftRequest, DraftResult
 from clerk.drafting.llm_faults import (
     BREAKER_NOTE,
-    BreakerStop,
     CallTimeout,
     CircuitBreaker,
     describe,
@@ -75,9 +67,9 @@ from clerk.drafting.llm_usage import (
     ModeMemory,
     cache_get,
     prompt_hash,
-    record_call,
     remember_mode,
     remembered_mode,
+    write_calls,
 )
 from clerk.settings import Settings, get_settings
 from clerk.store import Store
@@ -101,6 +93,11 @@ MAX_RETRY_AFTER = 60.0
 MAX_REPAIR_ECHO = 1_200
 # Unusable answers in a row, in a mode that never gave a usable one, before stepping down.
 INVALID_STEP_DOWN = 3
+# llm_calls rows (and the answers to cache) are written in batches of this many, or sooner
+# when no draft is in flight or the oldest waited this long: a commit per call was a third
+# of the clerk's CPU per call. A killed sweep loses at most one batch (answers asked again).
+LEDGER_BATCH = 32
+LEDGER_SECONDS = 2.0
 _SCHEMA = OutcomeAnswer.model_json_schema()
 DEFAULT_MAX_TOKENS = schema_max_tokens(_SCHEMA)
 
@@ -250,6 +247,10 @@ class LLMDrafter:
             None if self.settings.llm_is_local else 8
         )
         self._stream_usage = True
+        self._ledger: list[tuple[CallRecord, dict[str, Any] | None]] = []
+        self._ledger_since = 0.0
+        self._unwritten: dict[str, dict[str, Any]] = {}  # answers in the ledger, by prompt hash
+        self._in_flight = 0
         self.misses: dict[str, str] = {}  # mode -> why the server refused it
         self._invalid: dict[str, int] = {}
         self._proven: set[str] = set()
@@ -293,11 +294,41 @@ class LLMDrafter:
 
     async def draft(self, request: DraftRequest) -> DraftResult:
         """Draft one outcome; whatever the provider does, return a result."""
+        self._in_flight += 1
         try:
-            return await self._draft(request)
+            result = await self._draft(request)
         except Exception as exc:  # a sweep never dies of a provider fault, nor of a surprise
             log.exception("%s/%s: model drafting failed", request.account.id, request.outcome.id)
-            return await self._fall_back(request, [f"{FALLBACK_NOTE}: {describe(exc)}"])
+            result = await self._fall_back(request, [f"{FALLBACK_NOTE}: {describe(exc)}"])
+        finally:
+            self._in_flight -= 1
+        ledger = self._ledger
+        if ledger and (
+            self._in_flight == 0
+            or len(ledger) >= LEDGER_BATCH
+            or time.monotonic() - self._ledger_since >= LEDGER_SECONDS
+        ):
+            await self.flush()
+        return result
+
+    async def flush(self) -> None:
+        """Write the ``llm_calls`` rows and cached answers not written yet (one transaction).
+
+        ``draft`` calls it when no other draft is in flight, so a caller that awaited its
+        drafts finds every row written.
+        """
+        batch, self._ledger = self._ledger, []
+        if not batch or self.store is None:
+            return
+        try:
+            # Off the event loop: the calls in flight keep streaming meanwhile.
+            await asyncio.to_thread(write_calls, self.store, batch)
+        except Exception:  # the ledger must not break a sweep; the drafts are unaffected
+            log.exception("could not write %d llm_calls rows", len(batch))
+        finally:
+            for record, answer in batch:
+                if answer is not None:
+                    self._unwritten.pop(record.prompt_hash, None)
 
     async def _draft(self, request: DraftRequest) -> DraftResult:
         offered, suspicious = screen_evidence(request.evidence, request.sources)
@@ -312,7 +343,7 @@ class LLMDrafter:
         answer = await self._cached(key, request)
         if answer is None:
             if (reason := self._stop_reason()) is not None:
-                await self._record(request, TASK_DRAFT, key, "skipped", _Tally(), None, reason)
+                self._record(request, TASK_DRAFT, key, "skipped", _Tally(), None, reason)
                 return await self._fall_back(request, [*notes, reason])
             answer, error, stopped = await self._call(messages, request, key)
             if answer is None:
@@ -384,7 +415,7 @@ class LLMDrafter:
                 answer = await self._invoke(chat, tally)
             except _Stopped as exc:
                 status: CallStatus = "skipped" if tally.attempts == 0 else "failed"
-                await self._record(request, task, key, status, tally, started, str(exc))
+                self._record(request, task, key, status, tally, started, str(exc))
                 return None, str(exc), True
             except _InvalidAnswer as exc:
                 invalid, error = exc, f"invalid answer: {exc}"
@@ -401,7 +432,7 @@ class LLMDrafter:
             retried = tally.attempts - tally.misses > 1
             status = "failed" if answer is None else "retried" if retried else "ok"
             # A valid answer is cached in the same transaction that records the call.
-            await self._record(request, task, key, status, tally, started, error, answer)
+            self._record(request, task, key, status, tally, started, error, answer)
             if answer is not None:
                 self.breaker.success()
                 return answer, first_error, False
@@ -425,18 +456,18 @@ class LLMDrafter:
         Raises _InvalidAnswer when the server answered but not with a usable object.
         """
         state = await self._loop_state()
-        retrying = AsyncRetrying(
-            stop=stop_any(
-                stop_after_attempt(self.settings.llm_max_retries + 1), BreakerStop(self.breaker)
-            ),
-            wait=self._wait,
-            retry=retry_if_exception(is_retryable),
-            reraise=True,
-        )
+        # A plain loop, not tenacity's: its per-call setup cost more CPU than the request.
         reply: _Reply | None = None
-        async for attempt in retrying:
-            with attempt:
+        attempt = 0
+        while reply is None:
+            attempt += 1
+            try:
                 reply = await self._send_stepping_down(state, chat, tally)
+            except Exception as exc:
+                retry = is_retryable(exc) and attempt <= self.settings.llm_max_retries
+                if not retry or self.breaker.open:  # the breaker stops retries mid-call too
+                    raise
+                await asyncio.sleep(self._delay(attempt, exc))
         assert reply is not None
         mode = tally.mode or self.mode
         try:
@@ -612,13 +643,10 @@ class LLMDrafter:
             )
             remember_mode(self.store, self._memory)
 
-    def _wait(self, retry_state: RetryCallState) -> float:
+    def _delay(self, attempt: int, exc: BaseException) -> float:
         """Exponential backoff with full jitter, but never sooner than Retry-After says."""
-        backoff = wait_random_exponential(multiplier=self.backoff, max=self.max_backoff)(
-            retry_state
-        )
-        outcome = retry_state.outcome
-        asked = retry_after(outcome.exception() if outcome is not None else None)
+        backoff = random.uniform(0, min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
+        asked = retry_after(exc)
         if asked is None:
             return backoff
         return min(asked, MAX_RETRY_AFTER) + backoff * 0.1
@@ -656,14 +684,16 @@ class LLMDrafter:
     async def _cached(self, key: str, request: DraftRequest) -> OutcomeAnswer | None:
         if self.store is None:
             return None
-        stored = await asyncio.to_thread(cache_get, self.store, key)
+        # A primary-key read, on the loop like the sweep's other reads: a thread hop per call
+        # cost more CPU than the read.
+        stored = self._unwritten.get(key) or cache_get(self.store, key)
         if stored is None:
             return None
         try:
             answer = OutcomeAnswer.model_validate(stored)
         except ValidationError:
             return None  # written by an older schema: ask again
-        await self._record(request, TASK_DRAFT, key, "cached", _Tally(), None, None)
+        self._record(request, TASK_DRAFT, key, "cached", _Tally(), None, None)
         return answer
 
     def _stop_reason(self) -> str | None:
@@ -678,7 +708,7 @@ class LLMDrafter:
             return reason
         return None
 
-    async def _record(
+    def _record(
         self,
         request: DraftRequest,
         task: str,
@@ -707,9 +737,12 @@ class LLMDrafter:
             error=error,
             mode=tally.mode,
         )
-        # Off the event loop: a blocking insert would stall every other call in flight.
-        cached = None if answer is None else (self.model, answer.model_dump(mode="json"))
-        await asyncio.to_thread(record_call, self.store, record, key if cached else None, cached)
+        response = None if answer is None else answer.model_dump(mode="json")
+        if response is not None:
+            self._unwritten[key] = response
+        if not self._ledger:
+            self._ledger_since = time.monotonic()
+        self._ledger.append((record, response))
 
     async def _fall_back(self, request: DraftRequest, notes: list[str]) -> DraftResult:
         log.info("%s/%s: %s", request.account.id, request.outcome.id, notes[-1])
@@ -811,22 +844,32 @@ def _whole_reply(data: dict[str, Any]) -> _Reply:
 
 
 async def _streamed_reply(response: Any) -> _Reply:
-    """Read server-sent events: content and the first tool call's arguments, in order."""
+    """Read server-sent events: content and the first tool call's arguments, in order.
+
+    Lines are split from the body's bytes here: the HTTP client's text and line decoders
+    cost more CPU per event than the JSON of the event.
+    """
     reply = _Reply()
     content: list[str] = []
     arguments: list[str] = []
-    has_tool = False
-    async for line in response.aiter_lines():
-        if not line.startswith("data:"):
-            continue
+    state = {"tool": False, "done": False}
+
+    def event(line: bytes) -> None:
+        # Read to the end of the body even after [DONE]: a response left half-read closes
+        # its connection, and a new connection per call cost more CPU than the call itself.
+        if state["done"] or not line.startswith(b"data:"):
+            return
         data = line[5:].strip()
-        if data == "[DONE]":
-            break
+        if data == b"[DONE]":
+            state["done"] = True
+            return
         try:
             chunk = json.loads(data)
         except ValueError:
-            continue
-        if isinstance(chunk, dict) and chunk.get("error"):
+            return
+        if not isinstance(chunk, dict):
+            return
+        if chunk.get("error"):
             raise _stream_error(response, chunk["error"])
         usage = chunk.get("usage")
         if usage:
@@ -834,7 +877,7 @@ async def _streamed_reply(response: Any) -> _Reply:
             reply.tokens_out = int(usage.get("completion_tokens") or 0)
         choices = chunk.get("choices") or []
         if not choices:
-            continue
+            return
         choice = choices[0]
         reply.chunks += 1
         delta = choice.get("delta") or {}
@@ -843,13 +886,21 @@ async def _streamed_reply(response: Any) -> _Reply:
         for call in delta.get("tool_calls") or []:
             if call.get("index", 0) not in (0, None):
                 continue  # one named tool: later calls are noise
-            has_tool = True
+            state["tool"] = True
             if piece := (call.get("function") or {}).get("arguments"):
                 arguments.append(piece)
         if choice.get("finish_reason"):
             reply.finish_reason = choice["finish_reason"]
+
+    pending = b""
+    async for part in response.aiter_bytes():
+        pending += part
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            event(line)
+    event(pending)
     reply.content = "".join(content) or None
-    reply.tool_arguments = "".join(arguments) if has_tool else None
+    reply.tool_arguments = "".join(arguments) if state["tool"] else None
     return reply
 
 

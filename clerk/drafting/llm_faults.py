@@ -11,8 +11,6 @@ import logging
 import time
 
 import openai
-from tenacity import RetryCallState
-from tenacity.stop import stop_base
 
 from clerk.drafting.llm_modes import cause_line, server_message
 
@@ -43,16 +41,6 @@ class CircuitBreaker:
         if not self.open and self.consecutive >= self.threshold:
             self.open = True
             log.warning(BREAKER_NOTE.format(n=self.consecutive) + " for the rest of this run")
-
-
-class BreakerStop(stop_base):
-    """Stops retrying the moment the breaker opens, even mid-call."""
-
-    def __init__(self, breaker: CircuitBreaker) -> None:
-        self.breaker = breaker
-
-    def __call__(self, retry_state: RetryCallState) -> bool:
-        return self.breaker.open
 
 
 def is_retryable(exc: BaseException) -> bool:

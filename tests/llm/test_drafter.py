@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from clerk.domain.models import Source, Span
 from clerk.drafting.base import DraftResult
-from clerk.drafting.llm import CLAIM_FALLBACK_NOTE, LLMDrafter
+from clerk.drafting.llm import CLAIM_FALLBACK_NOTE, LEDGER_BATCH, LLMDrafter
 from clerk.drafting.llm_guard import INJECTION_NOTE, REFUSED
 from clerk.settings import Settings
 from clerk.store import Store
@@ -214,3 +214,20 @@ def test_repeated_statements_are_drafted_once(
     assert [s.drafted_by for s in result.statements] == ["extractive"]
     assert len(result.negative_signals) == 1
     assert any("repeats an earlier statement" in n for n in result.notes)
+
+
+def test_many_calls_in_flight_are_all_recorded_and_cached(
+    script: FakeScript, llm_settings: SettingsFactory, make_request: RequestFactory, store: Store
+) -> None:
+    # More calls than one ledger batch, several in flight: rows go out in batches, and the
+    # last draft to finish writes the rest, so nothing is missing when the drafts return.
+    requests = [make_request("close_days") for _ in range(LEDGER_BATCH + 8)]
+    for n, request in enumerate(requests):
+        request.period = request.period.model_copy(update={"label": f"run {n}"})
+    run(LLMDrafter(llm_settings(llm_max_concurrency=8), store, sweep_id=1), *requests)
+    assert script.calls == len(requests)
+    assert [r.status for r in calls(store)] == ["ok"] * len(requests)
+    with store.session() as session:
+        assert len(list(session.scalars(select(LLMCacheRow)))) == len(requests)
+    run(LLMDrafter(llm_settings(), store, sweep_id=2), *requests)
+    assert script.calls == len(requests)  # every answer came from the cache

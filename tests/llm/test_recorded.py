@@ -144,6 +144,24 @@ def test_ollama_answers_json_schema_in_a_stream(request_hours: DraftRequest, sto
     assert (row.mode, row.tokens_in, row.tokens_out) == ("json_schema", 1200, 40)
 
 
+def test_ollama_model_without_tools_steps_down_to_the_prompt(
+    request_hours: DraftRequest, store: Store
+) -> None:
+    settings = settings_for("http://localhost:11434/v1", "gemma2:2b")
+    drafter = LLMDrafter(settings, store, method="function_calling")
+    with replay("ollama_no_tools.yaml") as cassette:
+        result = draft(drafter, request_hours)
+    assert cassette.all_played and cassette.play_count == 2
+    assert '"tool_choice"' in cassette.sent[0] and '"tools"' not in cassette.sent[-1]
+    assert drafter.mode == "prompt"
+    assert drafter.misses["function_calling"] == "gemma2:2b does not support tools"
+    # The answer came in a code fence with prose before it; the lenient reader found it.
+    assert result.drafted_by == "openai:gemma2:2b" and result.claim == GOOD_ANSWER["claim"]
+    assert drafter.breaker.consecutive == 0  # a capability miss is not a fault
+    (row,) = calls(store)
+    assert (row.mode, row.status, row.attempts) == ("prompt", "ok", 2)
+
+
 def test_vllm_bad_request_steps_down_to_json_object(
     request_hours: DraftRequest, store: Store
 ) -> None:

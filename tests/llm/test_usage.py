@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from clerk.cli import app
 from clerk.drafting import get_drafter
 from clerk.drafting.llm import LLMDrafter
-from clerk.drafting.llm_usage import CallRecord, percentile, record_call
+from clerk.drafting.llm_usage import CallRecord, cache_get, percentile, record_call, write_calls
 from clerk.settings import Settings
 from clerk.store import Store
+from clerk.store.tables import LLMCacheRow, LLMCallRow
 
 
 def add(store: Store, sweep: int, status: str, latency: float, **extra: object) -> None:
@@ -90,3 +92,29 @@ def test_the_structured_output_method_is_a_setting(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("CLERK_LLM_METHOD", "regex")
     with pytest.raises(ValueError, match="function_calling"):
         Settings(**local)
+
+
+def test_a_batch_of_calls_is_recorded_and_each_answer_cached_once(any_store: Store) -> None:
+    def record(key: str, status: str = "ok") -> CallRecord:
+        return CallRecord(task="draft_outcome", model="m1", prompt_hash=key, status=status,  # type: ignore[arg-type]
+                          sweep_id=3, account_id="northwind", outcome_id="hours_saved")  # fmt: skip
+
+    record_call(any_store, record("old"), "old", ("m1", {"claim": "cached earlier"}))
+    write_calls(
+        any_store,
+        [
+            (record("a"), {"claim": "first"}),
+            (record("a"), {"claim": "its twin, asked at the same time"}),
+            (record("old"), {"claim": "asked again"}),
+            (record("b", "failed"), None),
+        ],
+    )
+    with any_store.session() as session:
+        rows = list(session.scalars(select(LLMCallRow).order_by(LLMCallRow.id)))
+        cached = {r.prompt_hash: r.response for r in session.scalars(select(LLMCacheRow))}
+    assert [(r.prompt_hash, r.status, r.sweep_id) for r in rows] == [
+        ("old", "ok", 3), ("a", "ok", 3), ("a", "ok", 3), ("old", "ok", 3), ("b", "failed", 3)
+    ]  # fmt: skip
+    # One answer per prompt: the first of twins, and an earlier answer is left as it was.
+    assert cached == {"old": {"claim": "cached earlier"}, "a": {"claim": "first"}}
+    assert cache_get(any_store, "a") == {"claim": "first"} and cache_get(any_store, "b") is None
