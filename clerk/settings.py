@@ -30,7 +30,9 @@ class Settings(BaseSettings):
     )
     chroma_collection: str = Field("evidence", description="Chroma collection name.")
     embedding_batch_size: int = Field(64, description="Sentences per embedding batch.")
-    ingest_batch_size: int = Field(5000, description="Usage events per insert batch.")
+    ingest_batch_size: int = Field(
+        20000, description="Usage events per insert batch (and per commit)."
+    )
     mixpanel_group_keys: list[str] = Field(
         ["company_id", "account_id", "organization_id", "$group_id"],
         description="Mixpanel event properties that name the account (tried in order, before "

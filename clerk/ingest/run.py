@@ -34,7 +34,13 @@ from clerk.ingest.readers.mapping import FILE_NAMES as MAPPING_FILE_NAMES
 from clerk.ingest.readers.mapping import MappingError, Rule, load_rules, mapping_file, rule_for
 from clerk.ingest.report import IngestReport, KindCounts, Reject, RejectLog
 from clerk.ingest.sources import upsert_sources
-from clerk.ingest.usage import EventSink, route_stored_events, subject_routes, unrouted_in_file
+from clerk.ingest.usage import (
+    EventSink,
+    bulk_cache,
+    route_stored_events,
+    subject_routes,
+    unrouted_in_file,
+)
 from clerk.ingest.zendesk.files import TICKET_SUFFIXES
 from clerk.ingest.zendesk.load import load_ticket_files
 from clerk.settings import get_settings
@@ -239,7 +245,7 @@ class _Run:
         counts = self.report.counts["events"]
         settings = get_settings()
         rules = self.usage_rules()
-        with self.store.engine.connect() as conn:
+        with self.store.engine.connect() as conn, bulk_cache(conn):
             sink = EventSink(
                 conn,
                 subject_routes(conn),
