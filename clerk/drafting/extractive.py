@@ -22,7 +22,7 @@ from clerk.domain.stance import (
     unit_forms,
 )
 from clerk.drafting.base import DraftRequest, DraftResult, StatementDraft
-from clerk.drafting.matching import OutcomeMatcher
+from clerk.drafting.matching import OutcomeMatcher, meaning_text
 from clerk.drafting.signals import (
     Passage,
     customer_passages,
@@ -203,7 +203,11 @@ def customer_statements(request: DraftRequest) -> tuple[list[StatementDraft], li
             continue
         text = passage.text
         reading = read_statement(
-            text, outcome.unit, is_topic=matcher.is_topic, question=_asks(passage, request)
+            text,
+            outcome.unit,
+            is_topic=matcher.is_topic,
+            same_measure=matcher.same_measure,
+            question=_asks(passage, request),
         )
         hits = matcher.keyword_hits(text)
         alias = matcher.alias(text)
@@ -239,7 +243,9 @@ def customer_statements(request: DraftRequest) -> tuple[list[StatementDraft], li
         assert reading.value is not None
         candidates.append(_Candidate(passage, start, end, reading.value, quote_hits or 1))
     if by_meaning:
-        scores = matcher.semantic([p.text for p, _ in by_meaning])
+        scores = matcher.semantic(
+            [meaning_text(p.text, r.mention.start if r.mention else None) for p, r in by_meaning]
+        )
         for (passage, reading), score in zip(by_meaning, scores or [], strict=False):
             if score > 0 and reading.value is not None:
                 candidates.append(_Candidate(passage, 0, len(passage.text), reading.value, 0))
