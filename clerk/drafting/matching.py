@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from clerk.domain.models import Outcome
+from clerk.domain.textnum import numbers_in
 from clerk.drafting.signals import keyword_hits, outcome_keywords, stem
 
 __all__ = [
@@ -105,10 +107,23 @@ def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
 def meaning_text(text: str, at: int | None = None) -> str:
     """The part of a sentence its meaning is read from: after the last colon before
     position ``at`` (the value), so a preamble ("Quick update from our side:") does not
-    dilute the statement."""
+    dilute the statement; numbers in digits, so "eighty-one" and "81" mean the same."""
     head = text if at is None else text[:at]
     cut = head.rfind(": ")
-    return text[cut + 2 :] if cut >= 0 and text[cut + 2 :].strip() else text
+    if cut >= 0 and text[cut + 2 :].strip():
+        text = text[cut + 2 :]
+    return _digits(text)
+
+
+def _digits(text: str) -> str:
+    """``text`` with every number written in digits (the value, not its spelling, is read)."""
+    out, last = [], 0
+    for m in numbers_in(text):
+        if re.search(r"[A-Za-z]", m.text) and not (m.unit or "").isupper():
+            digits = format(m.value, "g") + (" percent" if m.unit == "%" else "")
+            out += [text[last : m.start], digits]
+            last = m.end
+    return "".join([*out, text[last:]])
 
 
 def outcome_texts(outcome: Outcome) -> list[str]:
@@ -197,11 +212,12 @@ class OutcomeMatcher:
         sibling. Without an embedder: False, so the number stays another measure's."""
         if not 0 <= start < end <= len(text):
             return False
-        focus = meaning_text(text, start)
-        shift = len(text) - len(focus)
-        lo, hi = start - shift, end - shift
-        without = " ".join((focus[:lo] + " " + focus[hi:]).split())
-        phrase = text[start:end]
+        head = text[:start]
+        cut = head.rfind(": ")
+        head = head[cut + 2 :] if cut >= 0 else head
+        before, phrase, after = _digits(head), text[start:end], _digits(text[end:])
+        focus = before + phrase + after
+        without = " ".join((before + " " + after).split())
         close = self._closeness([focus, without, phrase])
         if close is None:
             return False
