@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from clerk.domain.models import Outcome
+from clerk.domain.stance import unit_forms
 from clerk.domain.textnum import numbers_in
 from clerk.drafting.signals import keyword_hits, outcome_keywords, stem
 
@@ -48,6 +49,14 @@ SEMANTIC_MARGIN = 0.08
 # without them, for those words to count as the outcome's measure named in other words.
 MEASURE_PULL = 0.02
 _CACHE_LIMIT = 50_000
+# Words that say nothing about what was measured.
+_FILLER = {
+    "a", "an", "the", "it", "its", "it's", "we", "we're", "us", "our", "i", "is", "are",
+    "was", "were", "be", "been", "to", "at", "in", "on", "of", "for", "and", "or", "but",
+    "now", "just", "only", "about", "around", "roughly", "nearly", "almost", "down", "up",
+    "took", "takes", "take", "total", "this", "that", "time", "so", "far", "still", "got",
+    "get", "then", "there", "today", "currently", "quarter", "month", "week", "year",
+}  # fmt: skip
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -201,7 +210,26 @@ class OutcomeMatcher:
         close = self._closeness(texts)
         if close is None:
             return None
-        return [min(best - SEMANTIC_MIN, best - rival - SEMANTIC_MARGIN) for best, rival in close]
+        return [
+            min(best - SEMANTIC_MIN, best - rival - SEMANTIC_MARGIN)
+            if self._names_something(text)
+            else -1.0
+            for text, (best, rival) in zip(texts, close, strict=True)
+        ]
+
+    def _names_something(self, text: str) -> bool:
+        """True when ``text`` has two words besides its numbers, the outcome's unit and
+        filler: "6 hours" or "just 6 hours now" is close to "Hours saved on contract
+        review" by its unit alone, which says nothing about what was measured."""
+        for m in numbers_in(text):
+            text = text[: m.start] + " " * (m.end - m.start) + text[m.end :]
+        unit = unit_forms(self.outcome.unit)
+        words = [
+            w
+            for w in re.findall(r"[A-Za-z]+", text.lower())
+            if w not in unit and w not in _FILLER and len(w) > 1
+        ]
+        return len(words) >= 2
 
     def same_measure(self, text: str, start: int, end: int) -> bool:
         """Whether ``text[start:end]``, the words after a number ("on the survey"), name this
