@@ -116,22 +116,23 @@ def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
 def meaning_text(text: str, at: int | None = None) -> str:
     """The part of a sentence its meaning is read from: after the last colon before
     position ``at`` (the value), so a preamble ("Quick update from our side:") does not
-    dilute the statement; without its numbers, so the value never sways the match."""
+    dilute the statement; numbers in digits, so "eighty-one" and "81" mean the same."""
     head = text if at is None else text[:at]
     cut = head.rfind(": ")
     if cut >= 0 and text[cut + 2 :].strip():
         text = text[cut + 2 :]
-    return _without_numbers(text)
+    return _digits(text)
 
 
-def _without_numbers(text: str) -> str:
-    """``text`` without its numbers (a percent sign stays, as "percent"): what a sentence is
-    about does not depend on the value or its spelling ("three days", "3 days", "7 days")."""
+def _digits(text: str) -> str:
+    """``text`` with every number written in digits (the value, not its spelling, is read)."""
     out, last = [], 0
     for m in numbers_in(text):
-        out += [text[last : m.start], "percent" if m.unit == "%" else ""]
-        last = m.end
-    return " ".join("".join([*out, text[last:]]).split())
+        if re.search(r"[A-Za-z]", m.text) and not (m.unit or "").isupper():
+            digits = format(m.value, "g") + (" percent" if m.unit == "%" else "")
+            out += [text[last : m.start], digits]
+            last = m.end
+    return "".join([*out, text[last:]])
 
 
 def outcome_texts(outcome: Outcome) -> list[str]:
@@ -242,13 +243,9 @@ class OutcomeMatcher:
         head = text[:start]
         cut = head.rfind(": ")
         head = head[cut + 2 :] if cut >= 0 else head
-        before, phrase, after = (
-            _without_numbers(head),
-            text[start:end],
-            _without_numbers(text[end:]),
-        )
-        focus = " ".join(f"{before} {phrase} {after}".split())
-        without = " ".join(f"{before} {after}".split())
+        before, phrase, after = _digits(head), text[start:end], _digits(text[end:])
+        focus = before + phrase + after
+        without = " ".join((before + " " + after).split())
         close = self._closeness([focus, without, phrase])
         if close is None:
             return False
