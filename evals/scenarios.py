@@ -484,7 +484,11 @@ REPORTED: tuple[ReportedTemplate, ...] = (
             "our close is down to {n} days now",
         ),
         True,
-        ("month-end wrapped up in {n} days this time", "the ledger was final after {n} days"),
+        (
+            "month-end wrapped up in {n} days this time",
+            "the ledger was final after {n} days",
+            "our month-end was wrapped in {n} days",
+        ),
     ),
     ReportedTemplate(
         "onboarding_weeks",
@@ -496,7 +500,12 @@ REPORTED: tuple[ReportedTemplate, ...] = (
         (4, 6),
         ("onboarding a new client now takes {n} weeks", "we got the last client live in {n} weeks"),
         True,
-        ("getting a new account live took {n} weeks", "new accounts went live in {n} weeks"),
+        (
+            "getting a new account live took {n} weeks",
+            "new accounts went live in {n} weeks",
+            "the last customer we signed was up and running in {n} weeks",
+            "a new account is fully set up in {n} weeks now",
+        ),
     ),
     ReportedTemplate(
         "csat_points",
@@ -511,7 +520,11 @@ REPORTED: tuple[ReportedTemplate, ...] = (
             "the customer survey scored {n} points this quarter",
         ),
         False,
-        ("shoppers rated us {n} points on the survey", "the happiness survey landed at {n} points"),
+        (
+            "shoppers rated us {n} points on the survey",
+            "the happiness survey landed at {n} points",
+            "guests gave us {n} points in the feedback survey",
+        ),
     ),
     ReportedTemplate(
         "quote_minutes",
@@ -526,6 +539,8 @@ REPORTED: tuple[ReportedTemplate, ...] = (
         (
             "pricing proposals go out in {n} minutes now",
             "a pricing proposal leaves us in {n} minutes",
+            "each pricing proposal is ready in {n} minutes",
+            "the sales desk turns a pricing proposal around in {n} minutes",
         ),
         ("pricing proposal",),
     ),

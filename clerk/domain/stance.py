@@ -103,14 +103,23 @@ FIX = re.compile(
 )
 
 
-def is_fix(text: str) -> bool:
-    """True when ``text`` reports a fix or confirms one ("Confirmed, thanks", "works now")."""
-    return bool(FIX.search(text))
+def is_fix(text: str, is_topic: Callable[[str], bool] | None = None) -> bool:
+    """True when ``text`` reports a fix or confirms one ("Confirmed, thanks", "works now").
+
+    With ``is_topic`` (whether a word names the outcome), a cue that is one of the outcome's
+    own words is its name, not a fix: "share of tickets resolved by self-service is getting
+    worse" reports no fix for the outcome "Share of tickets resolved by self-service"."""
+    for found in FIX.finditer(text):
+        words = re.findall(r"[A-Za-z]+", found.group(0))
+        if is_topic is None or not any(is_topic(w) for w in words):
+            return True
+    return False
 
 
-def is_complaint(text: str) -> bool:
-    """True when ``text`` reports something failing (and is not itself reporting a fix)."""
-    return bool(COMPLAINT.search(text)) and not is_fix(text)
+def is_complaint(text: str, is_topic: Callable[[str], bool] | None = None) -> bool:
+    """True when ``text`` reports something failing (and is not itself reporting a fix);
+    ``is_topic`` as in :func:`is_fix`."""
+    return bool(COMPLAINT.search(text)) and not is_fix(text, is_topic)
 
 
 # --- units ---------------------------------------------------------------------------------
@@ -300,7 +309,7 @@ _CURRENT_BEFORE = re.compile(
 )
 # "25 hours on expense reports": the measure after the number names another topic.
 _TOPIC_AFTER = re.compile(
-    r"^\s*(?:[A-Za-z]+\s+){0,2}?(?:on|for|doing|processing|handling|spent on|of)\s+"
+    r"^\s*(?:[A-Za-z]+\s+){0,2}?(?P<prep>on|for|doing|processing|handling|spent on|of)\s+"
     r"(?:the\s+|our\s+|all\s+|each\s+|every\s+|a\s+|an\s+|their\s+|those\s+|these\s+)?"
     r"([A-Za-z][A-Za-z-]*)(?:\s+([A-Za-z][A-Za-z-]*))?",
     re.IGNORECASE,
@@ -475,7 +484,13 @@ class _Role:
     mask: tuple[int, int] | None = None  # text the role phrase covers (not a stance cue)
 
 
-def _role(text: str, m: NumberMention, unit: str, is_topic: Callable[[str], bool] | None) -> _Role:
+def _role(
+    text: str,
+    m: NumberMention,
+    unit: str,
+    is_topic: Callable[[str], bool] | None,
+    same_measure: Callable[[str, int, int], bool] | None = None,
+) -> _Role:
     before = text[max(0, m.start - 48) : m.start]
     after = text[m.end : m.end + 70]
     if _LABEL_BEFORE.search(before[-14:]) and not re.search(r"\bper\s*$", before, re.I):
@@ -499,12 +514,16 @@ def _role(text: str, m: NumberMention, unit: str, is_topic: Callable[[str], bool
     if is_topic is not None:
         topic = _TOPIC_AFTER.match(text[m.end :])
         if topic is not None:
-            words = [w.lower() for w in topic.groups() if w]
+            words = [w.lower() for w in topic.groups()[1:] if w]
             content = [w for w in words if w not in _GENERIC_TOPIC and w not in _MONTH_WORDS]
             if (
                 content
                 and not any(is_topic(w) for w in words)
                 and not _is_unit_word(content[0], unit)
+                and not (
+                    same_measure is not None
+                    and same_measure(text, m.end + topic.start("prep"), m.end + topic.end())
+                )
             ):
                 return _Role(m, "other_measure")
     if _WEAK_BASELINE_BEFORE.search(before) or _BASELINE_AFTER.match(after):
@@ -531,7 +550,12 @@ def _cue(stance: str, text: str) -> str | None:
 
 
 def _stance_of(
-    text: str, clauses: list[tuple[int, int]], index: int, masked: str, question: bool
+    text: str,
+    clauses: list[tuple[int, int]],
+    index: int,
+    masked: str,
+    question: bool,
+    is_topic: Callable[[str], bool] | None = None,
 ) -> tuple[Stance, str | None]:
     """The stance governing clause ``index``: cues in it and in the clauses before it back to
     the last contrast, plus a following clause that sets a condition."""
@@ -548,7 +572,7 @@ def _stance_of(
         else:
             break
     joined = " | ".join(scope)
-    if is_complaint(text):
+    if is_complaint(text, is_topic):
         found = COMPLAINT.search(text)
         return "complaint", found.group(0) if found else None
     for stance in ("conditional", "negation", "guess", "hope"):
@@ -563,21 +587,25 @@ def read_statement(
     unit: str,
     *,
     is_topic: Callable[[str], bool] | None = None,
+    same_measure: Callable[[str, int, int], bool] | None = None,
     question: bool = False,
 ) -> Reading:
     """Read one sentence of the customer's for an outcome measured in ``unit``.
 
     ``is_topic(word)`` says whether a word names the outcome's measure (its title's words,
     aliases): it binds bare counts ("1,310 work orders") and sets aside numbers about
-    another measure ("25 hours on expense reports"). ``question`` is True when the sentence
-    ended with a question mark in its source (a quote drops it).
+    another measure ("25 hours on expense reports"). ``same_measure(text, start, end)`` is
+    asked when the words after a number (``text[start:end]``, "on the survey") share no word
+    with the outcome: True when they name its measure in other words (the drafter answers
+    by meaning, clerk.drafting.matching). ``question`` is True when the sentence ended with a
+    question mark in its source (a quote drops it).
     """
     question = question or bool(re.search(r"\?\s*$", text))
     if _QUESTION_START.match(text):
         question = True
     mentions = numbers_in(text)
     units = [m for m in mentions if in_unit(text, m, unit, is_topic)]
-    roles = [_role(text, m, unit, is_topic) for m in units]
+    roles = [_role(text, m, unit, is_topic, same_measure) for m in units]
     # "from nine days to six": a bare number after "to" carries the baseline's unit.
     olds = [r for r in roles if r.role == "baseline"]
     if olds:
@@ -609,7 +637,7 @@ def read_statement(
     if len(values) > 1 and any(r.role == "value" for r in values):
         values = [r for r in values if r.role == "value"]
     if not values:
-        stance, cue = _stance_of(text, parts, 0, masked, question)
+        stance, cue = _stance_of(text, parts, 0, masked, question, is_topic)
         targets = [r for r in roles if r.role == "target"]
         if targets and stance in ("achieved", "hope"):
             return Reading("hope", mention=targets[0].mention, cue="a target or plan")
@@ -621,7 +649,7 @@ def read_statement(
     for r in values:
         m = r.mention
         index = next((i for i, (s, e) in enumerate(parts) if s <= m.start < e), 0)
-        stance, cue = _stance_of(text, parts, index, masked, question)
+        stance, cue = _stance_of(text, parts, index, masked, question, is_topic)
         s, e = parts[index]
         lead = text[max(s, m.start - 24) : m.start]
         approximate = bool(_APPROX_NEAR.search(lead) or _APPROX_AFTER.match(text[m.end :]))

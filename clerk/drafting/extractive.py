@@ -22,7 +22,7 @@ from clerk.domain.stance import (
     unit_forms,
 )
 from clerk.drafting.base import DraftRequest, DraftResult, StatementDraft
-from clerk.drafting.matching import OutcomeMatcher
+from clerk.drafting.matching import OutcomeMatcher, meaning_text
 from clerk.drafting.signals import (
     Passage,
     customer_passages,
@@ -170,6 +170,14 @@ def _quote_bounds(text: str, reading: Reading, matcher: OutcomeMatcher) -> tuple
     return start, end, matcher.keyword_hits(text[start:end])
 
 
+def _meaning_texts(text: str, reading: Reading) -> tuple[str, str]:
+    """What the meaning of a sentence is read from: the sentence, and the clause holding
+    its value (each without a preamble before a colon)."""
+    at = reading.mention.start if reading.mention is not None else None
+    s, e = reading.clause or (0, len(text))
+    return meaning_text(text, at), meaning_text(text[s:e], None if at is None else at - s)
+
+
 def _short(text: str, limit: int = 140) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
@@ -203,7 +211,11 @@ def customer_statements(request: DraftRequest) -> tuple[list[StatementDraft], li
             continue
         text = passage.text
         reading = read_statement(
-            text, outcome.unit, is_topic=matcher.is_topic, question=_asks(passage, request)
+            text,
+            outcome.unit,
+            is_topic=matcher.is_topic,
+            same_measure=matcher.same_measure,
+            question=_asks(passage, request),
         )
         hits = matcher.keyword_hits(text)
         alias = matcher.alias(text)
@@ -239,8 +251,12 @@ def customer_statements(request: DraftRequest) -> tuple[list[StatementDraft], li
         assert reading.value is not None
         candidates.append(_Candidate(passage, start, end, reading.value, quote_hits or 1))
     if by_meaning:
-        scores = matcher.semantic([p.text for p, _ in by_meaning])
-        for (passage, reading), score in zip(by_meaning, scores or [], strict=False):
+        # The sentence, and the clause that holds the value on its own ("..., thanks for
+        # the help" after the result is not what the customer says about the outcome).
+        texts = [_meaning_texts(p.text, r) for p, r in by_meaning]
+        flat = matcher.semantic([t for pair in texts for t in pair]) or []
+        scores = [max(flat[2 * n], flat[2 * n + 1]) for n in range(len(flat) // 2)]
+        for (passage, reading), score in zip(by_meaning, scores, strict=False):
             if score > 0 and reading.value is not None:
                 candidates.append(_Candidate(passage, 0, len(passage.text), reading.value, 0))
     candidates.sort(key=lambda c: (c.passage.date, c.hits), reverse=True)

@@ -7,7 +7,13 @@ clerk.domain.stance (a sentence is proof only when those pass too):
 - aliases: every word of one of the outcome's ``aliases:`` (the customer's own phrases);
 - meaning: the bundled all-MiniLM-L6-v2 embeddings (retrievers.MiniLMEmbedder, offline):
   the sentence is closer to this outcome (title and aliases) than ``SEMANTIC_MIN`` and
-  closer to it than to every other outcome of the account by ``SEMANTIC_MARGIN``.
+  closer to it than to every other outcome of the account by ``SEMANTIC_MARGIN``. What
+  comes before a colon ("Quick update from our side: ...") is a preamble, not the
+  statement, and is left out (``meaning_text``).
+
+The same meaning decides whether the words after a number name the outcome's measure in
+other words ("84 points on the survey" for "Customer satisfaction score") or another
+measure ("25 hours on expense reports" for contract review): ``same_measure``.
 
 Outcome texts are embedded once per process, candidate sentences in one batch per call,
 and every vector is cached. When the model cannot be loaded (the package is missing, no
@@ -18,23 +24,39 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from clerk.domain.models import Outcome
+from clerk.domain.stance import unit_forms
+from clerk.domain.textnum import numbers_in
 from clerk.drafting.signals import keyword_hits, outcome_keywords, stem
 
 __all__ = [
+    "MEASURE_PULL",
     "SEMANTIC_MARGIN",
     "SEMANTIC_MIN",
     "OutcomeMatcher",
+    "meaning_text",
     "set_embedder",
 ]
 
 SEMANTIC_MIN = 0.40
 SEMANTIC_MARGIN = 0.08
+# How much closer to the outcome the sentence must be with the words after its number than
+# without them, for those words to count as the outcome's measure named in other words.
+MEASURE_PULL = 0.02
 _CACHE_LIMIT = 50_000
+# Words that say nothing about what was measured.
+_FILLER = {
+    "a", "an", "the", "it", "its", "it's", "we", "we're", "us", "our", "i", "is", "are",
+    "was", "were", "be", "been", "to", "at", "in", "on", "of", "for", "and", "or", "but",
+    "now", "just", "only", "about", "around", "roughly", "nearly", "almost", "down", "up",
+    "took", "takes", "take", "total", "this", "that", "time", "so", "far", "still", "got",
+    "get", "then", "there", "today", "currently", "quarter", "month", "week", "year",
+}  # fmt: skip
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -91,6 +113,28 @@ def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
     return dot / (na * nb)
 
 
+def meaning_text(text: str, at: int | None = None) -> str:
+    """The part of a sentence its meaning is read from: after the last colon before
+    position ``at`` (the value), so a preamble ("Quick update from our side:") does not
+    dilute the statement; numbers in digits, so "eighty-one" and "81" mean the same."""
+    head = text if at is None else text[:at]
+    cut = head.rfind(": ")
+    if cut >= 0 and text[cut + 2 :].strip():
+        text = text[cut + 2 :]
+    return _digits(text)
+
+
+def _digits(text: str) -> str:
+    """``text`` with every number written in digits (the value, not its spelling, is read)."""
+    out, last = [], 0
+    for m in numbers_in(text):
+        if re.search(r"[A-Za-z]", m.text) and not (m.unit or "").isupper():
+            digits = format(m.value, "g") + (" percent" if m.unit == "%" else "")
+            out += [text[last : m.start], digits]
+            last = m.end
+    return "".join([*out, text[last:]])
+
+
 def outcome_texts(outcome: Outcome) -> list[str]:
     """What an outcome is called: its title and each alias."""
     return [outcome.title, *[a for a in outcome.aliases if a.strip()]]
@@ -140,26 +184,75 @@ class OutcomeMatcher:
                 return other
         return None
 
-    def semantic(self, texts: Sequence[str]) -> list[float] | None:
-        """For each text, how much closer it is to this outcome than the threshold and every
-        sibling allow: > 0 means a match by meaning. None without an embedder."""
-        if not texts:
-            return []
+    def _closeness(self, texts: Sequence[str]) -> list[tuple[float, float]] | None:
+        """(to this outcome, to the nearest sibling) for each text; None without embedder."""
         mine = outcome_texts(self.outcome)
         others = [t for o in self.siblings for t in outcome_texts(o)]
-        owners = [o.id for o in self.siblings for _ in outcome_texts(o)]
         vectors = embed([*mine, *others, *texts])
         if vectors is None:
             return None
         mine_v = vectors[: len(mine)]
         other_v = vectors[len(mine) : len(mine) + len(others)]
         text_v = vectors[len(mine) + len(others) :]
-        out = []
-        for v in text_v:
-            best = max(_cosine(v, m) for m in mine_v)
-            rival = max(
-                (_cosine(v, o) for o, who in zip(other_v, owners, strict=True)),
-                default=-1.0,
+        return [
+            (
+                max(_cosine(v, m) for m in mine_v),
+                max((_cosine(v, o) for o in other_v), default=-1.0),
             )
-            out.append(min(best - SEMANTIC_MIN, best - rival - SEMANTIC_MARGIN))
-        return out
+            for v in text_v
+        ]
+
+    def semantic(self, texts: Sequence[str]) -> list[float] | None:
+        """For each text, how much closer it is to this outcome than the threshold and every
+        sibling allow: > 0 means a match by meaning. None without an embedder."""
+        if not texts:
+            return []
+        close = self._closeness(texts)
+        if close is None:
+            return None
+        return [
+            min(best - SEMANTIC_MIN, best - rival - SEMANTIC_MARGIN)
+            if self._names_something(text)
+            else -1.0
+            for text, (best, rival) in zip(texts, close, strict=True)
+        ]
+
+    def _names_something(self, text: str) -> bool:
+        """True when ``text`` has two words besides its numbers, the outcome's unit and
+        filler: "6 hours" or "just 6 hours now" is close to "Hours saved on contract
+        review" by its unit alone, which says nothing about what was measured."""
+        for m in numbers_in(text):
+            text = text[: m.start] + " " * (m.end - m.start) + text[m.end :]
+        unit = unit_forms(self.outcome.unit)
+        words = [
+            w
+            for w in re.findall(r"[A-Za-z]+", text.lower())
+            if w not in unit and w not in _FILLER and len(w) > 1
+        ]
+        return len(words) >= 2
+
+    def same_measure(self, text: str, start: int, end: int) -> bool:
+        """Whether ``text[start:end]``, the words after a number ("on the survey"), name this
+        outcome's measure in other words. By meaning, all three: the sentence matches the
+        outcome (see ``semantic``); it is closer to the outcome with those words than without
+        them by ``MEASURE_PULL`` (they pull towards it, where "on expense reports" pulls
+        away from contract review); and the words are closer to this outcome than to every
+        sibling. Without an embedder: False, so the number stays another measure's."""
+        if not 0 <= start < end <= len(text):
+            return False
+        head = text[:start]
+        cut = head.rfind(": ")
+        head = head[cut + 2 :] if cut >= 0 else head
+        before, phrase, after = _digits(head), text[start:end], _digits(text[end:])
+        focus = before + phrase + after
+        without = " ".join((before + " " + after).split())
+        close = self._closeness([focus, without, phrase])
+        if close is None:
+            return False
+        (full, rival), (bare, _), (words, words_rival) = close
+        return (
+            full - SEMANTIC_MIN > 0
+            and full - rival - SEMANTIC_MARGIN > 0
+            and full - bare >= MEASURE_PULL
+            and words > words_rival
+        )

@@ -115,9 +115,12 @@ def keyword_hits(text: str, keywords: Iterable[str]) -> int:
     return len(_stems(text) & set(keywords))
 
 
-def complaint(text: str) -> bool:
-    """True when ``text`` reports something failing (and is not itself reporting a fix)."""
-    return is_complaint(text)
+def complaint(text: str, topic: Iterable[str] = ()) -> bool:
+    """True when ``text`` reports something failing (and is not itself reporting a fix).
+    ``topic``: stems of the outcome's own words, which are its name, never a fix cue
+    ("tickets resolved by self-service")."""
+    stems = set(topic)
+    return is_complaint(text, (lambda w: stem(w) in stems) if stems else None)
 
 
 def looks_like_instruction(text: str) -> bool:
@@ -252,7 +255,7 @@ def _resolved(passage: Passage, request: DraftRequest, keywords: set[str]) -> bo
         # The customer's latest word on the thread decides: a confirmation or a new complaint.
         last_date = later[-1].date
         last = [p for p in later if p.date == last_date]
-        if any(complaint(p.text) for p in last):
+        if any(complaint(p.text, keywords) for p in last):
             return False
         if any(is_fix(p.text) for p in last):
             return True
@@ -289,7 +292,7 @@ def negative_signals(request: DraftRequest) -> list[SignalDraft]:
         day = passage.date.date()
         if not (period.start <= day < period.end) or day > request.as_of:
             continue
-        if not complaint(passage.text) or looks_like_instruction(passage.text):
+        if not complaint(passage.text, title) or looks_like_instruction(passage.text):
             continue
         context = _with_neighbours(passages, n)
         if not keyword_hits(context, title) or keyword_hits(context, keywords) < need:
