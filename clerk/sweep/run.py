@@ -319,7 +319,7 @@ def _worker_init(url: str, settings: Settings, thresholds: Thresholds, parent: i
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
-def _worker_account(account_id: str, fp: str, as_of: dt.date) -> Worked:
+def _worker_account(account_id: str, fp: str, as_of: dt.date, has_shares: bool) -> Worked:
     """Load, compute, draft and verify one account in a worker process (reads only)."""
     store: Store = _WORKER["store"]
     settings: Settings = _WORKER["settings"]
@@ -327,7 +327,14 @@ def _worker_account(account_id: str, fp: str, as_of: dt.date) -> Worked:
     times = StageTimes()
     try:
         with store.session() as session:
-            prep = prepare(session, account_id, as_of, few_events=settings.few_events, times=times)
+            prep = prepare(
+                session,
+                account_id,
+                as_of,
+                few_events=settings.few_events,
+                times=times,
+                has_shares=has_shares,
+            )
         prep.fingerprint = fp
         limit = asyncio.Semaphore(1)
         drafts = asyncio.run(_draft_all(store, prep, as_of, drafter, limit, None, times))
@@ -444,7 +451,12 @@ async def _locked_sweep(
             try:
                 with store.session() as session:
                     prep = prepare(
-                        session, account_id, as_of, few_events=settings.few_events, times=times
+                        session,
+                        account_id,
+                        as_of,
+                        few_events=settings.few_events,
+                        times=times,
+                        has_shares=account_id in shares,
                     )
                 prep.fingerprint = fp
                 drafts = await _draft_all(store, prep, as_of, drafter, limit, index, times)
@@ -478,6 +490,7 @@ async def _locked_sweep(
                 times,
                 progress,
                 task,
+                shares,
             )
         else:
             if progress is not None:
@@ -525,6 +538,7 @@ def _sweep_in_pool(
     times: StageTimes,
     progress: Progress | None,
     task: Any,
+    shares: dict[str, str],
 ) -> None:
     """Workers compute, draft and verify; this process stores each account as it comes back
     (one transaction per account, as in the single-process sweep)."""
@@ -542,7 +556,9 @@ def _sweep_in_pool(
                 pair = next(pairs, None)
                 if pair is None:
                     return
-                inflight[pool.submit(_worker_account, pair[0], pair[1], as_of)] = pair[0]
+                account_id, fp = pair
+                future = pool.submit(_worker_account, account_id, fp, as_of, account_id in shares)
+                inflight[future] = account_id
 
         refill()  # the workers fork before the progress bar starts its thread
         if progress is not None:
