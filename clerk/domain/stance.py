@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from clerk.domain.textnum import NumberMention, numbers_in
@@ -103,11 +104,15 @@ FIX = re.compile(
 )
 
 
+# The pure text tests below are cached: a sweep reads each customer sentence once per outcome
+# of the account (and the drafter's signals read them again).
+@lru_cache(maxsize=1 << 14)
 def is_fix(text: str) -> bool:
     """True when ``text`` reports a fix or confirms one ("Confirmed, thanks", "works now")."""
     return bool(FIX.search(text))
 
 
+@lru_cache(maxsize=1 << 14)
 def is_complaint(text: str) -> bool:
     """True when ``text`` reports something failing (and is not itself reporting a fix)."""
     return bool(COMPLAINT.search(text)) and not is_fix(text)
@@ -524,8 +529,12 @@ def _is_unit_word(word: str, unit: str) -> bool:
     return word in unit_forms(unit) or word in COUNT_UNITS
 
 
+_CUE_OF = dict(_CUES)
+
+
+@lru_cache(maxsize=1 << 15)
 def _cue(stance: str, text: str) -> str | None:
-    pattern = dict(_CUES)[stance]
+    pattern = _CUE_OF[stance]
     found = pattern.search(text)
     return found.group(0) if found else None
 
