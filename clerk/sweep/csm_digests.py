@@ -88,7 +88,7 @@ def record_changes(
     ]
     if rows:
         # One multi-row INSERT in the caller's transaction (not an ORM flush per line).
-        session.connection().execute(insert(DigestEntryRow.__table__), rows)
+        session.connection().execute(insert(DigestEntryRow), rows)
 
 
 def _folder_name(csm: str | None) -> str:

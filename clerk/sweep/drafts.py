@@ -124,7 +124,7 @@ def save_drafts(
     if fresh_rows:
         # One multi-row INSERT on the session's connection (same transaction), not an ORM
         # flush per object: storing was a fifth of a first sweep.
-        session.connection().execute(insert(ProofItemRow.__table__), fresh_rows)
+        session.connection().execute(insert(ProofItemRow), fresh_rows)
     if confirmed:
         # Found again on the same evidence: the draft (and any decision on it) stays current.
         # A bulk UPDATE leaves the row's version alone, so a reviewer's open form stays valid.
@@ -202,7 +202,7 @@ def _save_gaps(
             row.payload, row.severity, row.owner = payload, gap.severity, gap.owner
             row.next_action, row.as_of, row.updated_at = gap.next_action, max(row.as_of, as_of), now
     if fresh_rows:
-        session.connection().execute(insert(GapFlagRow.__table__), fresh_rows)
+        session.connection().execute(insert(GapFlagRow), fresh_rows)
     for row in rows.values():
         # A sweep of an earlier as-of (a backfill) must not resolve what a later one raised.
         if row.id in raised or row.status not in OPEN_GAP_STATUSES or row.as_of > as_of:

@@ -237,7 +237,7 @@ def _save_state(session: Session, account_id: str, as_of: dt.date, fingerprint: 
     if insert is None:
         session.merge(SweepStateRow(**values))
         return
-    upsert = insert(SweepStateRow).values(**values)
+    upsert: Any = insert(SweepStateRow).values(**values)  # the dialect's own Insert
     session.execute(
         upsert.on_conflict_do_update(
             index_elements=[SweepStateRow.account_id, SweepStateRow.as_of],
