@@ -38,13 +38,21 @@ def _stored(store: Store) -> dict[str, Any]:
         }
 
 
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
 def test_worker_processes_store_what_one_process_stores(
-    example_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    dialect: str,
+    example_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
     n = POOL_MIN_ACCOUNTS
     data = many_accounts(example_dir, tmp_path, n)
     one = Store(f"sqlite:///{tmp_path / 'one.db'}")
-    two = Store(f"sqlite:///{tmp_path / 'two.db'}")
+    if dialect == "sqlite":
+        two = Store(f"sqlite:///{tmp_path / 'two.db'}")
+    else:
+        two = Store(request.getfixturevalue("postgres_url"))
     run_ingest(data, one)
     run_ingest(data, two)
     alone = run_sweep(one, as_of=AS_OF, settings=Settings(sweep_workers=1))
