@@ -78,6 +78,13 @@ class Settings(BaseSettings):
         description="Seconds a sweep waits for another sweep of the same store to finish "
         "before it stops with a clear message.",
     )
+    sweep_workers: int = Field(
+        0,
+        ge=0,
+        description="Worker processes that load, compute, draft and verify accounts while the "
+        "sweep stores them (offline drafter, sweeps of at least 16 accounts). 0: one per core; "
+        "1: no worker processes.",
+    )
     max_body_bytes: int = Field(
         5 * 1024 * 1024,
         description="Largest request body the review UI reads; larger ones get 413 unread.",

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from clerk.domain.textnum import NumberMention, numbers_in
@@ -103,23 +104,32 @@ FIX = re.compile(
 )
 
 
+# The pure text tests below are cached: a sweep reads each customer sentence once per outcome
+# of the account (and the drafter's signals read them again).
+@lru_cache(maxsize=1 << 14)
+def _fix_cues(text: str) -> tuple[tuple[str, ...], ...]:
+    """The words of each fix cue in ``text`` ("resolved", "works now")."""
+    return tuple(tuple(re.findall(r"[A-Za-z]+", m.group(0))) for m in FIX.finditer(text))
+
+
+@lru_cache(maxsize=1 << 14)
+def _has_complaint_cue(text: str) -> bool:
+    return bool(COMPLAINT.search(text))
+
+
 def is_fix(text: str, is_topic: Callable[[str], bool] | None = None) -> bool:
     """True when ``text`` reports a fix or confirms one ("Confirmed, thanks", "works now").
 
     With ``is_topic`` (whether a word names the outcome), a cue that is one of the outcome's
     own words is its name, not a fix: "share of tickets resolved by self-service is getting
     worse" reports no fix for the outcome "Share of tickets resolved by self-service"."""
-    for found in FIX.finditer(text):
-        words = re.findall(r"[A-Za-z]+", found.group(0))
-        if is_topic is None or not any(is_topic(w) for w in words):
-            return True
-    return False
+    return any(is_topic is None or not any(is_topic(w) for w in words) for words in _fix_cues(text))
 
 
 def is_complaint(text: str, is_topic: Callable[[str], bool] | None = None) -> bool:
     """True when ``text`` reports something failing (and is not itself reporting a fix);
     ``is_topic`` as in :func:`is_fix`."""
-    return bool(COMPLAINT.search(text)) and not is_fix(text, is_topic)
+    return _has_complaint_cue(text) and not is_fix(text, is_topic)
 
 
 # --- units ---------------------------------------------------------------------------------
@@ -543,8 +553,12 @@ def _is_unit_word(word: str, unit: str) -> bool:
     return word in unit_forms(unit) or word in COUNT_UNITS
 
 
+_CUE_OF = dict(_CUES)
+
+
+@lru_cache(maxsize=1 << 15)
 def _cue(stance: str, text: str) -> str | None:
-    pattern = dict(_CUES)[stance]
+    pattern = _CUE_OF[stance]
     found = pattern.search(text)
     return found.group(0) if found else None
 

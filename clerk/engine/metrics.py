@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Float, and_, cast, func, literal, select
+from sqlalchemy import Float, Select, and_, bindparam, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -147,33 +147,20 @@ def aggregate(session: Session, account_id: str, query: MetricQuery, period: Per
     a boolean, an object) are counted in ``non_numeric`` with one ``example``, so a figure that
     leaves values out never passes for a complete one.
     """
-    t = UsageEventRow.__table__.c
-    d = _Dialect(session.get_bind().dialect.name)
     start, end = bounds(period)
-    conditions: list[ColumnElement[bool]] = [
-        t.account_id == account_id,
-        t.type == query.metric,
-        t.time >= start,
-        t.time < end,
-    ]
-    conditions += [d.equals(k, v) for k, v in query.where]
     source_id = metric_source_id(query, period)
     agg = query.aggregation
     if agg != "count" and not query.field:
         raise ValueError(f"aggregation {agg} needs a field")
     fld = query.field or ""
+    built = _statements(session.get_bind().dialect.name, query)
+    params = {"account_id": account_id, "start": start, "end": end}
     checked: dict[str, Any] = {}
 
     total: Any = None
-    if agg in ("sum", "max", "latest"):
-        odd = and_(d.is_present(fld), ~d.is_number(fld))
-        columns = [func.count(), func.count().filter(odd), func.min(d.as_text(fld)).filter(odd)]
-        # sum and max come in the same scan as the check (one query, not two).
-        if agg == "sum":
-            columns.append(func.sum(d.number(fld)).filter(d.is_number(fld)))
-        elif agg == "max":
-            columns.append(func.max(d.number(fld)).filter(d.is_number(fld)))
-        found = session.execute(select(*columns).where(*conditions)).one()
+    events: Any = None
+    if built.scan is not None:
+        found = session.execute(built.scan, params).one()
         events, non_numeric, example = found[0], found[1], found[2]
         total = found[3] if agg in ("sum", "max") else None
         checked = {"field": fld, "non_numeric": int(non_numeric or 0), "example": example}
@@ -181,12 +168,8 @@ def aggregate(session: Session, account_id: str, query: MetricQuery, period: Per
             checked["example"] = str(example)
 
     if agg == "latest":
-        row = session.execute(
-            select(d.number(fld))
-            .where(*conditions, d.is_number(fld))
-            .order_by(t.time.desc(), t.seq.desc())
-            .limit(1)
-        ).first()
+        assert built.latest is not None
+        row = session.execute(built.latest, params).first()
         value = None if row is None or row[0] is None else float(row[0])
         notes = () if value is not None or not events else (f"no event has a number in {fld}",)
         return MetricValue(value, int(events), source_id, notes, **checked)
@@ -194,15 +177,11 @@ def aggregate(session: Session, account_id: str, query: MetricQuery, period: Per
     if agg in ("sum", "max"):
         result = total
     elif agg == "count":
-        events = result = session.execute(select(func.count()).where(*conditions)).scalar_one()
-    elif agg == "unique_count":
-        # NULL when no event has the field, so that reads as a missing input, not as zero.
-        present = func.count(func.distinct(d.raw(fld))).filter(d.is_present(fld))
-        events, result = session.execute(
-            select(func.count(), func.nullif(present, 0)).where(*conditions)
-        ).one()
+        assert built.count is not None
+        events = result = session.execute(built.count, params).scalar_one()
     else:
-        raise ValueError(f"unknown aggregation {agg!r}")
+        assert built.unique is not None
+        events, result = session.execute(built.unique, params).one()
     extra: dict[str, Any] = checked if agg in ("sum", "max") else {}
     if not events:
         return MetricValue(None, 0, source_id)
@@ -211,3 +190,71 @@ def aggregate(session: Session, account_id: str, query: MetricQuery, period: Per
             None, int(events), source_id, (f"no event has a value in {fld}",), **extra
         )
     return MetricValue(float(result), int(events), source_id, **extra)
+
+
+@dataclass(frozen=True)
+class _Built:
+    """The statements of one (dialect, query) with the account and the period as bound
+    parameters: built once, reused for every account and period (building and coercing the
+    expressions cost more than running them)."""
+
+    scan: Select[Any] | None = None  # count and non-numeric check (+ sum / max)
+    latest: Select[Any] | None = None
+    count: Select[Any] | None = None
+    unique: Select[Any] | None = None
+
+
+_BUILT: dict[tuple[str, MetricQuery], _Built] = {}
+_BUILT_MAX = 4096
+
+
+def _statements(dialect: str, query: MetricQuery) -> _Built:
+    key = (dialect, query)
+    try:
+        built = _BUILT.get(key)
+    except TypeError:  # a list or mapping in `where` is not hashable: built each time
+        return _build(dialect, query)
+    if built is None:
+        if len(_BUILT) >= _BUILT_MAX:
+            _BUILT.clear()
+        built = _BUILT[key] = _build(dialect, query)
+    return built
+
+
+def _build(dialect: str, query: MetricQuery) -> _Built:
+    t = UsageEventRow.__table__.c
+    d = _Dialect(dialect)
+    conditions: list[ColumnElement[bool]] = [
+        t.account_id == bindparam("account_id"),
+        t.type == query.metric,
+        t.time >= bindparam("start"),
+        t.time < bindparam("end"),
+    ]
+    conditions += [d.equals(k, v) for k, v in query.where]
+    agg = query.aggregation
+    fld = query.field or ""
+    if agg in ("sum", "max", "latest"):
+        odd = and_(d.is_present(fld), ~d.is_number(fld))
+        columns = [func.count(), func.count().filter(odd), func.min(d.as_text(fld)).filter(odd)]
+        # sum and max come in the same scan as the check (one query, not two).
+        if agg == "sum":
+            columns.append(func.sum(d.number(fld)).filter(d.is_number(fld)))
+        elif agg == "max":
+            columns.append(func.max(d.number(fld)).filter(d.is_number(fld)))
+        scan = select(*columns).where(*conditions)
+        if agg != "latest":
+            return _Built(scan=scan)
+        latest = (
+            select(d.number(fld))
+            .where(*conditions, d.is_number(fld))
+            .order_by(t.time.desc(), t.seq.desc())
+            .limit(1)
+        )
+        return _Built(scan=scan, latest=latest)
+    if agg == "count":
+        return _Built(count=select(func.count()).where(*conditions))
+    if agg == "unique_count":
+        # NULL when no event has the field, so that reads as a missing input, not as zero.
+        present = func.count(func.distinct(d.raw(fld))).filter(d.is_present(fld))
+        return _Built(unique=select(func.count(), func.nullif(present, 0)).where(*conditions))
+    raise ValueError(f"unknown aggregation {agg!r}")

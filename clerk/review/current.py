@@ -194,6 +194,8 @@ def current_proofs(
     ids = None if account_ids is None else list(dict.fromkeys(account_ids))
 
     def scoped(col: Any) -> Any:
+        if ids is not None and len(ids) == 1:
+            return col == ids[0]  # one account (every account page): no expanding IN to build
         return col.in_(ids) if ids is not None else true()
 
     accounts = {r.id: r for r in session.scalars(select(AccountRow).where(scoped(AccountRow.id)))}
@@ -245,6 +247,10 @@ def current_proofs(
     return out
 
 
+def _one_or_in(col: Any, ids: list[str]) -> Any:
+    return col == ids[0] if len(ids) == 1 else col.in_(ids)
+
+
 def _latest_by_account(session: Session, ids: list[str] | None) -> dict[str, dt.date]:
     """Each account's newest sweep date; accounts with drafts but no sweep state (drafts
     written by hand or by an older version) fall back to their newest confirmation."""
@@ -253,13 +259,13 @@ def _latest_by_account(session: Session, ids: list[str] | None) -> dict[str, dt.
         SweepStateRow.account_id
     )
     if ids is not None:
-        query = query.where(SweepStateRow.account_id.in_(ids))
+        query = query.where(_one_or_in(SweepStateRow.account_id, ids))
     for account_id, day in session.execute(query):
         latest[account_id] = day
     confirmed = func.max(func.coalesce(ProofItemRow.last_confirmed, ProofItemRow.as_of))
     query = select(ProofItemRow.account_id, confirmed).group_by(ProofItemRow.account_id)
     if ids is not None:
-        query = query.where(ProofItemRow.account_id.in_(ids))
+        query = query.where(_one_or_in(ProofItemRow.account_id, ids))
     for account_id, day in session.execute(query):
         if day is not None and (account_id not in latest or day > latest[account_id]):
             latest[account_id] = day

@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from clerk.review.users import normalise_email
@@ -50,16 +50,20 @@ def start_session(store: Store, email: str, *, max_age: int) -> tuple[str, str]:
     return token, csrf
 
 
+# Built once (every page request runs it): the session row of a key, its user enabled.
+_FIND = (
+    select(WebSessionRow.email, WebSessionRow.csrf, WebSessionRow.expires_at)
+    .join(UserRow, UserRow.email == WebSessionRow.email)
+    .where(WebSessionRow.id == bindparam("key"), UserRow.disabled.is_(False))
+)
+
+
 def find_session(store: Store, token: str) -> StoredSession | None:
     """The live session of this token (its user enabled), else None."""
     if not token or len(token) > 128:
         return None
-    with store.session() as session:
-        row = session.execute(
-            select(WebSessionRow.email, WebSessionRow.csrf, WebSessionRow.expires_at)
-            .join(UserRow, UserRow.email == WebSessionRow.email)
-            .where(WebSessionRow.id == _key(token), UserRow.disabled.is_(False))
-        ).first()
+    with store.engine.connect() as connection:
+        row = connection.execute(_FIND, {"key": _key(token)}).first()
     if row is None or row.email is None or row.expires_at <= utcnow():
         return None
     return StoredSession(email=row.email, csrf=row.csrf)

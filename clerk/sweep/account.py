@@ -207,10 +207,14 @@ def prepare(
     *,
     few_events: int = FEW_EVENTS,
     times: StageTimes | None = None,
+    has_shares: bool = True,
 ) -> Prepared:
-    """Load an account, evaluate its outcomes in SQL and gather its customer evidence."""
+    """Load an account, evaluate its outcomes in SQL and gather its customer evidence.
+
+    ``has_shares=False``: the caller knows (``share_states``) the account has no share link,
+    so its links are not queried."""
     with timed(times, "metrics"):
-        return _prepare(session, account_id, as_of, few_events, times)
+        return _prepare(session, account_id, as_of, few_events, times, has_shares)
 
 
 def _prepare(
@@ -219,6 +223,7 @@ def _prepare(
     as_of: dt.date,
     few_events: int,
     times: StageTimes | None,
+    has_shares: bool = True,
 ) -> Prepared:
     row = session.get(AccountRow, account_id)
     if row is None:
@@ -243,7 +248,7 @@ def _prepare(
     started = time.perf_counter()
     sources = load_sources(session, account_id, as_of)
     evidence = customer_evidence(sources)
-    shares = shared_packets(session, account_id)
+    shares = shared_packets(session, account_id) if has_shares else []
     if times is not None:
         spent = time.perf_counter() - started
         times.add("retrieval", spent)

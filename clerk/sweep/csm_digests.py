@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -69,22 +69,26 @@ def record_changes(
 ) -> None:
     """Owe a digest line for every change of one account (in the sweep's transaction)."""
     now = utcnow()
-    for section, entries in zip(
-        SECTIONS, (changes.new_items, changes.new_gaps, changes.resolved_gaps), strict=True
-    ):
-        for entry in entries:
-            session.add(
-                DigestEntryRow(
-                    sweep_id=sweep_id,
-                    as_of=as_of,
-                    account_id=changes.account_id,
-                    csm=changes.csm,
-                    section=section,
-                    ref_id=entry["id"],
-                    payload={**entry, "name": changes.name},
-                    created_at=now,
-                )
-            )
+    rows = [
+        {
+            "sweep_id": sweep_id,
+            "as_of": as_of,
+            "account_id": changes.account_id,
+            "csm": changes.csm,
+            "section": section,
+            "ref_id": entry["id"],
+            "payload": {**entry, "name": changes.name},
+            "created_at": now,
+            "digest_id": None,
+        }
+        for section, entries in zip(
+            SECTIONS, (changes.new_items, changes.new_gaps, changes.resolved_gaps), strict=True
+        )
+        for entry in entries
+    ]
+    if rows:
+        # One multi-row INSERT in the caller's transaction (not an ORM flush per line).
+        session.connection().execute(insert(DigestEntryRow), rows)
 
 
 def _folder_name(csm: str | None) -> str:

@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from clerk.domain.models import GapFlag, ProofItem
@@ -84,29 +84,31 @@ def save_drafts(
         )
     }
     confirmed: list[str] = []
+    fresh_rows: list[dict[str, object]] = []
     for item in items:
         row = existing.get(item.id)
         payload = item.model_dump(mode="json")
         if row is not None and (row.last_confirmed is None or row.last_confirmed < as_of):
             confirmed.append(item.id)
         if row is None:
-            session.add(
-                ProofItemRow(
-                    id=item.id,
-                    account_id=account_id,
-                    outcome_id=item.outcome,
-                    kind=item.kind,
-                    as_of=as_of,
-                    last_confirmed=as_of,
-                    period_start=item.period.start if item.period else None,
-                    period_end=item.period.end if item.period else None,
-                    status=item.status,
-                    drafted_by=item.drafted_by,
-                    evidence_key=(evidence_keys or {}).get(item.id, item.id[3:]),
-                    payload=payload,
-                    created_at=now,
-                    updated_at=now,
-                )
+            fresh_rows.append(
+                {
+                    "id": item.id,
+                    "account_id": account_id,
+                    "outcome_id": item.outcome,
+                    "kind": item.kind,
+                    "as_of": as_of,
+                    "last_confirmed": as_of,
+                    "period_start": item.period.start if item.period else None,
+                    "period_end": item.period.end if item.period else None,
+                    "status": item.status,
+                    "drafted_by": item.drafted_by,
+                    "evidence_key": (evidence_keys or {}).get(item.id, item.id[3:]),
+                    "payload": payload,
+                    "created_at": now,
+                    "updated_at": now,
+                    "superseded_by": None,
+                }
             )
             stats.new_items.append(item.id)
         elif row.status == "superseded":
@@ -119,6 +121,10 @@ def save_drafts(
             )
             stats.new_items.append(item.id)
 
+    if fresh_rows:
+        # One multi-row INSERT on the session's connection (same transaction), not an ORM
+        # flush per object: storing was a fifth of a first sweep.
+        session.connection().execute(insert(ProofItemRow), fresh_rows)
     if confirmed:
         # Found again on the same evidence: the draft (and any decision on it) stays current.
         # A bulk UPDATE leaves the row's version alone, so a reviewer's open form stays valid.
@@ -159,26 +165,28 @@ def _save_gaps(
         for row in session.scalars(select(GapFlagRow).where(GapFlagRow.account_id == account_id))
     }
     raised = {g.id for g in gaps}
+    fresh_rows: list[dict[str, object]] = []
     for gap in gaps:
         row = rows.get(gap.id)
         payload = gap.model_dump(mode="json")
         if row is None:
-            session.add(
-                GapFlagRow(
-                    id=gap.id,
-                    account_id=account_id,
-                    outcome_id=gap.outcome,
-                    kind=gap.kind,
-                    severity=gap.severity,
-                    status="open",
-                    as_of=as_of,
-                    payload=payload,
-                    owner=gap.owner,
-                    next_action=gap.next_action,
-                    due_date=gap.due_date,
-                    created_at=now,
-                    updated_at=now,
-                )
+            fresh_rows.append(
+                {
+                    "id": gap.id,
+                    "account_id": account_id,
+                    "outcome_id": gap.outcome,
+                    "kind": gap.kind,
+                    "severity": gap.severity,
+                    "status": "open",
+                    "as_of": as_of,
+                    "payload": payload,
+                    "owner": gap.owner,
+                    "next_action": gap.next_action,
+                    "due_date": gap.due_date,
+                    "created_at": now,
+                    "updated_at": now,
+                    "resolved_at": None,
+                }
             )
             stats.new_gaps.append(gap.id)
             continue
@@ -193,6 +201,8 @@ def _save_gaps(
         if changed or row.as_of < as_of:
             row.payload, row.severity, row.owner = payload, gap.severity, gap.owner
             row.next_action, row.as_of, row.updated_at = gap.next_action, max(row.as_of, as_of), now
+    if fresh_rows:
+        session.connection().execute(insert(GapFlagRow), fresh_rows)
     for row in rows.values():
         # A sweep of an earlier as-of (a backfill) must not resolve what a later one raised.
         if row.id in raised or row.status not in OPEN_GAP_STATUSES or row.as_of > as_of:

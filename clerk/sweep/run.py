@@ -11,6 +11,13 @@ sweep killed at any point resumes where it stopped without twins (ids are stable
 
 Drafter calls of different accounts run concurrently, at most ``settings.llm_max_concurrency``
 at once; database work stays on the event loop's thread, one account at a time.
+
+With the offline (extractive) drafter the work is CPU, not waiting: a sweep of at least
+``POOL_MIN_ACCOUNTS`` accounts then runs ``settings.sweep_workers`` worker processes (0: one
+per core) that each load, compute, draft and verify accounts on their own database
+connection (reads only), while this process stores every account's result in its own
+transaction, as before. The lock, the fingerprints and the per-account atomicity are the
+parent's, unchanged; a worker exits when its parent is gone.
 """
 
 from __future__ import annotations
@@ -20,13 +27,20 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import multiprocessing
+import os
+import threading
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from clerk.domain.models import GapFlag, ProofItem
 from clerk.drafting import get_drafter
@@ -45,7 +59,7 @@ from clerk.store.tables import (
 )
 from clerk.sweep.account import Prepared, build, prepare, ranked, request_for, share_states
 from clerk.sweep.csm_digests import AccountChanges, record_changes
-from clerk.sweep.drafts import SaveStats, save_drafts
+from clerk.sweep.drafts import SaveStats, Slot, save_drafts
 from clerk.sweep.lock import mark_interrupted, sweep_lock
 from clerk.sweep.stages import StageTimes, timed
 
@@ -53,6 +67,10 @@ if TYPE_CHECKING:
     from retrievers import HybridIndex
 
 log = logging.getLogger(__name__)
+# What clerk.sweep.account.build returns: verified items, gap flags, slots, evidence keys.
+Built = tuple[list[ProofItem], list[GapFlag], list[Slot], dict[str, str]]
+# Worker processes pay off only when there is enough to share out.
+POOL_MIN_ACCOUNTS = 16
 # Bump when the engine's output for the same evidence changes, so every account is redrafted.
 ENGINE_VERSION = "1"
 
@@ -176,10 +194,16 @@ def store_account(
     thresholds: Thresholds,
     sweep_id: int | None = None,
     times: StageTimes | None = None,
+    built: Built | None = None,
 ) -> AccountChanges:
     """Build, verify and store one account's drafts, its fingerprint and the lines its CSM's
-    digest owes (``clerk.sweep.csm_digests``), in one transaction."""
-    items, gaps, slots, keys = build(prep, drafts, as_of, drafter, thresholds, times)
+    digest owes (``clerk.sweep.csm_digests``), in one transaction.
+
+    ``built``: what :func:`clerk.sweep.account.build` returned for them (a worker process did
+    it), so only the storing is left."""
+    if built is None:
+        built = build(prep, drafts, as_of, drafter, thresholds, times)
+    items, gaps, slots, keys = built
     account = prep.account
     by_item = {i.id: i for i in items}
     by_gap = {g.id: g for g in gaps}
@@ -196,12 +220,33 @@ def store_account(
             superseded=len(stats.superseded),
         )
         record_changes(session, changes, sweep_id=sweep_id, as_of=as_of)
-        session.merge(
-            SweepStateRow(
-                account_id=account.id, as_of=as_of, fingerprint=prep.fingerprint, swept_at=utcnow()
-            )
-        )
+        _save_state(session, account.id, as_of, prep.fingerprint)
     return changes
+
+
+def _save_state(session: Session, account_id: str, as_of: dt.date, fingerprint: str) -> None:
+    """Upsert the account's fingerprint (one statement; ``merge`` read the row first)."""
+    values = {
+        "account_id": account_id,
+        "as_of": as_of,
+        "fingerprint": fingerprint,
+        "swept_at": utcnow(),
+    }
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(dialect)
+    if insert is None:
+        session.merge(SweepStateRow(**values))
+        return
+    upsert: Any = insert(SweepStateRow).values(**values)  # the dialect's own Insert
+    session.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[SweepStateRow.account_id, SweepStateRow.as_of],
+            set_={
+                "fingerprint": upsert.excluded.fingerprint,
+                "swept_at": upsert.excluded.swept_at,
+            },
+        )
+    )
 
 
 async def _draft_all(
@@ -243,6 +288,77 @@ async def _draft_all(
     return dict(pairs)
 
 
+# --- worker processes (offline drafter) ----------------------------------------------------
+_WORKER: dict[str, Any] = {}
+
+
+@dataclass
+class Worked:
+    """One account as a worker process left it: ready for the parent to store."""
+
+    account_id: str
+    prep: Prepared | None = None  # without its sources and evidence (the parent needs neither)
+    built: Built | None = None
+    notes: dict[str, list[str]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+def _watch_parent(parent: int) -> None:
+    # A SIGKILLed sweep must not leave its workers behind (they would wait on the queue).
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _worker_init(url: str, settings: Settings, thresholds: Thresholds, parent: int) -> None:
+    _WORKER["store"] = Store(url, migrate=False)
+    _WORKER["settings"] = settings
+    _WORKER["thresholds"] = thresholds
+    _WORKER["drafter"] = get_drafter(settings)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _worker_account(account_id: str, fp: str, as_of: dt.date, has_shares: bool) -> Worked:
+    """Load, compute, draft and verify one account in a worker process (reads only)."""
+    store: Store = _WORKER["store"]
+    settings: Settings = _WORKER["settings"]
+    drafter: Drafter = _WORKER["drafter"]
+    times = StageTimes()
+    try:
+        with store.session() as session:
+            prep = prepare(
+                session,
+                account_id,
+                as_of,
+                few_events=settings.few_events,
+                times=times,
+                has_shares=has_shares,
+            )
+        prep.fingerprint = fp
+        limit = asyncio.Semaphore(1)
+        drafts = asyncio.run(_draft_all(store, prep, as_of, drafter, limit, None, times))
+        built = build(prep, drafts, as_of, drafter.name, _WORKER["thresholds"], times)
+    except Exception as exc:  # noqa: BLE001 - one broken account must not stop the rest
+        log.exception("sweep of %s failed", account_id)
+        return Worked(account_id, error=f"{type(exc).__name__}: {exc}")
+    notes = {k: list(d.notes) for k, d in drafts.items() if d.notes}
+    prep.sources, prep.evidence, prep.results = {}, [], {}
+    return Worked(account_id, prep, built, notes, dict(times.seconds))
+
+
+def _pool_size(settings: Settings, drafter: Drafter | None, index: Any, todo: int) -> int:
+    """How many worker processes this sweep runs (0: none, all in this process)."""
+    if drafter is not None or index is not None or todo < POOL_MIN_ACCOUNTS:
+        return 0  # a drafter object of the caller's (tests, a model) stays in this process
+    if (settings.llm or "extractive").strip() != "extractive":
+        return 0  # a model server: the work is waiting, which the event loop already overlaps
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    workers = settings.sweep_workers or os.cpu_count() or 1
+    return workers if workers > 1 else 0
+
+
 async def arun_sweep(
     store: Store | None = None,
     *,
@@ -276,6 +392,7 @@ async def _locked_sweep(
     settings: Settings,
     force: bool,
 ) -> SweepReport:
+    given = drafter
     drafter = drafter or get_drafter(settings, store)
     as_of = as_of or today_utc()
     thresholds = Thresholds.from_settings(settings)
@@ -334,7 +451,12 @@ async def _locked_sweep(
             try:
                 with store.session() as session:
                     prep = prepare(
-                        session, account_id, as_of, few_events=settings.few_events, times=times
+                        session,
+                        account_id,
+                        as_of,
+                        few_events=settings.few_events,
+                        times=times,
+                        has_shares=account_id in shares,
                     )
                 prep.fingerprint = fp
                 drafts = await _draft_all(store, prep, as_of, drafter, limit, index, times)
@@ -349,20 +471,32 @@ async def _locked_sweep(
                 log.exception("sweep of %s failed", account_id)
                 report.failed[account_id] = f"{type(exc).__name__}: {exc}"
             else:
-                report.swept += 1
-                report.changes.append(changes)
-                report.new_items += len(changes.new_items)
-                report.superseded += changes.superseded
-                report.new_gaps += len(changes.new_gaps)
-                report.resolved_gaps += len(changes.resolved_gaps)
+                _record(report, changes)
             if progress is not None and task is not None:
                 progress.advance(task)
 
-    if progress is not None:
-        progress.start()
+    pool = _pool_size(settings, given, index, len(todo))
     try:
-        workers = max(1, min(concurrency, len(todo)))
-        await asyncio.gather(*(worker() for _ in range(workers)))
+        if pool:
+            _sweep_in_pool(
+                store,
+                todo,
+                as_of,
+                drafter.name,
+                thresholds,
+                settings,
+                pool,
+                report,
+                times,
+                progress,
+                task,
+                shares,
+            )
+        else:
+            if progress is not None:
+                progress.start()
+            workers = max(1, min(concurrency, len(todo)))
+            await asyncio.gather(*(worker() for _ in range(workers)))
     finally:
         if progress is not None:
             progress.stop()
@@ -381,6 +515,87 @@ async def _locked_sweep(
                 "notes": dict(sorted(report.drafter_notes.items())[:500]),
             }
     return report
+
+
+def _record(report: SweepReport, changes: AccountChanges) -> None:
+    report.swept += 1
+    report.changes.append(changes)
+    report.new_items += len(changes.new_items)
+    report.superseded += changes.superseded
+    report.new_gaps += len(changes.new_gaps)
+    report.resolved_gaps += len(changes.resolved_gaps)
+
+
+def _sweep_in_pool(
+    store: Store,
+    todo: list[tuple[str, str]],
+    as_of: dt.date,
+    drafter: str,
+    thresholds: Thresholds,
+    settings: Settings,
+    workers: int,
+    report: SweepReport,
+    times: StageTimes,
+    progress: Progress | None,
+    task: Any,
+    shares: dict[str, str],
+) -> None:
+    """Workers compute, draft and verify; this process stores each account as it comes back
+    (one transaction per account, as in the single-process sweep)."""
+    context = multiprocessing.get_context("fork")
+    initargs = (store.url, settings, thresholds, os.getpid())
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_worker_init, initargs=initargs
+    ) as pool:
+        pairs = iter(todo)
+        inflight: dict[Future[Worked], str] = {}
+
+        def refill() -> None:
+            # A few accounts queued per worker keep them busy while this process stores.
+            while len(inflight) < 4 * workers:
+                pair = next(pairs, None)
+                if pair is None:
+                    return
+                account_id, fp = pair
+                future = pool.submit(_worker_account, account_id, fp, as_of, account_id in shares)
+                inflight[future] = account_id
+
+        refill()  # the workers fork before the progress bar starts its thread
+        if progress is not None:
+            progress.start()
+        while inflight:
+            done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+            finished = [(inflight.pop(f), f) for f in done]
+            refill()
+            for account_id, future in sorted(finished, key=lambda p: p[0]):
+                if progress is not None and task is not None:
+                    progress.advance(task)
+                try:
+                    worked = future.result()
+                    if worked.error is None and worked.prep is not None:
+                        for stage, seconds in worked.seconds.items():
+                            times.add(stage, seconds)
+                        for outcome_id, notes in worked.notes.items():
+                            report.drafter_notes[f"{account_id}/{outcome_id}"] = notes
+                        changes = store_account(
+                            store,
+                            worked.prep,
+                            {},
+                            as_of,
+                            drafter,
+                            thresholds,
+                            report.sweep_id,
+                            times,
+                            built=worked.built,
+                        )
+                except Exception as exc:  # noqa: BLE001 - one broken account must not stop the rest
+                    log.exception("sweep of %s failed", account_id)
+                    report.failed[account_id] = f"{type(exc).__name__}: {exc}"
+                    continue
+                if worked.error is not None or worked.prep is None:
+                    report.failed[account_id] = worked.error or "no result"  # the worker logged it
+                else:
+                    _record(report, changes)
 
 
 def run_sweep(
