@@ -87,6 +87,8 @@ def generate(folder: Path, events: int, accounts: int, seed: int = 7) -> None:
         )
     usage = folder / "usage"
     usage.mkdir(parents=True)
+    # 300 days from 2026-01-01: every event lies in the past (the clerk rejects events more
+    # than a day ahead of now, and a rejected event would be timed as an error report).
     base = 1767225600  # 2026-01-01T00:00:00Z
     written = 0
     names = list(SHARES)
@@ -99,7 +101,7 @@ def generate(folder: Path, events: int, accounts: int, seed: int = 7) -> None:
             for j in range(count):
                 subject = f"acct-{rng.randrange(accounts):04d}"
                 kind = EVENT_TYPES[j % len(EVENT_TYPES)]
-                stamp = base + rng.randrange(365 * 86400)
+                stamp = base + rng.randrange(300 * 86400)
                 amount = round(rng.uniform(10, 10000), 2)
                 approver = f"u-{rng.randrange(60):02d}"
                 if name.startswith("cloudevents"):

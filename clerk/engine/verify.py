@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 
 from clerk.domain.format import number
 from clerk.domain.models import Calculation, Citation, Outcome, Period, ProofItem, Source
 from clerk.domain.periods import MONTH_NAMES
-from clerk.domain.stance import Reading, read_statement
+from clerk.domain.stance import COMPLAINT, Reading, is_complaint, read_statement
 from clerk.domain.textnum import NumberMention, numbers_in
 
 __all__ = [
@@ -160,7 +160,7 @@ def verify_item(
         errors += verify_citation(citation, sources, item.account)
     if item.kind == "customer_statement":
         errors += _customer_statement_errors(item, sources)
-        errors += statement_stance_errors(item, sources)
+        errors += statement_stance_errors(item, sources, outcome)
     calc = item.calculation
     if (
         calc is not None
@@ -281,8 +281,22 @@ def statement_reading(
     return first
 
 
-def statement_stance_errors(item: ProofItem, sources: Mapping[str, Source]) -> list[str]:
-    """Refusals for a customer statement that is not a result asserted for the outcome."""
+def _outcome_word(outcome: Outcome) -> Callable[[str], bool]:
+    """Whether a word is one of the outcome's own words (title, aliases; not its unit), so
+    "resolved" in "Share of tickets resolved by self-service" is its name, not a fix."""
+    words = {w.lower() for t in (outcome.title, *outcome.aliases) for w in re.findall(_AZ, t)}
+    words -= {w.lower() for w in re.findall(_AZ, outcome.unit)}
+    return lambda word: word.lower() in words
+
+
+def statement_stance_errors(
+    item: ProofItem, sources: Mapping[str, Source], outcome: Outcome | None = None
+) -> list[str]:
+    """Refusals for a customer statement that is not a result asserted for the outcome.
+
+    With ``outcome``, a sentence whose only fix cue is the outcome's own name ("share of
+    tickets resolved by self-service is getting worse") is read as the complaint it is, as
+    the extractive drafter reads it, whoever drafted the item."""
     if item.kind != "customer_statement":
         return []
     unit = item.unit or "its unit"
@@ -296,6 +310,17 @@ def statement_stance_errors(item: ProofItem, sources: Mapping[str, Source]) -> l
         return []  # the citation errors already say why no quote could be read
     reading, citation = found
     m = reading.mention
+    if reading.is_proof and outcome is not None:
+        source = sources[citation.source]
+        lo, hi = _sentence_around(source, citation.start, citation.end)
+        sentence = source.text[lo:hi]
+        if is_complaint(sentence, _outcome_word(outcome)):
+            cue = COMPLAINT.search(sentence)
+            said = f' ("{cue.group(0)}")' if cue else ""
+            return [
+                f"the quote in {citation.source} is not a delivered result: it reports a "
+                f"problem{said}"
+            ]
     if reading.is_proof and m is not None and grounded(m, [item.delivered]):
         return []
     if reading.is_proof:
@@ -422,6 +447,9 @@ def _unit_forms(unit: str) -> tuple[str, ...]:
     low = u.lower()
     singular = low[:-1] if low.endswith("s") and not low.endswith("ss") else low
     return (low, singular, *_UNIT_FORMS.get(low, ()))
+
+
+_AZ = r"[A-Za-z]+"
 
 
 def _names_outcome(claim: str, title: str, unit: str = "") -> bool:

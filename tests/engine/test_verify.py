@@ -6,7 +6,15 @@ import datetime as dt
 
 import pytest
 
-from clerk.domain.models import Calculation, CalculationInput, Citation, ProofItem, Source, Span
+from clerk.domain.models import (
+    Calculation,
+    CalculationInput,
+    Citation,
+    Outcome,
+    ProofItem,
+    Source,
+    Span,
+)
 from clerk.engine.verify import (
     claim_numbers,
     statement_stance_errors,
@@ -339,3 +347,48 @@ def test_a_statement_that_is_not_an_asserted_result_is_never_verified(
         [error] = errors
         assert refusal in error
         assert "note:northwind/stance.md" in error
+
+
+SELF_SERVICE = Outcome(
+    id="self_service_rate", title="Share of tickets resolved by self-service", category="cost",
+    unit="%", evidence="customer_reported",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("sentence", "refused"),
+    [
+        # "resolved" is the outcome's own name here, not a fix: the sentence is a complaint.
+        ("Share of tickets resolved by self-service keeps getting worse, it slid to 41% in June.",
+         True),
+        ("Tickets resolved by self-service are broken in the portal again, only 38% this month.",
+         True),
+        # a fix cue that is not the outcome's name still reads as a fix, as the drafter reads it
+        ("The portal bug is fixed and tickets resolved by self-service reached 64% in June.",
+         False),
+        ("Share of tickets resolved by self-service reached 64% in June.", False),
+    ],
+)  # fmt: skip
+def test_a_complaint_naming_the_outcome_is_never_verified_whoever_drafted_it(
+    sentence: str, refused: bool
+) -> None:
+    source = Source(
+        id="ticket:5150#2", account_id="northwind", kind="ticket", text=sentence,
+        date=dt.datetime(2026, 6, 30, tzinfo=dt.UTC),
+        customer_spans=[Span(start=0, end=len(sentence))],
+    )  # fmt: skip
+    value = float(sentence.split("%")[0].split()[-1])
+    item = _statement_item(
+        outcome="self_service_rate", unit="%", target=60.0, delivered=value,
+        claim=f'The customer wrote: "{sentence}"',
+        citations=[Citation(source=source.id, quote=sentence, start=0, end=len(sentence))],
+    )  # fmt: skip
+    errors = statement_stance_errors(item, {source.id: source}, SELF_SERVICE)
+    # Without the outcome the sentence alone cannot tell the name from a fix.
+    assert statement_stance_errors(item, {source.id: source}) == []
+    if refused:
+        [error] = errors
+        assert "ticket:5150#2" in error and "reports a problem" in error
+        assert error in verify_item(item, {source.id: source}, SELF_SERVICE)
+    else:
+        assert errors == []
