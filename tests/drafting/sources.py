@@ -8,9 +8,11 @@ the customer's), so a change on either side shows up here.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,8 @@ from clerk.domain.models import (
     Span,
     ValueCase,
 )
-from clerk.drafting.base import DraftRequest
+from clerk.drafting.base import DraftRequest, DraftResult
+from clerk.drafting.extractive import ExtractiveDrafter
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "clerk" / "demo_data"
 Q2_2026 = Period(start=dt.date(2026, 4, 1), end=dt.date(2026, 7, 1), label="Q2 2026")
@@ -188,3 +191,24 @@ def request_for(
     }
     fields.update(extra)
     return DraftRequest(**fields)
+
+
+def request_about(
+    outcome: Outcome, sources: Iterable[Source], siblings: Iterable[Outcome] = ()
+) -> DraftRequest:
+    """A request for any ``outcome`` of the example account over ``sources`` (all handed
+    over as evidence), beside the account's other outcomes ``siblings``."""
+    by_id = {s.id: s for s in sources}
+    return DraftRequest(
+        account=example_account(),
+        outcome=outcome,
+        period=Q2_2026,
+        as_of=dt.date(2026, 7, 1),
+        evidence=evidence_for(by_id),
+        sources=by_id,
+        siblings=[o for o in siblings if o.id != outcome.id],
+    )
+
+
+def draft_extractive(request: DraftRequest) -> DraftResult:
+    return asyncio.run(ExtractiveDrafter().draft(request))

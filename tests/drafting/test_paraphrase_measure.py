@@ -11,23 +11,17 @@ negations, questions, complaints, a CSM's own words) give no statement at all.
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
-from typing import Any
-
 import pytest
 
 from clerk.domain.models import Outcome, ProofItem, Source
-from clerk.drafting.base import DraftRequest, DraftResult
-from clerk.drafting.extractive import ExtractiveDrafter
 from clerk.drafting.matching import OutcomeMatcher
 from clerk.drafting.signals import negative_signals
 from clerk.engine.verify import verify_item
 from tests.drafting.sources import (
-    Q2_2026,
-    evidence_for,
+    draft_extractive,
     example_account,
     note_source,
+    request_about,
     ticket_sources,
 )
 
@@ -112,24 +106,6 @@ def _ticket(comment: str) -> Source:
 CHANNELS = {"email": _email, "call": _call, "ticket": _ticket}
 
 
-def _request(outcome: Outcome, source: Source) -> DraftRequest:
-    by_id = {source.id: source}
-    fields: dict[str, Any] = {
-        "account": example_account(),
-        "outcome": outcome,
-        "period": Q2_2026,
-        "as_of": dt.date(2026, 7, 1),
-        "evidence": evidence_for(by_id),
-        "sources": by_id,
-        "siblings": [o for o in SIBLINGS if o.id != outcome.id],
-    }
-    return DraftRequest(**fields)
-
-
-def _draft(request: DraftRequest) -> DraftResult:
-    return asyncio.run(ExtractiveDrafter().draft(request))
-
-
 FOUND = [
     # The measure named by its instrument, after a colon preamble in an email.
     (CSAT, "email", "Quick update from our side: shoppers rated us 84 points on the survey.", 84),
@@ -186,8 +162,8 @@ NOT_PROOF = [
 def test_a_paraphrased_result_is_found_with_its_number(
     outcome: Outcome, channel: str, body: str, value: float
 ) -> None:
-    request = _request(outcome, CHANNELS[channel](body))
-    result = _draft(request)
+    request = request_about(outcome, [CHANNELS[channel](body)], SIBLINGS)
+    result = draft_extractive(request)
     [statement] = result.statements
     assert statement.delivered == value
     item = ProofItem(
@@ -206,7 +182,7 @@ def test_a_paraphrased_result_is_found_with_its_number(
 def test_a_paraphrase_that_is_not_a_result_never_becomes_proof(
     outcome: Outcome, channel: str, body: str
 ) -> None:
-    result = _draft(_request(outcome, CHANNELS[channel](body)))
+    result = draft_extractive(request_about(outcome, [CHANNELS[channel](body)], SIBLINGS))
     assert result.statements == []
 
 
@@ -232,11 +208,5 @@ def test_an_outcome_word_in_a_complaint_is_not_a_fix() -> None:
         "status": "open", "requester_id": 901, "created_at": "2026-06-18T08:00:00Z",
         "updated_at": "2026-06-18T10:00:00Z", "comments": [],
     })  # fmt: skip
-    by_id = {s.id: s for s in ticket}
-    request = DraftRequest(
-        account=example_account(), outcome=SELF_SERVICE, period=Q2_2026,
-        as_of=dt.date(2026, 7, 1), evidence=evidence_for(by_id), sources=by_id,
-        siblings=SIBLINGS,
-    )  # fmt: skip
-    [signal] = negative_signals(request)
+    [signal] = negative_signals(request_about(SELF_SERVICE, ticket, SIBLINGS))
     assert "getting worse every day" in signal.citations[0].quote

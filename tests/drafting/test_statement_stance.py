@@ -4,22 +4,17 @@ found through aliases or meaning. Every statement drafted here also passes the v
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
-from typing import Any
-
 import pytest
 
 from clerk.domain.models import Outcome, ProofItem, Source
 from clerk.drafting.base import DraftRequest, DraftResult
-from clerk.drafting.extractive import ExtractiveDrafter
 from clerk.drafting.matching import set_embedder
 from clerk.engine.verify import statement_reading, verify_item
 from tests.drafting.sources import (
-    Q2_2026,
-    evidence_for,
+    draft_extractive,
     example_account,
     note_source,
+    request_about,
     ticket_sources,
 )
 
@@ -49,24 +44,6 @@ def _note(name: str, body: str, *, kind: str = "call", author: str = "dana@vendo
           date: str = "2026-06-20") -> Source:  # fmt: skip
     front = f"date: {date}\nauthor: {author}\nkind: {kind}\nattendees: [Priya Raman]\n"
     return note_source(example_account(), name, f"---\n{front}---\n{body}\n")
-
-
-def _request(outcome: Outcome, sources: list[Source], siblings: list[Outcome] = ()) -> DraftRequest:  # type: ignore[assignment]  # noqa: E501
-    by_id = {s.id: s for s in sources}
-    fields: dict[str, Any] = {
-        "account": example_account(),
-        "outcome": outcome,
-        "period": Q2_2026,
-        "as_of": dt.date(2026, 7, 1),
-        "evidence": evidence_for(by_id),
-        "sources": by_id,
-        "siblings": list(siblings),
-    }
-    return DraftRequest(**fields)
-
-
-def _draft(request: DraftRequest) -> DraftResult:
-    return asyncio.run(ExtractiveDrafter().draft(request))
 
 
 def _item(request: DraftRequest, result: DraftResult, index: int = 0) -> ProofItem:
@@ -103,8 +80,8 @@ def _ticket(description: str, comments: list[str], *, status: str = "open") -> l
 
 def test_a_bug_report_about_the_outcome_is_a_negative_signal_never_proof() -> None:
     words = "Our checkout conversion dashboard has been blank since Tuesday. The tag looks broken."
-    request = _request(CONVERSION, _ticket(words, [words]))
-    result = _draft(request)
+    request = request_about(CONVERSION, _ticket(words, [words]))
+    result = draft_extractive(request)
     assert result.statements == []
     [signal] = result.negative_signals
     quoted = " ".join(c.quote for c in signal.citations)
@@ -121,7 +98,7 @@ def test_an_urgent_complaint_about_the_workflow_is_a_signal_not_a_statement() ->
         "priority": "urgent", "requester_id": 901, "created_at": "2026-06-18T08:00:00Z",
         "comments": [],
     })  # fmt: skip
-    result = _draft(_request(ORDERS, ticket))
+    result = draft_extractive(request_about(ORDERS, ticket))
     assert result.statements == []
     assert len(result.negative_signals) == 1
 
@@ -133,8 +110,8 @@ def test_the_result_beside_a_budget_is_the_delivered_value() -> None:
         "in September, comfortably past the 1,000 we budgeted.\n\nPriya",
         kind="email", author="priya@northwind.example",
     )  # fmt: skip
-    request = _request(ORDERS, [email])
-    result = _draft(request)
+    request = request_about(ORDERS, [email])
+    result = draft_extractive(request)
     [statement] = result.statements
     assert statement.delivered == 1310
     assert verify_item(_item(request, result), request.sources) == []
@@ -146,8 +123,8 @@ def test_a_hope_beside_a_result_gives_the_result_with_lower_confidence() -> None
         'Priya: "On contract review we would like to get under 2 hours per contract by '
         'spring, but today it still takes around 4 hours per contract."',
     )
-    request = _request(CONTRACT, [note])
-    result = _draft(request)
+    request = request_about(CONTRACT, [note])
+    result = draft_extractive(request)
     [statement] = result.statements
     assert statement.delivered == 4
     assert statement.citations[0].quote == "today it still takes around 4 hours per contract"
@@ -160,7 +137,7 @@ def test_a_hope_beside_a_result_gives_the_result_with_lower_confidence() -> None
 
 def test_hours_on_another_task_are_not_the_contract_review_value() -> None:
     note = _note("c.md", 'Priya: "We still spend 25 hours on expense reports every month."')
-    result = _draft(_request(CONTRACT, [note], siblings=[EXPENSES]))
+    result = draft_extractive(request_about(CONTRACT, [note], siblings=[EXPENSES]))
     assert result.statements == []
 
 
@@ -177,7 +154,7 @@ def test_hours_on_another_task_are_not_the_contract_review_value() -> None:
 )
 def test_a_sentence_set_aside_says_why_in_a_drafter_note(body: str, reason: str) -> None:
     note = _note("d.md", body)
-    result = _draft(_request(CLOSE, [note]))
+    result = draft_extractive(request_about(CLOSE, [note]))
     assert result.statements == []
     [why] = [n for n in result.notes if n.startswith("not used as proof")]
     assert reason in why and note.id in why
@@ -185,15 +162,15 @@ def test_a_sentence_set_aside_says_why_in_a_drafter_note(body: str, reason: str)
 
 def test_a_csm_paraphrase_outside_quotes_is_never_the_customer() -> None:
     note = _note("e.md", "Priya thinks they closed the books in five days in June.")
-    assert _draft(_request(CLOSE, [note])).statements == []
+    assert draft_extractive(request_about(CLOSE, [note])).statements == []
 
 
 def test_an_alias_finds_a_paraphrase_without_the_title_words() -> None:
     set_embedder(None)  # aliases work without the model
     try:
         note = _note("f.md", 'Priya: "Month-end wrapped up in six days this time."')
-        request = _request(CLOSE, [note])
-        [statement] = _draft(request).statements
+        request = request_about(CLOSE, [note])
+        [statement] = draft_extractive(request).statements
         assert statement.delivered == 6
     finally:
         set_embedder(None)
@@ -210,5 +187,5 @@ def test_meaning_finds_a_paraphrase_the_keywords_miss() -> None:
         unit="hours", formula="a",
     )  # fmt: skip
     note = _note("g.md", 'Priya: "Month-end wrapped up in six days this time."')
-    [statement] = _draft(_request(plain, [note], siblings=[sibling])).statements
+    [statement] = draft_extractive(request_about(plain, [note], siblings=[sibling])).statements
     assert statement.delivered == 6
