@@ -319,6 +319,30 @@ def _worker_init(url: str, settings: Settings, thresholds: Thresholds, parent: i
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
+def _prepared(
+    store: Store,
+    settings: Settings,
+    account_id: str,
+    fingerprint: str,
+    as_of: dt.date,
+    times: StageTimes | None,
+    has_shares: bool,
+) -> Prepared:
+    """One account loaded and computed (``clerk.sweep.account.prepare``) with the evidence
+    fingerprint the sweep saw, as both the parent and a worker process do it."""
+    with store.session() as session:
+        prep = prepare(
+            session,
+            account_id,
+            as_of,
+            few_events=settings.few_events,
+            times=times,
+            has_shares=has_shares,
+        )
+    prep.fingerprint = fingerprint
+    return prep
+
+
 def _worker_account(account_id: str, fp: str, as_of: dt.date, has_shares: bool) -> Worked:
     """Load, compute, draft and verify one account in a worker process (reads only)."""
     store: Store = _WORKER["store"]
@@ -326,16 +350,7 @@ def _worker_account(account_id: str, fp: str, as_of: dt.date, has_shares: bool) 
     drafter: Drafter = _WORKER["drafter"]
     times = StageTimes()
     try:
-        with store.session() as session:
-            prep = prepare(
-                session,
-                account_id,
-                as_of,
-                few_events=settings.few_events,
-                times=times,
-                has_shares=has_shares,
-            )
-        prep.fingerprint = fp
+        prep = _prepared(store, settings, account_id, fp, as_of, times, has_shares)
         limit = asyncio.Semaphore(1)
         drafts = asyncio.run(_draft_all(store, prep, as_of, drafter, limit, None, times))
         built = build(prep, drafts, as_of, drafter.name, _WORKER["thresholds"], times)
@@ -449,16 +464,9 @@ async def _locked_sweep(
         while not queue.empty():
             account_id, fp = queue.get_nowait()
             try:
-                with store.session() as session:
-                    prep = prepare(
-                        session,
-                        account_id,
-                        as_of,
-                        few_events=settings.few_events,
-                        times=times,
-                        has_shares=account_id in shares,
-                    )
-                prep.fingerprint = fp
+                prep = _prepared(
+                    store, settings, account_id, fp, as_of, times, account_id in shares
+                )
                 drafts = await _draft_all(store, prep, as_of, drafter, limit, index, times)
                 for outcome_id, draft in drafts.items():
                     if draft.notes:
