@@ -352,10 +352,10 @@ def _substance(claim: str, request: DraftRequest, quotes: list[str]) -> list[str
         if delivered is None and request.calculation is not None:
             delivered = request.calculation.result
         errors += calculation_claim_errors(claim, request.outcome, delivered)
-        errors += polarity_errors(claim, request.attainment)
+        errors += polarity_errors(claim, request.attainment, request.outcome)
     else:
         errors += statement_quote_errors(claim, quotes)
-        errors += polarity_errors(claim, request.attainment)
+        errors += polarity_errors(claim, request.attainment, request.outcome)
     return errors
 
 

@@ -422,17 +422,21 @@ def echo_errors(claim: str, instructions: Iterable[str] = ()) -> list[str]:
     return []
 
 
-def polarity_errors(claim: str, attainment: float | None) -> list[str]:
-    """The claim's own words (quotes aside) must not contradict the computed attainment."""
+def polarity_errors(
+    claim: str, attainment: float | None, outcome: Outcome | None = None
+) -> list[str]:
+    """The claim's own words (quotes aside) must not contradict the computed attainment.
+
+    With ``outcome``, a cue made only of the outcome's own words is its name, not a verdict:
+    "failed" in "revenue recovered through failed-payment retry"."""
     if attainment is None:
         return []
     own = _QUOTED_RE.sub(" ", claim)
-    if attainment >= 1 and (m := _NEGATIVE_RE.search(own)):
-        return [
-            f"the claim says {m.group(0)!r} but the outcome is at "
-            f"{number(round(attainment * 100))} % of target"
-        ]
-    if attainment < 1 and (m := _POSITIVE_RE.search(own)):
+    is_name = _outcome_word(outcome) if outcome is not None else None
+    cues = _NEGATIVE_RE if attainment >= 1 else _POSITIVE_RE
+    for m in cues.finditer(own):
+        if is_name is not None and all(is_name(w) for w in re.findall(_AZ, m.group(0))):
+            continue
         return [
             f"the claim says {m.group(0)!r} but the outcome is at "
             f"{number(round(attainment * 100))} % of target"
@@ -503,10 +507,10 @@ def claim_substance_errors(
     errors += echo_errors(claim, instructions)
     if item.kind == "calculation":
         errors += calculation_claim_errors(claim, outcome, item.delivered)
-        errors += polarity_errors(claim, item.attainment)
+        errors += polarity_errors(claim, item.attainment, outcome)
     elif item.kind == "customer_statement":
         errors += statement_quote_errors(claim, [c.quote for c in item.citations])
-        errors += polarity_errors(claim, item.attainment)
+        errors += polarity_errors(claim, item.attainment, outcome)
     return errors
 
 

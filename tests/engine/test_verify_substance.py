@@ -66,6 +66,26 @@ def test_a_claim_contradicting_the_attainment_is_refused() -> None:
     assert not polarity_errors('Priya said: "we are not slow any more".', 1.29)
 
 
+def test_a_cue_that_is_the_outcomes_own_name_is_no_contradiction() -> None:
+    retry = Outcome(
+        id="retry_revenue", title="Revenue recovered through failed-payment retry",
+        category="revenue", unit="USD", formula="a",
+    )  # fmt: skip
+    claim = (
+        "$17,463.74 revenue recovered through failed-payment retry in Q4 2025, against a "
+        "target of $13,009."
+    )
+    # Without the outcome, "failed" reads as a verdict; with it, as the outcome's name.
+    assert polarity_errors(claim, 1.34) == [
+        "the claim says 'failed' but the outcome is at 134 % of target"
+    ]
+    assert polarity_errors(claim, 1.34, retry) == []
+    # A verdict beside the name is still refused.
+    assert polarity_errors(claim.replace("in Q4", "has not improved in Q4"), 1.34, retry) == [
+        "the claim says 'not' but the outcome is at 134 % of target"
+    ]
+
+
 def test_a_calculation_claim_states_value_unit_and_outcome() -> None:
     ok = "1,290 orders processed automatically in Q2 2026, against a target of 1,000."
     assert calculation_claim_errors(ok, ORDERS, 1290) == []
