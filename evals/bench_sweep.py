@@ -2,6 +2,7 @@
 
     python -m evals.bench_sweep                     # 10,000 accounts (issue 17), simple generator
     python -m evals.bench_sweep --accounts 1000 --generator evals
+    python -m evals.bench_sweep --prepared /var/tmp/sweep10k   # generate + ingest once, reuse
 
 Generates N accounts in a temporary folder, ingests them into a fresh SQLite store under a
 temporary CLERK_HOME (no vector index: the extractive drafter reads every customer passage
@@ -127,36 +128,99 @@ def _generate(data: Path, n_accounts: int, seed: int, generator: str) -> tuple[i
     return simple_generate(data, n_accounts, seed), "simple"
 
 
-def run(
-    n_accounts: int, seed: int = 7, workdir: Path | None = None, generator: str = "evals"
-) -> SweepBench:
-    """Generate, ingest and sweep twice; return the timings.
+PREPARED_MARK = "prepared.json"  # in a --prepared folder: what was generated and ingested
 
-    Without ``workdir`` everything happens in a temporary folder removed afterwards.
-    """
-    if workdir is None:
-        with tempfile.TemporaryDirectory(prefix="clerk-bench-sweep-") as tmp:
-            return run(n_accounts, seed, Path(tmp), generator)
-    base = Path(workdir)
-    data, home = base / "data", base / "home"
-    os.environ["CLERK_HOME"] = str(home)  # never touch the user's own store
+
+def _use_home(home: Path) -> None:
+    """Point the clerk at ``home`` (never the user's own store)."""
+    os.environ["CLERK_HOME"] = str(home)
     os.environ.pop("CLERK_DATABASE_URL", None)
     from clerk.settings import get_settings
 
     get_settings.cache_clear()
+
+
+def prepare(
+    folder: Path, n_accounts: int, seed: int = 7, generator: str = "evals"
+) -> dict[str, object]:
+    """Generate and ingest ``n_accounts`` into ``folder`` once; a second call with the same
+    arguments reuses them. Returns what was prepared (accounts, events, generator, timings)."""
+    mark = folder / PREPARED_MARK
+    wanted = {"accounts": n_accounts, "seed": seed, "asked": generator}
+    if mark.exists():
+        prepared = json.loads(mark.read_text(encoding="utf-8"))
+        if {k: prepared.get(k) for k in wanted} == wanted:
+            return dict(prepared)
+        raise SystemExit(f"{folder} holds another preparation ({prepared}); use a new folder")
+    if folder.exists() and any(folder.iterdir()):
+        raise SystemExit(f"{folder} is not empty and was not prepared by this bench")
+    _use_home(folder / "home")
     from clerk.ingest import run_ingest
     from clerk.store import Store
-    from clerk.sweep.run import run_sweep
 
     t0 = time.perf_counter()
-    accounts, used = _generate(data, n_accounts, seed, generator)
+    accounts, used = _generate(folder / "data", n_accounts, seed, generator)
     generated = time.perf_counter() - t0
-
     store = Store()
     try:
         t0 = time.perf_counter()
-        report = run_ingest(data, store)
+        report = run_ingest(folder / "data", store)
         ingested = time.perf_counter() - t0
+    finally:
+        store.close()
+    prepared = {
+        **wanted,
+        "generator": used,
+        "events": report.counts["events"].new,
+        "generate_seconds": generated,
+        "ingest_seconds": ingested,
+    }
+    mark.write_text(json.dumps(prepared), encoding="utf-8")
+    return prepared
+
+
+def run(
+    n_accounts: int,
+    seed: int = 7,
+    workdir: Path | None = None,
+    generator: str = "evals",
+    prepared: Path | None = None,
+) -> SweepBench:
+    """Generate, ingest and sweep twice; return the timings.
+
+    Without ``workdir`` everything happens in a temporary folder removed afterwards. With
+    ``prepared`` the generated and ingested store is made once there (see ``prepare``) and
+    each run sweeps a fresh copy of it, so a quiet run times the sweep alone.
+    """
+    if workdir is None:
+        with tempfile.TemporaryDirectory(prefix="clerk-bench-sweep-") as tmp:
+            return run(n_accounts, seed, Path(tmp), generator, prepared)
+    base = Path(workdir)
+    home = base / "home"
+    if prepared is not None:
+        done = prepare(prepared, n_accounts, seed, generator)
+        shutil.copytree(prepared / "home", home)
+        accounts, used = int(str(done["accounts"])), str(done["generator"])
+        generated = float(str(done["generate_seconds"]))
+        ingested = float(str(done["ingest_seconds"]))
+        events = int(str(done["events"]))
+    _use_home(home)
+    from clerk.store import Store
+    from clerk.sweep.run import run_sweep
+
+    if prepared is None:
+        from clerk.ingest import run_ingest
+
+        t0 = time.perf_counter()
+        accounts, used = _generate(base / "data", n_accounts, seed, generator)
+        generated = time.perf_counter() - t0
+    store = Store()
+    try:
+        if prepared is None:
+            t0 = time.perf_counter()
+            report = run_ingest(base / "data", store)
+            ingested = time.perf_counter() - t0
+            events = report.counts["events"].new
         rss_before = peak_rss_mb()
         first = run_sweep(store, as_of=AS_OF)
         second = run_sweep(store, as_of=AS_OF)
@@ -167,7 +231,7 @@ def run(
     return SweepBench(
         accounts=accounts,
         generator=used,
-        events=report.counts["events"].new,
+        events=events,
         generate_seconds=generated,
         ingest_seconds=ingested,
         first_seconds=first.seconds,
@@ -188,6 +252,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument(
+        "--prepared",
+        type=Path,
+        default=None,
+        help="generate and ingest once into this folder; later runs sweep a copy of it",
+    )
+    parser.add_argument(
         "--generator",
         choices=("evals", "simple"),
         default="simple",
@@ -195,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     watch = load.start("sweep")
-    result = run(args.accounts, args.seed, args.workdir, args.generator)
+    result = run(args.accounts, args.seed, args.workdir, args.generator, args.prepared)
     print(
         f"accounts           {result.accounts:,} ({result.events:,} events, "
         f"{result.generator} generator)"
