@@ -468,6 +468,12 @@ class Reading:
 def clauses(text: str) -> list[tuple[int, int]]:
     """Clauses of a sentence as (start, end): cut at commas, semicolons, dashes, colons,
     brackets and before a contrast ("but", "however", "today")."""
+    # The sweep reads each sentence once per outcome: the cut is cached, the list is new.
+    return list(_clauses(text))
+
+
+@lru_cache(maxsize=1 << 14)
+def _clauses(text: str) -> tuple[tuple[int, int], ...]:
     bounds, cut = [], 0
     for m in _CLAUSE_BREAK.finditer(text):
         # A comma inside a number ("1,320") has no space after it, so it never cuts here.
@@ -475,7 +481,7 @@ def clauses(text: str) -> list[tuple[int, int]]:
             bounds.append((cut, m.start()))
         cut = m.end() if m.group(0).strip() else m.start() + 1
     bounds.append((cut, len(text)))
-    return [(s, e) for s, e in bounds if text[s:e].strip()]
+    return tuple((s, e) for s, e in bounds if text[s:e].strip())
 
 
 def _masked(text: str, spans: list[tuple[int, int]]) -> str:
@@ -596,6 +602,12 @@ def _stance_of(
     return "achieved", None
 
 
+@lru_cache(maxsize=1 << 14)
+def _plan_comparisons(text: str) -> tuple[tuple[int, int], ...]:
+    """Spans of "more than we planned"-like phrases (masked as no stance cue), per sentence."""
+    return tuple((c.start(), c.end()) for c in _PLAN_COMPARISON.finditer(text))
+
+
 def read_statement(
     text: str,
     unit: str,
@@ -644,7 +656,7 @@ def read_statement(
         for neg in re.finditer(r"\b(?:without|no|non|zero)[ -]([A-Za-z]+)", text, re.I):
             if is_topic(neg.group(1)):
                 masks.append((neg.start(), neg.end()))
-    masks += [(c.start(), c.end()) for c in _PLAN_COMPARISON.finditer(text)]
+    masks += _plan_comparisons(text)
     masked = _masked(text, masks)
     parts = clauses(text) or [(0, len(text))]
     values = [r for r in roles if r.role in ("value", "weak_baseline")]

@@ -206,8 +206,15 @@ def _ticket_id(source: Source | None, source_id: str) -> str | None:
     return parse_source_id(source_id).ticket_id
 
 
-def _resolved(passage: Passage, request: DraftRequest, keywords: set[str]) -> bool:
-    """True when something after ``passage`` (up to as-of) shows the complaint was settled."""
+def _resolved(
+    passage: Passage,
+    request: DraftRequest,
+    keywords: set[str],
+    passages: list[Passage] | None = None,
+) -> bool:
+    """True when something after ``passage`` (up to as-of) shows the complaint was settled.
+
+    ``passages``: ``customer_passages(request)`` when the caller has them already."""
     as_of = request.as_of
     source = request.sources.get(passage.source_id)
     ticket_id = _ticket_id(source, passage.source_id)
@@ -243,7 +250,7 @@ def _resolved(passage: Passage, request: DraftRequest, keywords: set[str]) -> bo
     known = {(p.source_id, p.start) for p in later}
     later += [
         p
-        for p in customer_passages(request)
+        for p in (customer_passages(request) if passages is None else passages)
         if (ref := parse_source_id(p.source_id)).ticket_id == ticket_id
         and ref.comment_id is not None
         and p.date > passage.date
@@ -297,7 +304,7 @@ def negative_signals(request: DraftRequest) -> list[SignalDraft]:
         context = _with_neighbours(passages, n)
         if not keyword_hits(context, title) or keyword_hits(context, keywords) < need:
             continue
-        if _resolved(passage, request, keywords):
+        if _resolved(passage, request, keywords, passages):
             continue
         thread = _thread(passage, request)
         if thread not in best or _strength(passage, keywords) > _strength(best[thread], keywords):
