@@ -507,6 +507,36 @@ def _role(
     is_topic: Callable[[str], bool] | None,
     same_measure: Callable[[str, int, int], bool] | None = None,
 ) -> _Role:
+    fixed = _text_role(text, m)
+    if fixed is not None:
+        return fixed
+    if is_topic is not None:
+        topic = _TOPIC_AFTER.match(text[m.end :])
+        if topic is not None:
+            words = [w.lower() for w in topic.groups()[1:] if w]
+            content = [w for w in words if w not in _GENERIC_TOPIC and w not in _MONTH_WORDS]
+            if (
+                content
+                and not any(is_topic(w) for w in words)
+                and not _is_unit_word(content[0], unit)
+                and not (
+                    same_measure is not None
+                    and same_measure(text, m.end + topic.start("prep"), m.end + topic.end())
+                )
+            ):
+                return _Role(m, "other_measure")
+    before = text[max(0, m.start - 48) : m.start]
+    after = text[m.end : m.end + 70]
+    if _WEAK_BASELINE_BEFORE.search(before) or _BASELINE_AFTER.match(after):
+        return _Role(m, "weak_baseline")
+    return _Role(m, "value")
+
+
+@lru_cache(maxsize=1 << 15)
+def _text_role(text: str, m: NumberMention) -> _Role | None:
+    """The roles the words around ``m`` decide alone (label, delta, target, baseline, period),
+    whatever the outcome: cached, as the sweep reads each sentence once per outcome (a
+    ``_Role`` is never changed once made). None: the outcome's words decide."""
     before = text[max(0, m.start - 48) : m.start]
     after = text[m.end : m.end + 70]
     if _LABEL_BEFORE.search(before[-14:]) and not re.search(r"\bper\s*$", before, re.I):
@@ -527,24 +557,7 @@ def _role(
         _PERIOD_BEFORE.search(before[-40:]) or _PERIOD_AFTER.match(text[m.end :])
     ):
         return _Role(m, "period")
-    if is_topic is not None:
-        topic = _TOPIC_AFTER.match(text[m.end :])
-        if topic is not None:
-            words = [w.lower() for w in topic.groups()[1:] if w]
-            content = [w for w in words if w not in _GENERIC_TOPIC and w not in _MONTH_WORDS]
-            if (
-                content
-                and not any(is_topic(w) for w in words)
-                and not _is_unit_word(content[0], unit)
-                and not (
-                    same_measure is not None
-                    and same_measure(text, m.end + topic.start("prep"), m.end + topic.end())
-                )
-            ):
-                return _Role(m, "other_measure")
-    if _WEAK_BASELINE_BEFORE.search(before) or _BASELINE_AFTER.match(after):
-        return _Role(m, "weak_baseline")
-    return _Role(m, "value")
+    return None
 
 
 def _other_unit(m: NumberMention, unit: str) -> bool:

@@ -123,6 +123,7 @@ def complaint(text: str, topic: Iterable[str] = ()) -> bool:
     return is_complaint(text, (lambda w: stem(w) in stems) if stems else None)
 
 
+@lru_cache(maxsize=1 << 14)  # the drafter asks it of each sentence once per outcome
 def looks_like_instruction(text: str) -> bool:
     """True for text written to steer a drafter ("ignore previous instructions and ...")."""
     return bool(_INSTRUCTION.search(text))
