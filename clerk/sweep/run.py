@@ -348,6 +348,7 @@ def _worker_init(url: str, settings: Settings, thresholds: Thresholds, parent: i
     _WORKER["settings"] = settings
     _WORKER["thresholds"] = thresholds
     _WORKER["drafter"] = get_drafter(settings)
+    _WORKER["loop"] = asyncio.new_event_loop()  # one per worker, not one per account
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
@@ -383,8 +384,11 @@ def _worker_account(account_id: str, fp: str, as_of: dt.date, has_shares: bool) 
     times = StageTimes()
     try:
         prep = _prepared(store, settings, account_id, fp, as_of, times, has_shares)
+        loop: asyncio.AbstractEventLoop = _WORKER["loop"]
         limit = asyncio.Semaphore(1)
-        drafts = asyncio.run(_draft_all(store, prep, as_of, drafter, limit, None, times))
+        drafts = loop.run_until_complete(
+            _draft_all(store, prep, as_of, drafter, limit, None, times)
+        )
         built = build(prep, drafts, as_of, drafter.name, _WORKER["thresholds"], times)
     except Exception as exc:  # noqa: BLE001 - one broken account must not stop the rest
         log.exception("sweep of %s failed", account_id)
