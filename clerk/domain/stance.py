@@ -468,6 +468,12 @@ class Reading:
 def clauses(text: str) -> list[tuple[int, int]]:
     """Clauses of a sentence as (start, end): cut at commas, semicolons, dashes, colons,
     brackets and before a contrast ("but", "however", "today")."""
+    # The sweep reads each sentence once per outcome: the cut is cached, the list is new.
+    return list(_clauses(text))
+
+
+@lru_cache(maxsize=1 << 14)
+def _clauses(text: str) -> tuple[tuple[int, int], ...]:
     bounds, cut = [], 0
     for m in _CLAUSE_BREAK.finditer(text):
         # A comma inside a number ("1,320") has no space after it, so it never cuts here.
@@ -475,7 +481,7 @@ def clauses(text: str) -> list[tuple[int, int]]:
             bounds.append((cut, m.start()))
         cut = m.end() if m.group(0).strip() else m.start() + 1
     bounds.append((cut, len(text)))
-    return [(s, e) for s, e in bounds if text[s:e].strip()]
+    return tuple((s, e) for s, e in bounds if text[s:e].strip())
 
 
 def _masked(text: str, spans: list[tuple[int, int]]) -> str:
@@ -501,6 +507,36 @@ def _role(
     is_topic: Callable[[str], bool] | None,
     same_measure: Callable[[str, int, int], bool] | None = None,
 ) -> _Role:
+    fixed = _text_role(text, m)
+    if fixed is not None:
+        return fixed
+    if is_topic is not None:
+        topic = _TOPIC_AFTER.match(text[m.end :])
+        if topic is not None:
+            words = [w.lower() for w in topic.groups()[1:] if w]
+            content = [w for w in words if w not in _GENERIC_TOPIC and w not in _MONTH_WORDS]
+            if (
+                content
+                and not any(is_topic(w) for w in words)
+                and not _is_unit_word(content[0], unit)
+                and not (
+                    same_measure is not None
+                    and same_measure(text, m.end + topic.start("prep"), m.end + topic.end())
+                )
+            ):
+                return _Role(m, "other_measure")
+    before = text[max(0, m.start - 48) : m.start]
+    after = text[m.end : m.end + 70]
+    if _WEAK_BASELINE_BEFORE.search(before) or _BASELINE_AFTER.match(after):
+        return _Role(m, "weak_baseline")
+    return _Role(m, "value")
+
+
+@lru_cache(maxsize=1 << 15)
+def _text_role(text: str, m: NumberMention) -> _Role | None:
+    """The roles the words around ``m`` decide alone (label, delta, target, baseline, period),
+    whatever the outcome: cached, as the sweep reads each sentence once per outcome (a
+    ``_Role`` is never changed once made). None: the outcome's words decide."""
     before = text[max(0, m.start - 48) : m.start]
     after = text[m.end : m.end + 70]
     if _LABEL_BEFORE.search(before[-14:]) and not re.search(r"\bper\s*$", before, re.I):
@@ -521,24 +557,7 @@ def _role(
         _PERIOD_BEFORE.search(before[-40:]) or _PERIOD_AFTER.match(text[m.end :])
     ):
         return _Role(m, "period")
-    if is_topic is not None:
-        topic = _TOPIC_AFTER.match(text[m.end :])
-        if topic is not None:
-            words = [w.lower() for w in topic.groups()[1:] if w]
-            content = [w for w in words if w not in _GENERIC_TOPIC and w not in _MONTH_WORDS]
-            if (
-                content
-                and not any(is_topic(w) for w in words)
-                and not _is_unit_word(content[0], unit)
-                and not (
-                    same_measure is not None
-                    and same_measure(text, m.end + topic.start("prep"), m.end + topic.end())
-                )
-            ):
-                return _Role(m, "other_measure")
-    if _WEAK_BASELINE_BEFORE.search(before) or _BASELINE_AFTER.match(after):
-        return _Role(m, "weak_baseline")
-    return _Role(m, "value")
+    return None
 
 
 def _other_unit(m: NumberMention, unit: str) -> bool:
@@ -596,6 +615,12 @@ def _stance_of(
     return "achieved", None
 
 
+@lru_cache(maxsize=1 << 14)
+def _plan_comparisons(text: str) -> tuple[tuple[int, int], ...]:
+    """Spans of "more than we planned"-like phrases (masked as no stance cue), per sentence."""
+    return tuple((c.start(), c.end()) for c in _PLAN_COMPARISON.finditer(text))
+
+
 def read_statement(
     text: str,
     unit: str,
@@ -644,7 +669,7 @@ def read_statement(
         for neg in re.finditer(r"\b(?:without|no|non|zero)[ -]([A-Za-z]+)", text, re.I):
             if is_topic(neg.group(1)):
                 masks.append((neg.start(), neg.end()))
-    masks += [(c.start(), c.end()) for c in _PLAN_COMPARISON.finditer(text)]
+    masks += _plan_comparisons(text)
     masked = _masked(text, masks)
     parts = clauses(text) or [(0, len(text))]
     values = [r for r in roles if r.role in ("value", "weak_baseline")]

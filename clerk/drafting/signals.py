@@ -123,6 +123,7 @@ def complaint(text: str, topic: Iterable[str] = ()) -> bool:
     return is_complaint(text, (lambda w: stem(w) in stems) if stems else None)
 
 
+@lru_cache(maxsize=1 << 14)  # the drafter asks it of each sentence once per outcome
 def looks_like_instruction(text: str) -> bool:
     """True for text written to steer a drafter ("ignore previous instructions and ...")."""
     return bool(_INSTRUCTION.search(text))
@@ -206,8 +207,15 @@ def _ticket_id(source: Source | None, source_id: str) -> str | None:
     return parse_source_id(source_id).ticket_id
 
 
-def _resolved(passage: Passage, request: DraftRequest, keywords: set[str]) -> bool:
-    """True when something after ``passage`` (up to as-of) shows the complaint was settled."""
+def _resolved(
+    passage: Passage,
+    request: DraftRequest,
+    keywords: set[str],
+    passages: list[Passage] | None = None,
+) -> bool:
+    """True when something after ``passage`` (up to as-of) shows the complaint was settled.
+
+    ``passages``: ``customer_passages(request)`` when the caller has them already."""
     as_of = request.as_of
     source = request.sources.get(passage.source_id)
     ticket_id = _ticket_id(source, passage.source_id)
@@ -243,7 +251,7 @@ def _resolved(passage: Passage, request: DraftRequest, keywords: set[str]) -> bo
     known = {(p.source_id, p.start) for p in later}
     later += [
         p
-        for p in customer_passages(request)
+        for p in (customer_passages(request) if passages is None else passages)
         if (ref := parse_source_id(p.source_id)).ticket_id == ticket_id
         and ref.comment_id is not None
         and p.date > passage.date
@@ -297,7 +305,7 @@ def negative_signals(request: DraftRequest) -> list[SignalDraft]:
         context = _with_neighbours(passages, n)
         if not keyword_hits(context, title) or keyword_hits(context, keywords) < need:
             continue
-        if _resolved(passage, request, keywords):
+        if _resolved(passage, request, keywords, passages):
             continue
         thread = _thread(passage, request)
         if thread not in best or _strength(passage, keywords) > _strength(best[thread], keywords):

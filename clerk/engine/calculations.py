@@ -19,9 +19,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from clerk.domain.format import claim_number, money
-from clerk.domain.formula import FormulaError, Uncomputable, dependency_order, parse
+from clerk.domain.formula import (
+    Formula,
+    FormulaError,
+    Uncomputable,
+    dependency_order,
+    parse,
+)
 from clerk.domain.ids import assumption_source_id, outcome_source_id
 from clerk.domain.models import (
     Account,
@@ -193,6 +200,13 @@ def _metric_input(
     return result
 
 
+@lru_cache(maxsize=1024)
+def _parsed(text: str) -> Formula:
+    """``parse``, once per formula text in a process: a sweep evaluates the same few value-case
+    formulas for every account (a refused formula raises each time; errors are not cached)."""
+    return parse(text)
+
+
 def evaluate_value_case(
     account: Account,
     value_case: ValueCase,
@@ -235,7 +249,7 @@ def evaluate_value_case(
                 result.inputs.append(_assumption_input(outcome, item, value_case.source))
         values = {i.name: i.value for i in result.inputs}
         try:
-            formula = parse(outcome.formula)
+            formula = _parsed(outcome.formula)
             unknown = [n for n in formula.names if n not in values]
             if unknown:
                 raise Uncomputable("formula names unknown input " + ", ".join(unknown))

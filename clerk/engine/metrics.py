@@ -156,11 +156,15 @@ def aggregate(session: Session, account_id: str, query: MetricQuery, period: Per
     built = _statements(session.get_bind().dialect.name, query)
     params = {"account_id": account_id, "start": start, "end": end}
     checked: dict[str, Any] = {}
+    # Core statements on the session's connection (same transaction, after a flush of any
+    # pending rows), without the ORM's execute path around each of these small queries.
+    session.flush()
+    run = session.connection().execute
 
     total: Any = None
     events: Any = None
     if built.scan is not None:
-        found = session.execute(built.scan, params).one()
+        found = run(built.scan, params).one()
         events, non_numeric, example = found[0], found[1], found[2]
         total = found[3] if agg in ("sum", "max") else None
         checked = {"field": fld, "non_numeric": int(non_numeric or 0), "example": example}
@@ -169,7 +173,7 @@ def aggregate(session: Session, account_id: str, query: MetricQuery, period: Per
 
     if agg == "latest":
         assert built.latest is not None
-        row = session.execute(built.latest, params).first()
+        row = run(built.latest, params).first()
         value = None if row is None or row[0] is None else float(row[0])
         notes = () if value is not None or not events else (f"no event has a number in {fld}",)
         return MetricValue(value, int(events), source_id, notes, **checked)
@@ -178,10 +182,10 @@ def aggregate(session: Session, account_id: str, query: MetricQuery, period: Per
         result = total
     elif agg == "count":
         assert built.count is not None
-        events = result = session.execute(built.count, params).scalar_one()
+        events = result = run(built.count, params).scalar_one()
     else:
         assert built.unique is not None
-        events, result = session.execute(built.unique, params).one()
+        events, result = run(built.unique, params).one()
     extra: dict[str, Any] = checked if agg in ("sum", "max") else {}
     if not events:
         return MetricValue(None, 0, source_id)

@@ -198,6 +198,8 @@ def without_period_names(claim: str, period: Period | None, unit: str | None = N
             f"{MONTH_NAMES[day.month - 1]} {year}",
         }  # fmt: skip
     for name in sorted((n for n in names if n), key=len, reverse=True):
+        if name not in claim:
+            continue  # no match possible: skip the pattern (claims name one or two of these)
         claim = re.sub(
             rf"(?<![\w.,$€£]){re.escape(name)}(?![\w%]|[.,]\d{quantity})", " " * len(name), claim
         )

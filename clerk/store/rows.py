@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from clerk.domain.models import Account, GapFlag, Outcome, ProofItem, ValueCase
@@ -160,10 +160,16 @@ def stored_value_case(session: Session, account_id: str) -> ValueCase:
     An account without a value case gets an empty one.
     """
     row = session.get(ValueCaseRow, account_id)
-    outcomes = session.scalars(
-        select(OutcomeRow).where(OutcomeRow.account_id == account_id).order_by(OutcomeRow.position)
-    ).all()
+    outcomes = session.scalars(_OUTCOMES_OF, {"account_id": account_id}).all()
     return value_case_from_rows(account_id, row, outcomes)
+
+
+# Built once (a sweep reads every account's outcomes), the account bound as a parameter.
+_OUTCOMES_OF = (
+    select(OutcomeRow)
+    .where(OutcomeRow.account_id == bindparam("account_id"))
+    .order_by(OutcomeRow.position)
+)
 
 
 def value_case_from_rows(

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from clerk.domain.ids import evidence_key, item_id, parse_source_id, ticket_source_id
@@ -112,16 +112,18 @@ def share_states(session: Session) -> dict[str, str]:
     return {a: ",".join(map(str, v)) for a, v in state.items()}
 
 
+# Built once, the account and the day after as-of bound as parameters.
+_SOURCES_OF = select(SourceRow).where(
+    SourceRow.account_id == bindparam("account_id"),
+    SourceRow.kind != "usage_digest",
+    SourceRow.date < bindparam("until"),
+)
+
+
 def load_sources(session: Session, account_id: str, as_of: dt.date) -> dict[str, Source]:
     """Every ticket, comment and note of the account dated up to and including as-of."""
     until = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
-    rows = session.scalars(
-        select(SourceRow).where(
-            SourceRow.account_id == account_id,
-            SourceRow.kind != "usage_digest",
-            SourceRow.date < until,
-        )
-    )
+    rows = session.scalars(_SOURCES_OF, {"account_id": account_id, "until": until})
     return {
         r.id: Source(
             id=r.id,

@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from clerk.domain.models import GapFlag, ProofItem
@@ -23,6 +23,11 @@ from clerk.domain.vocabulary import OPEN_GAP_STATUSES, PENDING_STATUSES
 from clerk.store.tables import GapFlagRow, ProofItemRow, utcnow
 
 Slot = tuple[str | None, str, dt.date | None, dt.date | None]  # outcome, kind, start, end
+
+# An account's stored items and flags: built once (coercing a fresh select per account cost
+# more than running it), the account bound as a parameter.
+_ITEMS_OF = select(ProofItemRow).where(ProofItemRow.account_id == bindparam("account_id"))
+_GAPS_OF = select(GapFlagRow).where(GapFlagRow.account_id == bindparam("account_id"))
 
 
 def slot_of(item: ProofItem) -> Slot:
@@ -77,12 +82,7 @@ def save_drafts(
     for item in items:
         new_by_slot.setdefault(match(slot_of(item)), []).append(item.id)
 
-    existing = {
-        row.id: row
-        for row in session.scalars(
-            select(ProofItemRow).where(ProofItemRow.account_id == account_id)
-        )
-    }
+    existing = {row.id: row for row in session.scalars(_ITEMS_OF, {"account_id": account_id})}
     confirmed: list[str] = []
     fresh_rows: list[dict[str, object]] = []
     for item in items:
@@ -160,10 +160,7 @@ def _save_gaps(
     now: dt.datetime,
     periods: set[tuple[str | None, dt.date | None, dt.date | None]],
 ) -> None:
-    rows = {
-        row.id: row
-        for row in session.scalars(select(GapFlagRow).where(GapFlagRow.account_id == account_id))
-    }
+    rows = {row.id: row for row in session.scalars(_GAPS_OF, {"account_id": account_id})}
     raised = {g.id for g in gaps}
     fresh_rows: list[dict[str, object]] = []
     for gap in gaps:

@@ -15,9 +15,11 @@ at once; database work stays on the event loop's thread, one account at a time.
 With the offline (extractive) drafter the work is CPU, not waiting: a sweep of at least
 ``POOL_MIN_ACCOUNTS`` accounts then runs ``settings.sweep_workers`` worker processes (0: one
 per core) that each load, compute, draft and verify accounts on their own database
-connection (reads only), while this process stores every account's result in its own
-transaction, as before. The lock, the fingerprints and the per-account atomicity are the
-parent's, unchanged; a worker exits when its parent is gone.
+connection (reads only), while this process stores the results, up to ``STORE_BATCH``
+finished accounts per transaction (every account whole in it: a kill before the commit
+leaves those accounts to the next sweep, a failing one is retried alone). The lock, the
+fingerprints and the per-account atomicity are the parent's; a worker exits when its parent
+is gone.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +75,8 @@ log = logging.getLogger(__name__)
 Built = tuple[list[ProofItem], list[GapFlag], list[Slot], dict[str, str]]
 # Worker processes pay off only when there is enough to share out.
 POOL_MIN_ACCOUNTS = 16
+# Accounts the parent of a pooled sweep commits together (one commit instead of one each).
+STORE_BATCH = 32
 # Bump when the engine's output for the same evidence changes, so every account is redrafted.
 ENGINE_VERSION = "1"
 
@@ -195,19 +201,22 @@ def store_account(
     sweep_id: int | None = None,
     times: StageTimes | None = None,
     built: Built | None = None,
+    session: Session | None = None,
 ) -> AccountChanges:
     """Build, verify and store one account's drafts, its fingerprint and the lines its CSM's
     digest owes (``clerk.sweep.csm_digests``), in one transaction.
 
     ``built``: what :func:`clerk.sweep.account.build` returned for them (a worker process did
-    it), so only the storing is left."""
+    it), so only the storing is left. ``session``: the caller's transaction, which commits
+    this account together with others of a batch (see :func:`_store_batch`); without it the
+    account gets a transaction of its own."""
     if built is None:
         built = build(prep, drafts, as_of, drafter, thresholds, times)
     items, gaps, slots, keys = built
     account = prep.account
     by_item = {i.id: i for i in items}
     by_gap = {g.id: g for g in gaps}
-    with timed(times, "storing"), store.session() as session:
+    with timed(times, "storing"), _transaction(store, session) as session:
         stats: SaveStats = save_drafts(session, account.id, as_of, items, gaps, slots, keys)
         resolved = [session.get(GapFlagRow, g) for g in stats.resolved_gaps]
         changes = AccountChanges(
@@ -224,6 +233,16 @@ def store_account(
     return changes
 
 
+@contextmanager
+def _transaction(store: Store, session: Session | None) -> Iterator[Session]:
+    """``session`` as it is (its owner commits), else a new transaction of its own."""
+    if session is not None:
+        yield session
+        return
+    with store.session() as own:
+        yield own
+
+
 def _save_state(session: Session, account_id: str, as_of: dt.date, fingerprint: str) -> None:
     """Upsert the account's fingerprint (one statement; ``merge`` read the row first)."""
     values = {
@@ -232,21 +251,34 @@ def _save_state(session: Session, account_id: str, as_of: dt.date, fingerprint: 
         "fingerprint": fingerprint,
         "swept_at": utcnow(),
     }
-    dialect = session.get_bind().dialect.name
-    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(dialect)
-    if insert is None:
+    upsert = _state_upsert(session.get_bind().dialect.name)
+    if upsert is None:
         session.merge(SweepStateRow(**values))
         return
-    upsert: Any = insert(SweepStateRow).values(**values)  # the dialect's own Insert
-    session.execute(
-        upsert.on_conflict_do_update(
+    session.connection().execute(upsert, values)  # Core: no ORM execute path per account
+
+
+_UPSERTS: dict[str, Any] = {}
+
+
+def _state_upsert(dialect: str) -> Any:
+    """The dialect's fingerprint upsert, built once per sweep process (building and coercing
+    the statement per account cost more than running it); None without an upsert."""
+    if dialect in _UPSERTS:
+        return _UPSERTS[dialect]
+    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(dialect)
+    upsert: Any = None
+    if insert is not None:
+        upsert = insert(SweepStateRow)  # the dialect's own Insert; values come as parameters
+        upsert = upsert.on_conflict_do_update(
             index_elements=[SweepStateRow.account_id, SweepStateRow.as_of],
             set_={
                 "fingerprint": upsert.excluded.fingerprint,
                 "swept_at": upsert.excluded.swept_at,
             },
         )
-    )
+    _UPSERTS[dialect] = upsert
+    return upsert
 
 
 async def _draft_all(
@@ -316,6 +348,7 @@ def _worker_init(url: str, settings: Settings, thresholds: Thresholds, parent: i
     _WORKER["settings"] = settings
     _WORKER["thresholds"] = thresholds
     _WORKER["drafter"] = get_drafter(settings)
+    _WORKER["loop"] = asyncio.new_event_loop()  # one per worker, not one per account
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
@@ -351,8 +384,11 @@ def _worker_account(account_id: str, fp: str, as_of: dt.date, has_shares: bool) 
     times = StageTimes()
     try:
         prep = _prepared(store, settings, account_id, fp, as_of, times, has_shares)
+        loop: asyncio.AbstractEventLoop = _WORKER["loop"]
         limit = asyncio.Semaphore(1)
-        drafts = asyncio.run(_draft_all(store, prep, as_of, drafter, limit, None, times))
+        drafts = loop.run_until_complete(
+            _draft_all(store, prep, as_of, drafter, limit, None, times)
+        )
         built = build(prep, drafts, as_of, drafter.name, _WORKER["thresholds"], times)
     except Exception as exc:  # noqa: BLE001 - one broken account must not stop the rest
         log.exception("sweep of %s failed", account_id)
@@ -548,8 +584,8 @@ def _sweep_in_pool(
     task: Any,
     shares: dict[str, str],
 ) -> None:
-    """Workers compute, draft and verify; this process stores each account as it comes back
-    (one transaction per account, as in the single-process sweep)."""
+    """Workers compute, draft and verify; this process stores the accounts as they come back,
+    up to ``STORE_BATCH`` finished accounts per transaction (``_store_batch``)."""
     context = multiprocessing.get_context("fork")
     initargs = (store.url, settings, thresholds, os.getpid())
     with ProcessPoolExecutor(
@@ -571,6 +607,7 @@ def _sweep_in_pool(
         refill()  # the workers fork before the progress bar starts its thread
         if progress is not None:
             progress.start()
+        ready: list[Worked] = []
         while inflight:
             done, _ = wait(inflight, return_when=FIRST_COMPLETED)
             finished = [(inflight.pop(f), f) for f in done]
@@ -580,30 +617,81 @@ def _sweep_in_pool(
                     progress.advance(task)
                 try:
                     worked = future.result()
-                    if worked.error is None and worked.prep is not None:
-                        for stage, seconds in worked.seconds.items():
-                            times.add(stage, seconds)
-                        for outcome_id, notes in worked.notes.items():
-                            report.drafter_notes[f"{account_id}/{outcome_id}"] = notes
-                        changes = store_account(
-                            store,
-                            worked.prep,
-                            {},
-                            as_of,
-                            drafter,
-                            thresholds,
-                            report.sweep_id,
-                            times,
-                            built=worked.built,
-                        )
                 except Exception as exc:  # noqa: BLE001 - one broken account must not stop the rest
                     log.exception("sweep of %s failed", account_id)
                     report.failed[account_id] = f"{type(exc).__name__}: {exc}"
                     continue
                 if worked.error is not None or worked.prep is None:
                     report.failed[account_id] = worked.error or "no result"  # the worker logged it
-                else:
-                    _record(report, changes)
+                    continue
+                for stage, seconds in worked.seconds.items():
+                    times.add(stage, seconds)
+                for outcome_id, notes in worked.notes.items():
+                    report.drafter_notes[f"{account_id}/{outcome_id}"] = notes
+                ready.append(worked)
+            if len(ready) >= STORE_BATCH or not inflight:
+                _store_batch(store, ready, as_of, drafter, thresholds, report, times)
+                ready = []
+
+
+def _store_batch(
+    store: Store,
+    batch: list[Worked],
+    as_of: dt.date,
+    drafter: str,
+    thresholds: Thresholds,
+    report: SweepReport,
+    times: StageTimes,
+) -> None:
+    """Store finished accounts in one transaction: each account is whole in it, and a kill
+    before the commit leaves all of them to the next sweep. When one of them fails, the
+    batch is rolled back and each account stored on its own, so only that one fails."""
+    if not batch:
+        return
+    try:
+        with store.session() as session:
+            stored = [
+                store_account(
+                    store,
+                    w.prep,
+                    {},
+                    as_of,
+                    drafter,
+                    thresholds,
+                    report.sweep_id,
+                    times,
+                    built=w.built,
+                    session=session,
+                )
+                for w in batch
+                if w.prep is not None
+            ]
+    except Exception:  # noqa: BLE001 - retried one by one below, where the culprit is named
+        log.debug("a batch of %d accounts failed; storing them one by one", len(batch))
+    else:
+        for changes in stored:
+            _record(report, changes)
+        return
+    for w in batch:
+        if w.prep is None:
+            continue
+        try:
+            changes = store_account(
+                store,
+                w.prep,
+                {},
+                as_of,
+                drafter,
+                thresholds,
+                report.sweep_id,
+                times,
+                built=w.built,
+            )
+        except Exception as exc:  # noqa: BLE001 - one broken account must not stop the rest
+            log.exception("sweep of %s failed", w.account_id)
+            report.failed[w.account_id] = f"{type(exc).__name__}: {exc}"
+        else:
+            _record(report, changes)
 
 
 def run_sweep(

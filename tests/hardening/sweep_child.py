@@ -5,7 +5,9 @@ python -m tests.hardening.sweep_child DATABASE_URL AS_OF ACCOUNTS POINT
 POINT: ``account`` (two accounts stored, the rest not), ``finish`` (every account stored,
 the sweep row still running, no digest), ``claim`` (the digest transaction half done, not
 committed), ``files`` (digests committed, no file written), ``append`` (one digest file
-written, not yet marked written). CLERK_HOME comes from the environment.
+written, not yet marked written). With worker processes (16 accounts or more) "stored"
+means handed to the transaction of their batch, which the kill leaves uncommitted.
+CLERK_HOME comes from the environment.
 """
 
 from __future__ import annotations

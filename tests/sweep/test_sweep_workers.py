@@ -88,3 +88,44 @@ def test_a_small_sweep_or_one_worker_stays_in_one_process() -> None:
     assert sweep_run._pool_size(settings, None, None, POOL_MIN_ACCOUNTS - 1) == 0
     assert sweep_run._pool_size(Settings(sweep_workers=1), None, None, 100) == 0
     assert sweep_run._pool_size(Settings(sweep_workers=2, llm="openai:m"), None, None, 100) == 0
+
+
+def test_an_account_that_fails_to_store_fails_alone_and_leaves_nothing_half_written(
+    example_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The pooled sweep commits finished accounts in batches: one account whose storing
+    # breaks (after writing its drafts) must not take its batch-mates with it, nor leave
+    # its own drafts, digest lines or fingerprint behind.
+    n = POOL_MIN_ACCOUNTS
+    data = many_accounts(example_dir, tmp_path, n)
+    one = Store(f"sqlite:///{tmp_path / 'one.db'}")
+    two = Store(f"sqlite:///{tmp_path / 'two.db'}")
+    run_ingest(data, one)
+    run_ingest(data, two)
+    run_sweep(one, as_of=AS_OF, settings=Settings(sweep_workers=1))
+    broken = "acct-05"
+    real_save = sweep_run.save_drafts
+
+    def failing(session: Any, account_id: str, *args: Any, **kwargs: Any) -> Any:
+        stats = real_save(session, account_id, *args, **kwargs)
+        if account_id == broken:
+            raise RuntimeError("disk full")
+        return stats
+
+    monkeypatch.setattr(sweep_run, "save_drafts", failing)
+    report = run_sweep(two, as_of=AS_OF, settings=Settings(sweep_workers=2))
+
+    assert report.failed == {broken: "RuntimeError: disk full"}
+    assert report.swept == n - 1
+    expected = {
+        key: [row for row in rows if broken not in row[:2]] for key, rows in _stored(one).items()
+    }
+    assert _stored(two) == expected  # the others whole, the broken one not at all
+    assert all(rows != _stored(one)[key] for key, rows in expected.items())
+
+    monkeypatch.setattr(sweep_run, "save_drafts", real_save)
+    again = run_sweep(two, as_of=AS_OF, settings=Settings(sweep_workers=2))
+    assert again.swept == 1 and not again.failed  # only the broken account was left to do
+    assert _stored(two) == _stored(one)
+    one.close()
+    two.close()
