@@ -21,6 +21,7 @@ import orjson
 from sqlalchemy import Connection, Insert, Table, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from clerk.ingest.digest_stats import UsageStats
 from clerk.ingest.events import EventError
 from clerk.ingest.pending import owe_digests
 from clerk.ingest.readers import ReadContext, UsageFile
@@ -140,7 +141,9 @@ class EventSink:
     """Takes parsed events one by one and writes them in batches.
 
     ``touched`` collects (account, event type, "YYYY-MM") of every new routed event, for the
-    digests; ``accounts`` the accounts that received anything new.
+    digests; ``accounts`` the accounts that received anything new. On SQLite ``stats`` gathers
+    the digests' field statistics of the inserted events while they are in hand, so the
+    digest phase need not unpack their JSON again (:mod:`clerk.ingest.digest_stats`).
     """
 
     def __init__(
@@ -163,6 +166,9 @@ class EventSink:
         self.counts = KindCounts()
         self.unrouted_subjects: Counter[str] = Counter()
         self._batch: dict[str, Row] = {}
+        # The data of each batched row, in batch order (SQLite rows hold it as text).
+        self._data: list[dict[str, Any]] = []
+        self.stats = UsageStats() if self.writer.sqlite else None
         self._owed: set[tuple[str, str, str]] = set()  # debts committed by this sink
 
     def ingest_file(
@@ -201,6 +207,7 @@ class EventSink:
         counts = self.counts
         storage = self.writer.sqlite
         dumps = orjson.dumps
+        keep = self._data.append
         batch_size = self.batch_size
         for name, line, parsed in reader.items(fh):
             if isinstance(parsed, EventError):
@@ -228,6 +235,7 @@ class EventSink:
                     name,
                     line,
                 )
+                keep(data)
             else:
                 batch[source_id] = (source_id, account, subject, kind, when, data, name, line)
             if len(batch) >= batch_size:
@@ -256,7 +264,21 @@ class EventSink:
         for row in fresh:
             if row[1] is None:
                 self._unrouted(row)
+        if self.stats is not None:
+            self._gather(rows, fresh, self.stats)
         self._batch.clear()
+        self._data.clear()
+
+    def _gather(self, rows: list[Row], fresh: list[Row], stats: UsageStats) -> None:
+        """Digest statistics of the rows just inserted (duplicates left out)."""
+        pairs: Any = zip(rows, self._data, strict=True)
+        if len(fresh) != len(rows):
+            new = {row[0] for row in fresh}
+            pairs = [(row, data) for row, data in pairs if row[0] in new]
+        add = stats.add
+        for row, data in pairs:
+            if row[1] is not None:
+                add((row[1], row[3], row[4][:7]), data)  # type: ignore[index]
 
     def _unrouted(self, row: Row) -> None:
         self.counts.unrouted += 1

@@ -1,0 +1,210 @@
+"""Digest field statistics gathered while the events are inserted (issue 17), SQLite only.
+
+The set-based statistics query (:func:`clerk.ingest.digests.compute_all_figures`) groups every
+(month, field, value) in SQL; with a numeric field that has a distinct value per event that
+group table is as large as the events, and it costs more than inserting them. The ingest has
+every new event in hand anyway, so :class:`UsageStats` keeps, per (account, event type, month),
+what the query would need: the numbers of each field (8 bytes a value) and the counts of each
+text value (up to :data:`MAX_TEXT_VALUES` a field).
+
+The figures must be exactly the ones SQL gives, bit for bit, so :meth:`UsageStats.figures`
+reproduces SQLite's own arithmetic: values grouped by their SQLite text (``%!.15g`` for reals),
+the groups summed in the order of the query's window (most frequent first, then by text), each
+with SQLite's plain double ``sum()``. Whatever it cannot reproduce with certainty (a real of
+more than 15 significant digits, whose text SQLite rounds its own way; -0.0, nested arrays or
+objects, integers beyond 64 bits, too many distinct texts) makes that month ``None``: SQL
+computes it as before. A month whose stored events are not exactly the ones counted here
+(events from an earlier run, or routed late) is also left to SQL by the caller.
+"""
+
+from __future__ import annotations
+
+from array import array
+from typing import Any
+
+from clerk.ingest.digests import TOP_VALUES, FieldStats, Touched
+
+# Distinct text values kept per (month, field); beyond that the month goes to SQL, so a text
+# field with a distinct value per event cannot grow memory with the events.
+MAX_TEXT_VALUES = 5_000
+_INT64 = 1 << 63
+# SQLite renders a real with 15 significant digits; a value written with more may round
+# differently there (ties), so it is left to SQL.
+_SQLITE_DIGITS = 15
+
+
+class _Field:
+    __slots__ = ("floats", "ints", "texts")
+
+    def __init__(self) -> None:
+        self.floats: array[float] = array("d")
+        self.ints: array[int] = array("q")
+        self.texts: dict[str, int] = {}
+
+
+class _Month:
+    __slots__ = ("count", "fields", "exact")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.fields: dict[str, _Field] = {}
+        self.exact = True  # False: something here only SQL can compute exactly
+
+
+def sqlite_text(value: float) -> str:
+    """A real as SQLite's ``CAST(x AS TEXT)`` writes it (``%!.15g``): ``1.0e+30``, ``12.5``,
+    ``100.0`` (for values of at most 15 significant digits; see the module notes)."""
+    text = format(value, ".15g")
+    mantissa, e, exponent = text.partition("e")
+    if "." not in mantissa:
+        mantissa += ".0"
+    return mantissa + e + exponent
+
+
+def _reproducible(value: float) -> bool:
+    """True when SQLite reads and writes this real as Python does (finite, not -0.0, at most
+    15 significant digits)."""
+    text = repr(value)
+    if value == 0.0:
+        return text == "0.0"
+    if "n" in text:  # inf, nan
+        return False
+    digits = text.partition("e")[0].lstrip("-").replace(".", "").strip("0")
+    return len(digits) <= _SQLITE_DIGITS
+
+
+class UsageStats:
+    """Per-month field statistics of the events this ingest inserted."""
+
+    def __init__(self) -> None:
+        self.months: dict[Touched, _Month] = {}
+
+    def add(self, key: Touched, data: dict[str, Any]) -> None:
+        """Count one inserted event of month ``key`` with its data."""
+        month = self.months.get(key)
+        if month is None:
+            month = self.months[key] = _Month()
+        month.count += 1
+        if not month.exact or type(data) is not dict:  # SQL reads fields of objects only
+            return
+        fields = month.fields
+        for name, value in data.items():
+            kind = type(value)
+            if value is None:
+                continue
+            acc = fields.get(name)
+            if acc is None:
+                acc = fields[name] = _Field()
+            if kind is float:
+                acc.floats.append(value)
+            elif kind is str or kind is bool:
+                texts = acc.texts
+                text = value if kind is str else ("true" if value else "false")
+                texts[text] = texts.get(text, 0) + 1
+                if len(texts) > MAX_TEXT_VALUES:
+                    self._give_up(month)
+                    return
+            elif kind is int and -_INT64 <= value < _INT64:
+                acc.ints.append(value)
+            else:  # nested arrays and objects, huge integers
+                self._give_up(month)
+                return
+
+    @staticmethod
+    def _give_up(month: _Month) -> None:
+        month.exact = False
+        month.fields = {}  # the memory goes back at once
+
+    def count(self, key: Touched) -> int:
+        """Events of the month counted here (0 for a month this ingest did not insert into)."""
+        month = self.months.get(key)
+        return month.count if month is not None else 0
+
+    def fields(self, key: Touched) -> list[FieldStats] | None:
+        """The month's field statistics exactly as the SQL query gives them, unsorted; None
+        when only SQL can give them."""
+        month = self.months.get(key)
+        if month is None or not month.exact:
+            return None
+        out = []
+        for name, acc in month.fields.items():
+            stats = _field_stats(name, acc)
+            if stats is None:
+                return None
+            out.append(stats)
+        return out
+
+
+def _field_stats(name: str, acc: _Field) -> FieldStats | None:
+    # Groups as SQL forms them: (text, count, group sum, is integer, decimals).
+    groups: list[tuple[str, int, int | float, bool, int]] = []
+    reals: dict[float, int] = {}
+    for value in acc.floats:
+        reals[value] = reals.get(value, 0) + 1
+    if 0.0 in reals and any(str(v) == "-0.0" for v in acc.floats if not v):
+        return None  # -0.0 and 0.0 are one key here, two values there
+    seen: set[str] = set()
+    for value, count in reals.items():
+        if not _reproducible(value):
+            return None
+        text = sqlite_text(value)
+        if text in seen:  # two reals SQLite writes alike: one group, summed in scan order
+            return None
+        seen.add(text)
+        point = text.find(".")
+        total = 0.0
+        for _ in range(count):  # SQLite adds the group's values one by one
+            total += value
+        groups.append((text, count, total, False, len(text) - point - 1 if point >= 0 else 0))
+    ints: dict[int, int] = {}
+    for number in acc.ints:
+        ints[number] = ints.get(number, 0) + 1
+    for number, count in ints.items():
+        product = number * count
+        if not -_INT64 <= product < _INT64:  # SQLite's integer sum overflows: left to SQL
+            return None
+        groups.append((str(number), count, product, True, 0))
+    numbers = len(acc.floats) + len(acc.ints)
+    n = numbers + sum(acc.texts.values())
+    decimals = max((g[4] for g in groups), default=0)
+    distinct = len(groups) + len(acc.texts)
+    if numbers != n:  # text values (or a mix): counts and the most frequent values
+        top = [(text, count) for text, count, *_ in groups]
+        if any(text in acc.texts for text, _ in top):  # text "5" and number 5: one group there
+            return None
+        top += acc.texts.items()
+        # Ties break by byte order there; code-point order of str is the same (UTF-8).
+        top.sort(key=lambda t: (-t[1], t[0]))
+        return FieldStats(
+            name=name,
+            count=n,
+            numeric=False,
+            decimals=decimals,
+            distinct=distinct,
+            top=top[:TOP_VALUES],
+        )
+    # The window sum: groups most frequent first, then by text (the row_number order).
+    groups.sort(key=lambda g: (-g[1], g[0]))
+    integral = all(g[3] for g in groups)
+    exact = 0  # SQLite's integer sum, which fails on overflow even beside reals
+    approx = 0.0  # its double sum, every group added in order
+    for group in groups:
+        approx += float(group[2])
+        if group[3]:
+            exact += int(group[2])
+            if not -_INT64 <= exact < _INT64:
+                return None
+    total = float(exact) if integral else approx
+    low = min(min(acc.floats, default=float("inf")), min(acc.ints, default=_INT64))
+    high = max(max(acc.floats, default=float("-inf")), max(acc.ints, default=-_INT64))
+    return FieldStats(
+        name=name,
+        count=n,
+        numeric=True,
+        sum=total,
+        min=float(low),
+        max=float(high),
+        integral=integral,
+        decimals=decimals,
+        distinct=distinct,
+    )
