@@ -19,7 +19,11 @@ computes it as before. A month whose stored events are not exactly the ones coun
 
 from __future__ import annotations
 
+import math
+import operator
 from array import array
+from collections import Counter
+from functools import reduce
 from typing import Any
 
 from clerk.ingest.digests import TOP_VALUES, FieldStats, Touched
@@ -28,9 +32,6 @@ from clerk.ingest.digests import TOP_VALUES, FieldStats, Touched
 # field with a distinct value per event cannot grow memory with the events.
 MAX_TEXT_VALUES = 5_000
 _INT64 = 1 << 63
-# SQLite renders a real with 15 significant digits; a value written with more may round
-# differently there (ties), so it is left to SQL.
-_SQLITE_DIGITS = 15
 
 
 class _Field:
@@ -51,26 +52,50 @@ class _Month:
         self.exact = True  # False: something here only SQL can compute exactly
 
 
-def sqlite_text(value: float) -> str:
-    """A real as SQLite's ``CAST(x AS TEXT)`` writes it (``%!.15g``): ``1.0e+30``, ``12.5``,
-    ``100.0`` (for values of at most 15 significant digits; see the module notes)."""
-    text = format(value, ".15g")
+def sqlite_text(value: float) -> str | None:
+    """A real as SQLite's ``CAST(x AS TEXT)`` writes it (``%!.15g``: ``1.0e+30``, ``12.5``,
+    ``100.0``), or None when SQLite may not read and write it as Python does: more than 15
+    significant digits (SQLite rounds ties its own way), infinities, NaN."""
+    groups = _real_groups(array("d", [value]))
+    return groups[0][0] if groups else None
+
+
+def _point(text: str) -> str:
+    """``%.15g`` text as SQLite's ``%!.15g`` writes it: always with a decimal point."""
     mantissa, e, exponent = text.partition("e")
-    if "." not in mantissa:
-        mantissa += ".0"
-    return mantissa + e + exponent
+    return mantissa + ".0" + e + exponent
 
 
-def _reproducible(value: float) -> bool:
-    """True when SQLite reads and writes this real as Python does (finite, not -0.0, at most
-    15 significant digits)."""
-    text = repr(value)
-    if value == 0.0:
-        return text == "0.0"
-    if "n" in text:  # inf, nan
-        return False
-    digits = text.partition("e")[0].lstrip("-").replace(".", "").strip("0")
-    return len(digits) <= _SQLITE_DIGITS
+def _repeat(value: float, count: int) -> float:
+    total = value
+    for _ in range(count - 1):  # SQLite adds a group's values one by one
+        total += value
+    return total
+
+
+Group = tuple[str, int, int | float, bool, int]  # text, count, group sum, integer?, decimals
+
+
+def _real_groups(floats: array[float]) -> list[Group] | None:
+    """The reals of a field grouped as SQL groups them (by SQLite text), or None when SQLite
+    may see them otherwise (see :func:`sqlite_text`, and -0.0)."""
+    reals = Counter(floats)
+    if not reals:
+        return []
+    if 0.0 in reals and any(math.copysign(1.0, v) < 0 for v in floats if not v):
+        return None  # -0.0 and 0.0 are one key here, two values there
+    values = list(reals)
+    raw = [format(v, ".15g") for v in values]
+    # Exactly the values back from 15 digits: no tie for SQLite to round otherwise (and no NaN).
+    if list(map(float, raw)) != values or math.isinf(min(values)) or math.isinf(max(values)):
+        return None
+    texts = [t if "." in t else _point(t) for t in raw]
+    if len(set(texts)) != len(texts):  # two reals SQLite writes alike: summed in scan order
+        return None
+    return [
+        (t, c, v if c == 1 else _repeat(v, c), False, len(t) - t.find(".") - 1)
+        for t, v, c in zip(texts, values, reals.values(), strict=True)
+    ]
 
 
 class UsageStats:
@@ -136,30 +161,10 @@ class UsageStats:
 
 
 def _field_stats(name: str, acc: _Field) -> FieldStats | None:
-    # Groups as SQL forms them: (text, count, group sum, is integer, decimals).
-    groups: list[tuple[str, int, int | float, bool, int]] = []
-    reals: dict[float, int] = {}
-    for value in acc.floats:
-        reals[value] = reals.get(value, 0) + 1
-    if 0.0 in reals and any(str(v) == "-0.0" for v in acc.floats if not v):
-        return None  # -0.0 and 0.0 are one key here, two values there
-    seen: set[str] = set()
-    for value, count in reals.items():
-        if not _reproducible(value):
-            return None
-        text = sqlite_text(value)
-        if text in seen:  # two reals SQLite writes alike: one group, summed in scan order
-            return None
-        seen.add(text)
-        point = text.find(".")
-        total = 0.0
-        for _ in range(count):  # SQLite adds the group's values one by one
-            total += value
-        groups.append((text, count, total, False, len(text) - point - 1 if point >= 0 else 0))
-    ints: dict[int, int] = {}
-    for number in acc.ints:
-        ints[number] = ints.get(number, 0) + 1
-    for number, count in ints.items():
+    groups = _real_groups(acc.floats)
+    if groups is None:
+        return None
+    for number, count in Counter(acc.ints).items():
         product = number * count
         if not -_INT64 <= product < _INT64:  # SQLite's integer sum overflows: left to SQL
             return None
@@ -186,15 +191,16 @@ def _field_stats(name: str, acc: _Field) -> FieldStats | None:
     # The window sum: groups most frequent first, then by text (the row_number order).
     groups.sort(key=lambda g: (-g[1], g[0]))
     integral = all(g[3] for g in groups)
-    exact = 0  # SQLite's integer sum, which fails on overflow even beside reals
-    approx = 0.0  # its double sum, every group added in order
-    for group in groups:
-        approx += float(group[2])
-        if group[3]:
-            exact += int(group[2])
-            if not -_INT64 <= exact < _INT64:
-                return None
-    total = float(exact) if integral else approx
+    sums = [g[2] for g in groups]
+    if any(g[3] for g in groups):  # SQLite's integer sum fails on overflow, even beside reals
+        exact = 0
+        for group in groups:
+            if group[3]:
+                exact += int(group[2])
+                if not -_INT64 <= exact < _INT64:
+                    return None
+    # Its double sum: every group added in order, plainly (sum() may compensate).
+    total = float(sum(sums)) if integral else reduce(operator.add, map(float, sums), 0.0)
     low = min(min(acc.floats, default=float("inf")), min(acc.ints, default=_INT64))
     high = max(max(acc.floats, default=float("-inf")), max(acc.ints, default=-_INT64))
     return FieldStats(
