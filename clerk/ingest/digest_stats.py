@@ -23,6 +23,7 @@ import math
 import operator
 from array import array
 from collections import Counter
+from collections.abc import Iterable
 from functools import reduce
 from typing import Any
 
@@ -104,36 +105,46 @@ class UsageStats:
     def __init__(self) -> None:
         self.months: dict[Touched, _Month] = {}
 
-    def add(self, key: Touched, data: dict[str, Any]) -> None:
-        """Count one inserted event of month ``key`` with its data."""
-        month = self.months.get(key)
-        if month is None:
-            month = self.months[key] = _Month()
-        month.count += 1
-        if not month.exact or type(data) is not dict:  # SQL reads fields of objects only
-            return
-        fields = month.fields
-        for name, value in data.items():
-            kind = type(value)
-            if value is None:
+    def add(self, keys: list[Touched | None], datas: Iterable[Any]) -> None:
+        """Count inserted events: the month of each (None: routed to no account) and its
+        data. One loop over the batch with everything local: this runs once per event."""
+        months = self.months
+        for key, data in zip(keys, datas, strict=True):
+            if key is None:
                 continue
-            acc = fields.get(name)
-            if acc is None:
-                acc = fields[name] = _Field()
-            if kind is float:
-                acc.floats.append(value)
-            elif kind is str or kind is bool:
-                texts = acc.texts
-                text = value if kind is str else ("true" if value else "false")
-                texts[text] = texts.get(text, 0) + 1
-                if len(texts) > MAX_TEXT_VALUES:
+            month = months.get(key)
+            if month is None:
+                month = months[key] = _Month()
+            month.count += 1
+            if not month.exact or type(data) is not dict:  # SQL reads fields of objects only
+                continue
+            fields = month.fields
+            for name, value in data.items():
+                kind = type(value)
+                if kind is float:
+                    try:
+                        fields[name].floats.append(value)
+                    except KeyError:
+                        fields[name] = _Field()
+                        fields[name].floats.append(value)
+                    continue
+                if value is None:
+                    continue
+                acc = fields.get(name)
+                if acc is None:
+                    acc = fields[name] = _Field()
+                if kind is str or kind is bool:
+                    texts = acc.texts
+                    text = value if kind is str else ("true" if value else "false")
+                    texts[text] = texts.get(text, 0) + 1
+                    if len(texts) > MAX_TEXT_VALUES:
+                        self._give_up(month)
+                        break
+                elif kind is int and -_INT64 <= value < _INT64:
+                    acc.ints.append(value)
+                else:  # nested arrays and objects, huge integers
                     self._give_up(month)
-                    return
-            elif kind is int and -_INT64 <= value < _INT64:
-                acc.ints.append(value)
-            else:  # nested arrays and objects, huge integers
-                self._give_up(month)
-                return
+                    break
 
     @staticmethod
     def _give_up(month: _Month) -> None:

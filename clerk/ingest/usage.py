@@ -249,7 +249,8 @@ class EventSink:
             return
         rows = list(self._batch.values())
         fresh = self.writer.write(rows)
-        owed = {(row[1], row[3], _month(row[4])) for row in fresh if row[1] is not None}
+        keys = self._months(fresh)
+        owed = {key for key in keys if key is not None}
         # The debts commit with the events: a kill after this commit leaves them to the next run.
         # A debt this sink already committed stays in ingest_pending until the run settles, so
         # only the new ones are written (a batch usually repeats most of the last one's).
@@ -265,20 +266,19 @@ class EventSink:
             if row[1] is None:
                 self._unrouted(row)
         if self.stats is not None:
-            self._gather(rows, fresh, self.stats)
+            datas = self._data
+            if len(fresh) != len(rows):  # only what was inserted: duplicates are left out
+                new = {row[0] for row in fresh}
+                datas = [d for row, d in zip(rows, datas, strict=True) if row[0] in new]
+            self.stats.add(keys, datas)
         self._batch.clear()
         self._data.clear()
 
-    def _gather(self, rows: list[Row], fresh: list[Row], stats: UsageStats) -> None:
-        """Digest statistics of the rows just inserted (duplicates left out)."""
-        pairs: Any = zip(rows, self._data, strict=True)
-        if len(fresh) != len(rows):
-            new = {row[0] for row in fresh}
-            pairs = [(row, data) for row, data in pairs if row[0] in new]
-        add = stats.add
-        for row, data in pairs:
-            if row[1] is not None:
-                add((row[1], row[3], row[4][:7]), data)  # type: ignore[index]
+    def _months(self, rows: list[Row]) -> list[tuple[str, str, str] | None]:
+        """(account, event type, "YYYY-MM") of each row; None for a row routed nowhere."""
+        if self.writer.sqlite:  # time is its storage text: the month is its first 7 characters
+            return [(r[1], r[3], r[4][:7]) if r[1] is not None else None for r in rows]  # type: ignore[index]
+        return [(r[1], r[3], _month(r[4])) if r[1] is not None else None for r in rows]
 
     def _unrouted(self, row: Row) -> None:
         self.counts.unrouted += 1
