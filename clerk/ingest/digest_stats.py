@@ -112,8 +112,9 @@ class UsageStats:
         for key, data in zip(keys, datas, strict=True):
             if key is None:
                 continue
-            month = months.get(key)
-            if month is None:
+            try:  # the hit paths use no method call: this loop is most of the cost
+                month = months[key]
+            except KeyError:
                 month = months[key] = _Month()
             month.count += 1
             if not month.exact or type(data) is not dict:  # SQL reads fields of objects only
@@ -121,25 +122,24 @@ class UsageStats:
             fields = month.fields
             for name, value in data.items():
                 kind = type(value)
-                if kind is float:
-                    try:
-                        fields[name].floats.append(value)
-                    except KeyError:
-                        fields[name] = _Field()
-                        fields[name].floats.append(value)
-                    continue
                 if value is None:
                     continue
-                acc = fields.get(name)
-                if acc is None:
+                try:
+                    acc = fields[name]
+                except KeyError:
                     acc = fields[name] = _Field()
-                if kind is str or kind is bool:
+                if kind is float:
+                    acc.floats.append(value)
+                elif kind is str or kind is bool:
                     texts = acc.texts
                     text = value if kind is str else ("true" if value else "false")
-                    texts[text] = texts.get(text, 0) + 1
-                    if len(texts) > MAX_TEXT_VALUES:
-                        self._give_up(month)
-                        break
+                    try:
+                        texts[text] += 1
+                    except KeyError:
+                        texts[text] = 1
+                        if len(texts) > MAX_TEXT_VALUES:
+                            self._give_up(month)
+                            break
                 elif kind is int and -_INT64 <= value < _INT64:
                     acc.ints.append(value)
                 else:  # nested arrays and objects, huge integers
