@@ -25,6 +25,8 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable
 from functools import reduce
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 from clerk.ingest.digests import TOP_VALUES, FieldStats, Touched
@@ -86,7 +88,7 @@ def _real_groups(floats: array[float]) -> list[Group] | None:
     if 0.0 in reals and any(math.copysign(1.0, v) < 0 for v in floats if not v):
         return None  # -0.0 and 0.0 are one key here, two values there
     values = list(reals)
-    raw = [format(v, ".15g") for v in values]
+    raw = list(map(format, values, repeat(".15g")))
     # Exactly the values back from 15 digits: no tie for SQLite to round otherwise (and no NaN).
     if list(map(float, raw)) != values or math.isinf(min(values)) or math.isinf(max(values)):
         return None
@@ -171,10 +173,18 @@ class UsageStats:
         return out
 
 
+def _by_frequency(groups: list[Any]) -> None:
+    """Sort (text, count, ...) most frequent first, then by text: SQL's row_number order
+    (ties by byte order there; the code-point order of str is the same, UTF-8)."""
+    groups.sort(key=itemgetter(0))
+    groups.sort(key=itemgetter(1), reverse=True)  # stable, even reversed
+
+
 def _field_stats(name: str, acc: _Field) -> FieldStats | None:
     groups = _real_groups(acc.floats)
     if groups is None:
         return None
+    reals = len(groups)
     for number, count in Counter(acc.ints).items():
         product = number * count
         if not -_INT64 <= product < _INT64:  # SQLite's integer sum overflows: left to SQL
@@ -182,15 +192,14 @@ def _field_stats(name: str, acc: _Field) -> FieldStats | None:
         groups.append((str(number), count, product, True, 0))
     numbers = len(acc.floats) + len(acc.ints)
     n = numbers + sum(acc.texts.values())
-    decimals = max((g[4] for g in groups), default=0)
+    decimals = max(map(itemgetter(4), groups), default=0)
     distinct = len(groups) + len(acc.texts)
     if numbers != n:  # text values (or a mix): counts and the most frequent values
         top = [(text, count) for text, count, *_ in groups]
         if any(text in acc.texts for text, _ in top):  # text "5" and number 5: one group there
             return None
         top += acc.texts.items()
-        # Ties break by byte order there; code-point order of str is the same (UTF-8).
-        top.sort(key=lambda t: (-t[1], t[0]))
+        _by_frequency(top)
         return FieldStats(
             name=name,
             count=n,
@@ -199,11 +208,11 @@ def _field_stats(name: str, acc: _Field) -> FieldStats | None:
             distinct=distinct,
             top=top[:TOP_VALUES],
         )
-    # The window sum: groups most frequent first, then by text (the row_number order).
-    groups.sort(key=lambda g: (-g[1], g[0]))
-    integral = all(g[3] for g in groups)
-    sums = [g[2] for g in groups]
-    if any(g[3] for g in groups):  # SQLite's integer sum fails on overflow, even beside reals
+    # The window sum: groups in the row_number order.
+    _by_frequency(groups)
+    integral = not reals
+    sums = list(map(itemgetter(2), groups))
+    if len(groups) > reals:  # SQLite's integer sum fails on overflow, even beside reals
         exact = 0
         for group in groups:
             if group[3]:
