@@ -7,14 +7,16 @@ every new event in hand anyway, so :class:`UsageStats` keeps, per (account, even
 what the query would need: the numbers of each field (8 bytes a value) and the counts of each
 text value (up to :data:`MAX_TEXT_VALUES` a field).
 
-The figures must be exactly the ones SQL gives, bit for bit, so :meth:`UsageStats.figures`
+The figures must be exactly the ones SQL gives, bit for bit, so :meth:`UsageStats.fields`
 reproduces SQLite's own arithmetic: values grouped by their SQLite text (``%!.15g`` for reals),
 the groups summed in the order of the query's window (most frequent first, then by text), each
 with SQLite's plain double ``sum()``. Whatever it cannot reproduce with certainty (a real of
 more than 15 significant digits, whose text SQLite rounds its own way; -0.0, nested arrays or
-objects, integers beyond 64 bits, too many distinct texts) makes that month ``None``: SQL
-computes it as before. A month whose stored events are not exactly the ones counted here
-(events from an earlier run, or routed late) is also left to SQL by the caller.
+objects, integers beyond 64 bits, too many distinct texts, a NUL in a text) makes that month
+``None``: SQL computes it as before. A month whose stored events are not exactly the ones
+counted here (events from an earlier run, or routed late) is also left to SQL by the caller.
+A SQLite library that sums or writes reals otherwise (newer releases may compensate sums) is
+found by :func:`arithmetic_matches`, and then nothing is gathered.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from functools import reduce
 from itertools import repeat
 from operator import itemgetter
 from typing import Any
+
+from sqlalchemy import Connection
 
 from clerk.ingest.digests import TOP_VALUES, FieldStats, Touched
 
@@ -53,6 +57,19 @@ class _Month:
         self.count = 0
         self.fields: dict[str, _Field] = {}
         self.exact = True  # False: something here only SQL can compute exactly
+
+
+# Values whose sum and text tell plain double sums and ``%!.15g`` from anything else.
+_PROBE = (
+    "SELECT (SELECT sum(x) FROM (SELECT 1e30 AS x UNION ALL SELECT 1.0 UNION ALL SELECT -1e30)),"
+    " CAST(0.1 + 0.2 AS TEXT), CAST(1e30 AS TEXT), CAST(100.0 AS TEXT)"
+)
+_PROBE_ANSWER = (0.0, "0.3", "1.0e+30", "100.0")
+
+
+def arithmetic_matches(conn: Connection) -> bool:
+    """True when this SQLite library sums and writes reals the way this module reproduces."""
+    return tuple(conn.exec_driver_sql(_PROBE).one()) == _PROBE_ANSWER
 
 
 def sqlite_text(value: float) -> str | None:
@@ -139,7 +156,8 @@ class UsageStats:
                         texts[text] += 1
                     except KeyError:
                         texts[text] = 1
-                        if len(texts) > MAX_TEXT_VALUES:
+                        # SQLite's text functions stop at a NUL character; Python's do not.
+                        if len(texts) > MAX_TEXT_VALUES or "\x00" in text:
                             self._give_up(month)
                             break
                 elif kind is int and -_INT64 <= value < _INT64:

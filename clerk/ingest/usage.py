@@ -21,7 +21,7 @@ import orjson
 from sqlalchemy import Connection, Insert, Table, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from clerk.ingest.digest_stats import UsageStats
+from clerk.ingest.digest_stats import UsageStats, arithmetic_matches
 from clerk.ingest.events import EventError
 from clerk.ingest.pending import owe_digests
 from clerk.ingest.readers import ReadContext, UsageFile
@@ -168,7 +168,8 @@ class EventSink:
         self._batch: dict[str, Row] = {}
         # The data of each batched row, in batch order (SQLite rows hold it as text).
         self._data: list[dict[str, Any]] = []
-        self.stats = UsageStats() if self.writer.sqlite else None
+        sqlite_sums = self.writer.sqlite and arithmetic_matches(conn)
+        self.stats = UsageStats() if sqlite_sums else None
         self._owed: set[tuple[str, str, str]] = set()  # debts committed by this sink
 
     def ingest_file(
