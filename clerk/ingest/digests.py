@@ -20,7 +20,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Column,
@@ -40,6 +40,9 @@ from sqlalchemy.orm import Session
 from clerk.domain.format import fixed
 from clerk.domain.ids import digest_source_id
 from clerk.store.tables import AccountRow, SourceRow, UsageEventRow, utcnow
+
+if TYPE_CHECKING:
+    from clerk.ingest.digest_stats import UsageStats
 
 DIGEST_KIND = "usage_digest"
 TOP_VALUES = 3
@@ -153,6 +156,8 @@ _KEYS = Table(
     Column("start", DateTime),
     Column("end", DateTime),
     Column("source_id", String(512)),
+    # 0: the field statistics of this month are known already (gathered while inserting).
+    Column("in_sql", Integer),
     prefixes=["TEMPORARY"],
 )
 
@@ -174,7 +179,7 @@ _VALUES_SQL = {
                     THEN length(CAST(j.value AS TEXT)) - instr(CAST(j.value AS TEXT), '.')
                     ELSE 0 END AS decimals
         FROM digest_keys AS dk JOIN {_JOIN.format(low="start")}, json_each(e.data) AS j
-        WHERE json_type(e.data) = 'object' AND j.type != 'null'
+        WHERE dk.in_sql = 1 AND json_type(e.data) = 'object' AND j.type != 'null'
     """,
     "postgresql": f"""
         SELECT dk.n AS dn, j.key AS k,
@@ -190,7 +195,7 @@ _VALUES_SQL = {
         CROSS JOIN LATERAL jsonb_each(
             CASE WHEN jsonb_typeof(e.data) = 'object' THEN e.data ELSE '{{}}'::jsonb END
         ) AS j
-        WHERE jsonb_typeof(j.value) != 'null'
+        WHERE dk.in_sql = 1 AND jsonb_typeof(j.value) != 'null'
     """,
 }
 # Ties between equally frequent values break by byte order on both databases.
@@ -242,6 +247,7 @@ def _load_keys(session: Session, months: list[Touched]) -> None:
             "start": month_start(month),
             "end": month_start(shift_month(month, 1)),
             "source_id": digest_source_id(account_id, event_type, month),
+            "in_sql": 1,
         }
         for n, (account_id, event_type, month) in enumerate(months)
     ]
@@ -249,8 +255,31 @@ def _load_keys(session: Session, months: list[Touched]) -> None:
         session.execute(insert(_KEYS), rows[first : first + _WRITE_BATCH])
 
 
-def compute_all_figures(session: Session, months: Iterable[Touched]) -> list[DigestFigures]:
-    """The figures of every given month, in the order given: three grouped queries in all."""
+def _known_fields(
+    keys: list[Touched], counts: dict[int, tuple[int, int]], known: UsageStats | None
+) -> dict[int, dict[str, FieldStats]]:
+    """The field statistics ``known`` holds for months whose stored events are exactly the
+    ones it counted (a month that held events before this ingest is left to SQL)."""
+    fields: dict[int, dict[str, FieldStats]] = {}
+    if known is None:
+        return fields
+    for n, key in enumerate(keys):
+        count = counts.get(n, (0, 0))[0]
+        if count and count == known.count(key):
+            stats = known.fields(key)
+            if stats is not None:
+                fields[n] = {s.name: s for s in stats}
+    return fields
+
+
+def compute_all_figures(
+    session: Session, months: Iterable[Touched], known: UsageStats | None = None
+) -> list[DigestFigures]:
+    """The figures of every given month, in the order given: three grouped queries in all.
+
+    ``known``: field statistics gathered while this ingest inserted the events; the months it
+    holds exactly are not unpacked again in SQL.
+    """
     keys = list(months)
     if not keys:
         return []
@@ -258,6 +287,12 @@ def compute_all_figures(session: Session, months: Iterable[Touched]) -> list[Dig
     _load_keys(session, keys)
     dialect = session.get_bind().dialect.name
     counts = {int(n): (int(c or 0), int(p or 0)) for n, c, p in session.execute(text(_COUNTS_SQL))}
+    fields = _known_fields(keys, counts, known)
+    done = sorted(fields)
+    for first in range(0, len(done), _WRITE_BATCH):
+        session.execute(
+            _KEYS.update().where(_KEYS.c.n.in_(done[first : first + _WRITE_BATCH])).values(in_sql=0)
+        )
     names: dict[str, str] = {
         a: name
         for a, name in session.execute(
@@ -266,8 +301,7 @@ def compute_all_figures(session: Session, months: Iterable[Touched]) -> list[Dig
             )
         )
     }
-    fields: dict[int, dict[str, FieldStats]] = {}
-    if any(c for c, _ in counts.values()):
+    if any(c for n, (c, _) in counts.items() if n not in fields):
         for (
             dn,
             key,
@@ -421,18 +455,20 @@ def write_digests(session: Session, figures: list[DigestFigures]) -> int:
     return sum(1 for sid, f in zip(ids, figures, strict=True) if f.count or sid in stored)
 
 
-def rebuild_digests(session: Session, touched: set[Touched]) -> int:
+def rebuild_digests(
+    session: Session, touched: set[Touched], known: UsageStats | None = None
+) -> int:
     """Rebuild the digest sources of the touched (account, event type, "YYYY-MM") months.
 
     A month's digest compares with the month before, so the month after each touched one is
     rebuilt too. One set-based pass, whatever the number of months. Returns how many digests
-    were rebuilt (an empty set rebuilds nothing).
+    were rebuilt (an empty set rebuilds nothing). ``known``: see :func:`compute_all_figures`.
     """
     months = set(touched)
     months |= {(a, t, shift_month(m, 1)) for a, t, m in touched}
     if not months:
         return 0
-    rebuilt = write_digests(session, compute_all_figures(session, sorted(months)))
+    rebuilt = write_digests(session, compute_all_figures(session, sorted(months), known))
     session.expire_all()  # rows written in bulk: the identity map must not serve old copies
     return rebuilt
 

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from clerk.ingest.digest_stats import UsageStats
 from clerk.ingest.digests import Touched, rebuild_digests
 from clerk.store.tables import AccountRow, IngestPendingRow
 
@@ -54,8 +55,11 @@ def rows_to_touched(rows: list[dict[str, str]]) -> set[Touched]:
     return {(r["account_id"], r["event_type"], r["month"]) for r in rows}
 
 
-def settle(session: Session) -> tuple[set[str], set[Touched], int]:
+def settle(session: Session, known: UsageStats | None = None) -> tuple[set[str], set[Touched], int]:
     """Pay every debt: rebuild owed digests, bump owed evidence versions, clear the debts.
+
+    ``known``: the field statistics this run gathered while inserting (digests of the months
+    it holds exactly are not unpacked again in SQL).
 
     Returns (accounts bumped, digest months owed, digests rebuilt). One transaction: a kill
     before its commit leaves every debt in place for the next run.
@@ -70,7 +74,7 @@ def settle(session: Session) -> tuple[set[str], set[Touched], int]:
     ).all()
     accounts = {a for kind, a, _, _ in owed if kind == "account"}
     touched = {(a, t, m) for kind, a, t, m in owed if kind == "digest"}
-    rebuilt = rebuild_digests(session, touched) if touched else 0
+    rebuilt = rebuild_digests(session, touched, known) if touched else 0
     if accounts:
         session.execute(
             update(AccountRow)

@@ -26,6 +26,7 @@ from rich.progress import (
 from sqlalchemy.orm import Session
 
 from clerk.ingest.accounts import AccountFolder, load_account, routing_conflicts, store_account
+from clerk.ingest.digest_stats import UsageStats
 from clerk.ingest.events import TimeWindow
 from clerk.ingest.notes import NoteError, note_source
 from clerk.ingest.pending import owe_accounts, settle
@@ -83,7 +84,7 @@ def run_ingest(
     try:
         run = _Run(data, store, report, log, console, settings.ingest_batch_size)
         run.all()
-        _settle(store, report)
+        _settle(store, report, run.stats)
     finally:
         report.finish(log)
     return report
@@ -107,6 +108,7 @@ class _Run:
         self.batch_size = batch_size
         self.accounts: dict[str, AccountFolder] = {}
         self.accounts_changed = False  # routing or customer domains may differ from last run
+        self.stats: UsageStats | None = None  # digest statistics of the inserted events
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.data).as_posix()
@@ -254,6 +256,7 @@ class _Run:
                 touched=self.report.touched,
                 accounts=self.report.changed_accounts,
             )
+            self.stats = sink.stats
             conn.commit()
             for path in self.files("usage", (), "usage"):
                 if path.name in MAPPING_FILE_NAMES:
@@ -379,12 +382,12 @@ def file_digest(path: Path) -> tuple[str, int]:
     return sha.hexdigest(), size
 
 
-def _settle(store: Store, report: IngestReport) -> None:
+def _settle(store: Store, report: IngestReport, known: UsageStats | None = None) -> None:
     """Usage digests for the months that received events and the evidence versions of the
     accounts that changed: this run's debts and any a killed run left (``pending``)."""
     timer = time.perf_counter()
     with store.session() as session:
-        accounts, touched, report.digests = settle(session)
+        accounts, touched, report.digests = settle(session, known)
     report.changed_accounts |= accounts
     report.touched |= touched
     report.seconds["digests"] = time.perf_counter() - timer

@@ -21,6 +21,7 @@ import orjson
 from sqlalchemy import Connection, Insert, Table, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from clerk.ingest.digest_stats import UsageStats, arithmetic_matches
 from clerk.ingest.events import EventError
 from clerk.ingest.pending import owe_digests
 from clerk.ingest.readers import ReadContext, UsageFile
@@ -140,7 +141,9 @@ class EventSink:
     """Takes parsed events one by one and writes them in batches.
 
     ``touched`` collects (account, event type, "YYYY-MM") of every new routed event, for the
-    digests; ``accounts`` the accounts that received anything new.
+    digests; ``accounts`` the accounts that received anything new. On SQLite ``stats`` gathers
+    the digests' field statistics of the inserted events while they are in hand, so the
+    digest phase need not unpack their JSON again (:mod:`clerk.ingest.digest_stats`).
     """
 
     def __init__(
@@ -163,6 +166,10 @@ class EventSink:
         self.counts = KindCounts()
         self.unrouted_subjects: Counter[str] = Counter()
         self._batch: dict[str, Row] = {}
+        # The data of each batched row, in batch order (SQLite rows hold it as text).
+        self._data: list[dict[str, Any]] = []
+        sqlite_sums = self.writer.sqlite and arithmetic_matches(conn)
+        self.stats = UsageStats() if sqlite_sums else None
         self._owed: set[tuple[str, str, str]] = set()  # debts committed by this sink
 
     def ingest_file(
@@ -201,6 +208,7 @@ class EventSink:
         counts = self.counts
         storage = self.writer.sqlite
         dumps = orjson.dumps
+        keep = self._data.append
         batch_size = self.batch_size
         for name, line, parsed in reader.items(fh):
             if isinstance(parsed, EventError):
@@ -228,6 +236,7 @@ class EventSink:
                     name,
                     line,
                 )
+                keep(data)
             else:
                 batch[source_id] = (source_id, account, subject, kind, when, data, name, line)
             if len(batch) >= batch_size:
@@ -241,7 +250,8 @@ class EventSink:
             return
         rows = list(self._batch.values())
         fresh = self.writer.write(rows)
-        owed = {(row[1], row[3], _month(row[4])) for row in fresh if row[1] is not None}
+        keys = self._months(fresh)
+        owed = {key for key in keys if key is not None}
         # The debts commit with the events: a kill after this commit leaves them to the next run.
         # A debt this sink already committed stays in ingest_pending until the run settles, so
         # only the new ones are written (a batch usually repeats most of the last one's).
@@ -256,7 +266,20 @@ class EventSink:
         for row in fresh:
             if row[1] is None:
                 self._unrouted(row)
+        if self.stats is not None:
+            datas = self._data
+            if len(fresh) != len(rows):  # only what was inserted: duplicates are left out
+                new = {row[0] for row in fresh}
+                datas = [d for row, d in zip(rows, datas, strict=True) if row[0] in new]
+            self.stats.add(keys, datas)
         self._batch.clear()
+        self._data.clear()
+
+    def _months(self, rows: list[Row]) -> list[tuple[str, str, str] | None]:
+        """(account, event type, "YYYY-MM") of each row; None for a row routed nowhere."""
+        if self.writer.sqlite:  # time is its storage text: the month is its first 7 characters
+            return [(r[1], r[3], r[4][:7]) if r[1] is not None else None for r in rows]  # type: ignore[index]
+        return [(r[1], r[3], _month(r[4])) if r[1] is not None else None for r in rows]
 
     def _unrouted(self, row: Row) -> None:
         self.counts.unrouted += 1

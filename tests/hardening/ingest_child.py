@@ -42,7 +42,7 @@ def main(argv: list[str]) -> int:
     elif point == "tickets":
         ingest_run._Run.load_notes = lambda self: _die()  # type: ignore[method-assign]
     elif point == "settle":
-        ingest_run.settle = lambda session: _die()  # type: ignore[assignment]
+        ingest_run.settle = lambda *args: _die()  # type: ignore[assignment]
     else:
         raise SystemExit(f"unknown point {point}")
     ingest_run.run_ingest(data, store)
