@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
@@ -55,26 +56,34 @@ class CardCache:
         self.max_chars = max_chars
         # Unguessable, so no text inside a card (a claim, a ticket) can contain it.
         self.slot = "csrf-" + secrets.token_hex(16)
+        # The async pages run on the event loop, partials that render cards in the threadpool.
+        self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
     def get(self, key: bytes) -> str | None:
-        html = self._cards.get(key)
-        if html is not None:
-            self._cards.move_to_end(key)
+        with self._lock:
+            html = self._cards.get(key)
+            if html is not None:
+                self._cards.move_to_end(key)
         return html
 
     def render(self, entry: Any, page: Any) -> str:
         """The card of ``entry`` with the placeholder in place of the CSRF token, cached."""
         key: bytes | None = getattr(entry, "card_key", None)
+        # The card the page was built with (its evidence was not read then), else this
+        # worker's copy, else render it.
         cached = getattr(entry, "card", None)
+        if cached is None and key is not None:
+            cached = self.get(key)
         if cached is not None:
             self.hits += 1
             return str(cached)
         self.misses += 1
         html = self._template.render(entry=entry, page=page, csrf=self.slot)
         if key is not None:
-            self._put(key, html)
+            with self._lock:
+                self._put(key, html)
         return html
 
     def _put(self, key: bytes, html: str) -> None:

@@ -18,6 +18,7 @@ from markupsafe import Markup
 from clerk.domain.format import date_text, number, percent
 from clerk.domain.vocabulary import OPEN_GAP_STATUSES
 from review_ui.cards import CardCache
+from review_ui.page_cache import PageCache
 from review_ui.security import csrf_token, session_user
 
 HERE = Path(__file__).parent
@@ -34,8 +35,7 @@ def make_templates() -> Jinja2Templates:
     env.globals.update(
         htmx_js=HTMX_JS, csrf_field="csrf_token", open_gap_statuses=OPEN_GAP_STATUSES
     )
-    cards = CardCache(env)
-    env.globals.update(card_cache=cards, item_cards=item_cards)
+    env.globals.update(card_cache=CardCache(env), item_cards=item_cards)
     return templates
 
 
@@ -51,6 +51,12 @@ def card_cache(request: Request) -> CardCache:
     """This worker's rendered item cards (one cache per app, i.e. per process)."""
     cards: CardCache = request.app.state.templates.env.globals["card_cache"]
     return cards
+
+
+def page_cache(request: Request) -> PageCache:
+    """This worker's account pages (see review_ui.page_cache)."""
+    pages: PageCache = request.app.state.page_cache
+    return pages
 
 
 def is_htmx(request: Request) -> bool:

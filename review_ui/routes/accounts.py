@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from clerk.review import decisions as review
 from clerk.review.users import User
 from review_ui.queries import AccountPage, account_page, account_summaries
-from review_ui.rendering import card_cache, is_htmx, render
+from review_ui.rendering import card_cache, is_htmx, page_cache, render
 from review_ui.security import get_store, page_user
 
 router = APIRouter(include_in_schema=False)
@@ -40,7 +40,7 @@ async def account(
     one outcome only (the manager grid's cells link here); the queue one page at a time."""
     day = parse_as_of(as_of)
     with get_store(request).session() as session:
-        view = account_page(
+        view = page_cache(request).account_page(
             session,
             account_id,
             user,
