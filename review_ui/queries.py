@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from clerk.domain.models import Account, GapFlag, Outcome, ProofItem, Review, Source
@@ -30,6 +30,7 @@ from clerk.review.current import (
 )
 from clerk.review.decisions import (
     REJECT_REASONS,
+    NotFound,
     audit_trail,
     check_account,
     draft_item,
@@ -339,12 +340,19 @@ def queue_entries(
     return entries
 
 
+_SOURCE_HASHES = select(SourceRow.id, SourceRow.content_hash).where(
+    SourceRow.id.in_(bindparam("ids", expanding=True))
+)
+# Gap flags of the account, closed ones included (current_proof reads the open ones only).
+_ACCOUNT_GAPS = select(GapFlagRow).where(GapFlagRow.account_id == bindparam("account_id"))
+
+
 def source_hashes(session: Session, source_ids: set[str]) -> dict[str, str]:
     """The content hash of each source (covers everything a reader sees of it)."""
     if not source_ids:
         return {}
-    query = select(SourceRow.id, SourceRow.content_hash).where(SourceRow.id.in_(sorted(source_ids)))
-    return {sid: digest for sid, digest in session.execute(query)}
+    rows = session.execute(_SOURCE_HASHES, {"ids": sorted(source_ids)})
+    return {sid: digest for sid, digest in rows}
 
 
 def _card_key(entry: QueueEntry, row: ProofItemRow, hashes: dict[str, str]) -> bytes:
@@ -396,7 +404,7 @@ def account_page(
     ``page_size=0`` puts every pending item in the queue. ``cards``: the worker's rendered
     cards, for the HTML page (see :func:`queue_entries`)."""
     row = check_account(session, account_id, user)
-    proof = current_proof(session, account_id, as_of)
+    proof = current_proof(session, account_id, as_of)  # reads ``row`` from the session
     # current_proof read the outcome rows already (value-case order, as account_outcomes).
     outcomes = list(proof.value_case.outcomes)
     titles = {o.id: o.title for o in outcomes}
@@ -417,7 +425,7 @@ def account_page(
     current_ids = {g.id for g in proof.gaps}
     gap_rows = list(proof.gaps) + [
         g
-        for g in session.scalars(select(GapFlagRow).where(GapFlagRow.account_id == account_id))
+        for g in session.scalars(_ACCOUNT_GAPS, {"account_id": account_id})
         if g.id not in current_ids and g.status not in OPEN_GAP_STATUSES
     ]
     gap_rows.sort(key=lambda g: (severity_rank(g.severity), g.kind, g.id))
@@ -462,8 +470,6 @@ def _selected(options: list[PeriodOption], as_of: dt.date | None) -> PeriodOptio
 
 def item_entry(session: Session, item_id: str, user: User) -> tuple[QueueEntry, AccountPage]:
     """One item's card (for htmx partials); the page gives the reject reasons and outcomes."""
-    from clerk.review.decisions import NotFound
-
     row = session.get(ProofItemRow, item_id)
     if row is None:
         raise NotFound(f"No proof item {item_id!r}.")
@@ -479,8 +485,6 @@ def item_entry(session: Session, item_id: str, user: User) -> tuple[QueueEntry, 
 
 
 def gap_entry(session: Session, gap_id: str, user: User) -> GapEntry:
-    from clerk.review.decisions import NotFound
-
     row = session.get(GapFlagRow, gap_id)
     if row is None:
         raise NotFound(f"No gap flag {gap_id!r}.")
