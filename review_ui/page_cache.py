@@ -43,7 +43,7 @@ from review_ui.queries import QUEUE_PAGE_SIZE, AccountPage, account_page
 PAGE_TTL = 300.0  # seconds a page is reused at most
 MAX_PAGES = 1000  # pages one worker keeps (least recently used dropped first)
 
-_account = bindparam("account")
+_account: Any = bindparam("account")
 
 
 def _sub(column: Any, account_column: Any) -> Any:
