@@ -15,7 +15,8 @@ shows no viewer role. Which cards a viewer gets is decided by the page's queries
 access is checked before any card is looked up), and the fingerprint includes the item's
 account, so two accounts never share a card.
 
-The cache is a bounded LRU (:data:`CARD_CACHE_CHARS` characters per process).
+The cache is a bounded LRU of UTF-8 bytes (:data:`CARD_CACHE_BYTES` per process; a card
+with one "…" in it would take two bytes a character as a Python string).
 """
 
 from __future__ import annotations
@@ -31,9 +32,8 @@ import orjson
 from jinja2 import Environment, Template
 from markupsafe import Markup, escape
 
-# Characters of card HTML one worker keeps: 64 M characters hold every pending card of the
-# 10,000-item benchmark store (about 4.5 KB each) with room to spare.
-CARD_CACHE_CHARS = 64_000_000
+# Bytes of card HTML one worker keeps: about 7,000 cards of 4.5 KB.
+CARD_CACHE_BYTES = 32_000_000
 
 
 def _default(value: Any) -> Any:
@@ -49,26 +49,27 @@ def card_key(*parts: Any) -> bytes:
 class CardCache:
     """Card HTML by fingerprint, with a per-process placeholder for the CSRF token."""
 
-    def __init__(self, env: Environment, max_chars: int = CARD_CACHE_CHARS) -> None:
+    def __init__(self, env: Environment, max_bytes: int = CARD_CACHE_BYTES) -> None:
         self._template: Template = env.get_template("_item.html")
-        self._cards: OrderedDict[bytes, str] = OrderedDict()
-        self._chars = 0
-        self.max_chars = max_chars
+        self._cards: OrderedDict[bytes, bytes] = OrderedDict()
+        self._bytes = 0
+        self.max_bytes = max_bytes
         # Unguessable, so no text inside a card (a claim, a ticket) can contain it.
         self.slot = "csrf-" + secrets.token_hex(16)
+        self._slot = self.slot.encode()
         # The async pages run on the event loop, partials that render cards in the threadpool.
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: bytes) -> str | None:
+    def get(self, key: bytes) -> bytes | None:
         with self._lock:
             html = self._cards.get(key)
             if html is not None:
                 self._cards.move_to_end(key)
         return html
 
-    def render(self, entry: Any, page: Any) -> str:
+    def render(self, entry: Any, page: Any) -> bytes:
         """The card of ``entry`` with the placeholder in place of the CSRF token, cached."""
         key: bytes | None = getattr(entry, "card_key", None)
         # The card the page was built with (its evidence was not read then), else this
@@ -78,27 +79,28 @@ class CardCache:
             cached = self.get(key)
         if cached is not None:
             self.hits += 1
-            return str(cached)
+            return bytes(cached)
         self.misses += 1
-        html = self._template.render(entry=entry, page=page, csrf=self.slot)
+        html = self._template.render(entry=entry, page=page, csrf=self.slot).encode()
         if key is not None:
             with self._lock:
                 self._put(key, html)
         return html
 
-    def _put(self, key: bytes, html: str) -> None:
+    def _put(self, key: bytes, html: bytes) -> None:
         if key in self._cards:
             return
         self._cards[key] = html
-        self._chars += len(html)
-        while self._chars > self.max_chars and self._cards:
+        self._bytes += len(html)
+        while self._bytes > self.max_bytes and self._cards:
             _, old = self._cards.popitem(last=False)
-            self._chars -= len(old)
+            self._bytes -= len(old)
 
     def cards(self, entries: Iterable[Any], page: Any, csrf: str) -> Markup:
         """The cards of ``entries``, in order, each with the viewer's CSRF token."""
-        token = str(escape(csrf))
-        return Markup("".join(self.render(e, page).replace(self.slot, token) for e in entries))
+        token = str(escape(csrf)).encode()
+        html = b"".join(self.render(e, page) for e in entries).replace(self._slot, token)
+        return Markup(html.decode())
 
     def __len__(self) -> int:
         return len(self._cards)

@@ -41,7 +41,7 @@ from review_ui.cards import CardCache
 from review_ui.queries import QUEUE_PAGE_SIZE, AccountPage, account_page
 
 PAGE_TTL = 300.0  # seconds a page is reused at most
-MAX_PAGES = 1000  # pages one worker keeps (least recently used dropped first)
+MAX_PAGES = 500  # pages one worker keeps (least recently used dropped first): ~50 MB
 
 _account: Any = bindparam("account")
 

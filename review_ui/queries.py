@@ -176,7 +176,7 @@ class QueueEntry:
     # The card's fingerprint (review_ui.cards) and, when a worker already rendered a card with
     # that fingerprint, its HTML (``evidence`` is then left empty: the card holds it).
     card_key: bytes | None = None
-    card: str | None = None
+    card: bytes | None = None
 
     @property
     def can_approve(self) -> bool:
