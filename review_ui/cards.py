@@ -96,6 +96,11 @@ class CardCache:
             _, old = self._cards.popitem(last=False)
             self._bytes -= len(old)
 
+    def fill(self, html: bytes, csrf: str) -> Markup:
+        """Cached HTML (cards, or content made of them) with the viewer's CSRF token."""
+        token = str(escape(csrf)).encode()
+        return Markup(html.replace(self._slot, token).decode())
+
     def cards(self, entries: Iterable[Any], page: Any, csrf: str) -> Markup:
         """The cards of ``entries``, in order, each with the viewer's CSRF token."""
         token = str(escape(csrf)).encode()

@@ -1,22 +1,25 @@
-"""The account page's read model, kept per worker while the account's data is unchanged.
+"""The account page's content, kept per worker while the account's data is unchanged.
 
-Building an :class:`~review_ui.queries.AccountPage` takes a dozen queries; reading whether
+Building an account page takes a dozen queries and the cards' templates; reading whether
 anything it shows changed takes one (:data:`FINGERPRINT`): indexed aggregates over the
 account's rows in every table the page reads (its account and value-case rows, its proof
-items, gap flags, audit log, customer answers, sources and sweep dates). A page is reused only
-while that fingerprint is the one this request read, so a decision, a sweep, an ingest or a
-customer's answer made through any worker process shows on the next page load everywhere.
+items, gap flags, audit log, customer answers, sources and sweep dates). The rendered content
+is reused only while that fingerprint is the one this request read, so a decision, a sweep,
+an ingest or a customer's answer made through any worker process shows on the next page load
+everywhere.
 
 The access check runs on every request, on the account row the fingerprint reads (the same
-rule as ``clerk.review.decisions.check_account``), before any cached page is looked up; a page
-holds nothing about its viewer (the user, the CSRF token and the pager links are added when
-rendering). A page is also dropped after :data:`PAGE_TTL` seconds, so the ages it shows
-("waiting 3 d", pending over 7 days) are at most that old.
+rule as ``clerk.review.decisions.check_account``), before anything cached is looked up. The
+content holds nothing about its viewer beyond their role (a manager sees a gap's owner
+field; the role is part of the key): the CSRF token is a placeholder filled in per request,
+and the header with the viewer's email is rendered per request around it. Content is kept as
+UTF-8 bytes (no objects for the garbage collector to walk: a cache of 500 pages of Python
+objects made a full collection take 0.4 s) and dropped after :data:`PAGE_TTL` seconds, so
+the ages it shows ("waiting 3 d", days to renewal) are at most that old.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 from collections import OrderedDict
@@ -37,11 +40,9 @@ from clerk.store.tables import (
     SweepStateRow,
     ValueCaseRow,
 )
-from review_ui.cards import CardCache
-from review_ui.queries import QUEUE_PAGE_SIZE, AccountPage, account_page
 
 PAGE_TTL = 300.0  # seconds a page is reused at most
-MAX_PAGES = 500  # pages one worker keeps (least recently used dropped first): ~50 MB
+MAX_PAGES = 500  # pages one worker keeps (least recently used dropped first): ~45 MB
 
 _account: Any = bindparam("account")
 
@@ -90,52 +91,35 @@ def page_fingerprint(session: Session, account_id: str, user: User) -> tuple[Any
 
 
 class PageCache:
-    """Account pages by (account, query, fingerprint), bounded and short-lived."""
+    """Rendered account-page content by (account, query, role), bounded and short-lived."""
 
     def __init__(self, max_pages: int = MAX_PAGES, ttl: float = PAGE_TTL) -> None:
-        # one slot per (account, as_of, outcome, page): (fingerprint, when built, page)
-        self._pages: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], float, AccountPage]]
+        # one slot per key: (fingerprint, when rendered, title, content)
+        self._pages: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], float, str, bytes]]
         self._pages = OrderedDict()
         self._lock = threading.Lock()
         self.max_pages = max_pages
         self.ttl = ttl
+        self.hits = 0
 
-    def account_page(
-        self,
-        session: Session,
-        account_id: str,
-        user: User,
-        *,
-        as_of: dt.date | None = None,
-        outcome: str | None = None,
-        page: int = 1,
-        cards: CardCache | None = None,
-    ) -> AccountPage:
-        """:func:`review_ui.queries.account_page`, reused while its fingerprint holds."""
-        fingerprint = page_fingerprint(session, account_id, user)
-        key = (account_id, as_of, outcome, page)
-        now = time.monotonic()
+    def get(self, key: tuple[Any, ...], fingerprint: tuple[Any, ...]) -> tuple[str, bytes] | None:
+        """The title and content rendered under ``key`` at this ``fingerprint``, if fresh."""
         with self._lock:
             hit = self._pages.get(key)
-            if hit is not None and hit[0] == fingerprint and now - hit[1] < self.ttl:
-                self._pages.move_to_end(key)
-                return hit[2]
-        view = account_page(
-            session,
-            account_id,
-            user,
-            as_of=as_of,
-            outcome=outcome,
-            page=page,
-            page_size=QUEUE_PAGE_SIZE,
-            cards=cards,
-        )
+            if hit is None or hit[0] != fingerprint or time.monotonic() - hit[1] >= self.ttl:
+                return None
+            self._pages.move_to_end(key)
+            self.hits += 1
+            return hit[2], hit[3]
+
+    def put(
+        self, key: tuple[Any, ...], fingerprint: tuple[Any, ...], title: str, body: bytes
+    ) -> None:
         with self._lock:
-            self._pages[key] = (fingerprint, now, view)
+            self._pages[key] = (fingerprint, time.monotonic(), title, body)
             self._pages.move_to_end(key)
             while len(self._pages) > self.max_pages:
                 self._pages.popitem(last=False)
-        return view
 
     def __len__(self) -> int:
         return len(self._pages)
