@@ -15,7 +15,7 @@ from clerk.store.tables import SourceRow
 from review_ui import create_app
 from review_ui.cards import CardCache
 from review_ui.page_cache import PageCache
-from tests.review_ui.conftest import QUOTE, Client, Seeded, login, text_of
+from tests.review_ui.conftest import QUOTE, Client, Seeded, login, seed, text_of
 from tests.review_ui.test_share import ADMIN, _ready
 
 HX = {"HX-Request": "true"}
@@ -161,3 +161,21 @@ def test_a_warm_page_shows_each_role_its_own_actions(app: FastAPI, seeded: Seede
         assert f"/gaps/{seeded.gap}/dismiss" in mia.get("/accounts/acme").text
         assert f"/gaps/{seeded.gap}/dismiss" in _warm(app, mia)
         assert "/dismiss" not in dana.get("/accounts/acme").text
+
+
+def test_a_decision_shows_on_a_warm_page_on_sqlite_and_postgresql(any_store: Store) -> None:
+    """The fingerprint query (scalar subqueries over six tables) on both databases."""
+    seeded = seed(any_store)
+    worker_a, worker_b = create_app(any_store), create_app(any_store)
+    with login(worker_a, "dana@vendor.example") as a, login(worker_b, "dana@vendor.example") as b:
+        assert "1,320 hours saved on approvals" in _queue(_warm(worker_b, b))
+        approved = a.post(
+            f"/items/{seeded.calc}/approve",
+            data={"version": 1},
+            headers={**HX, "X-CSRF-Token": a.csrf},
+        )
+        assert approved.status_code == 200
+        after = b.get("/accounts/acme").text
+        assert "1,320 hours saved on approvals" not in _queue(after)
+        assert "Approved by dana@vendor.example" in _reviewed(after)
+        assert b.get("/accounts/nope").status_code == 404
