@@ -11,11 +11,12 @@ everywhere.
 The access check runs on every request, on the account row the fingerprint reads (the same
 rule as ``clerk.review.decisions.check_account``), before anything cached is looked up. The
 content holds nothing about its viewer beyond their role (only a manager may dismiss a gap
-flag; whether the viewer is a manager is part of the key): the CSRF token is a placeholder filled in per request,
-and the header with the viewer's email is rendered per request around it. Content is kept as
-UTF-8 bytes (no objects for the garbage collector to walk: a cache of 500 pages of Python
-objects made a full collection take 0.4 s) and dropped after :data:`PAGE_TTL` seconds, so
-the ages it shows ("waiting 3 d", days to renewal) are at most that old.
+flag; whether the viewer is a manager is part of the key): the CSRF token is a placeholder
+filled in per request, and the header with the viewer's email is rendered per request around
+it. Content is kept as UTF-8 bytes (no objects for the garbage collector to walk: a cache of
+500 pages of Python objects made a full collection take 0.4 s) and dropped after
+:data:`PAGE_TTL` seconds, so the ages it shows ("waiting 3 d", days to renewal) are at most
+that old.
 """
 
 from __future__ import annotations
