@@ -208,7 +208,7 @@ def current_proofs(
     outcome_rows: dict[str, list[OutcomeRow]] = defaultdict(list)
     for outcome_row in session.scalars(reads.outcomes, params):
         outcome_rows[outcome_row.account_id].append(outcome_row)
-    latest = _latest_by_account(session, ids)
+    latest = {} if as_of is not None else _latest_by_account(session, ids)  # unused then
     items: dict[str, list[ProofItemRow]] = defaultdict(list)
     for row in session.scalars(reads.items, params):
         items[row.account_id].append(row)
