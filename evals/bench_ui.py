@@ -66,7 +66,9 @@ def one_account_server_ms(n_items: int = 1000, rounds: int = 20) -> dict[str, fl
 
     The app runs in this process behind an in-memory ASGI transport (no sockets, no other
     clients), so the time is the server's: routing, session, queries, templates. Returns the
-    median and max milliseconds of page 1 and of page 2 over ``rounds`` requests each."""
+    milliseconds of the first load of page 1 and of page 2 (built from the database) and the
+    median and max over ``rounds`` more requests each (served by the worker's caches while the
+    account is unchanged)."""
     import httpx
 
     with tempfile.TemporaryDirectory(prefix="clerk-bench-ui-one-") as tmp:
@@ -96,9 +98,15 @@ def one_account_server_ms(n_items: int = 1000, rounds: int = 20) -> dict[str, fl
                         data={"email": MANAGER[0], "password": MANAGER[1], "csrf_token": token[1]},
                     )
                     out: dict[str, float] = {}
+                    # compile the templates on another page (the last: a key of its own)
+                    assert (await c.get("/accounts/acct-0000?page=999")).status_code == 200
                     for name, path in (("page 1", "/accounts/acct-0000"),
                                        ("page 2", "/accounts/acct-0000?page=2")):  # fmt: skip
-                        assert (await c.get(path)).status_code == 200  # warm
+                        # The first load builds the page; later ones may come from the
+                        # worker's page cache (review_ui.page_cache): both are reported.
+                        started = time.perf_counter()
+                        assert (await c.get(path)).status_code == 200
+                        out[f"{name} first"] = (time.perf_counter() - started) * 1000
                         spent = []
                         for _ in range(rounds):
                             started = time.perf_counter()
@@ -518,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
     one_ok = True
     if args.one_account_items:
         one = one_account_server_ms(args.one_account_items)
-        worst = max(one["page 1 median"], one["page 2 median"])
+        worst = max(one[f"page {n} {k}"] for n in (1, 2) for k in ("first", "median"))
         one_ok = worst < GOAL_ONE_ACCOUNT_MS
         print(
             f"one account, {args.one_account_items:,} pending items (queue paginated), "
@@ -526,9 +534,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         for page in ("page 1", "page 2"):
             print(
-                f"  {page}: median {one[page + ' median']:.1f} ms   max {one[page + ' max']:.1f} ms"
+                f"  {page}: first load {one[page + ' first']:.1f} ms   then median "
+                f"{one[page + ' median']:.1f} ms   max {one[page + ' max']:.1f} ms"
             )
-        print(f"  goal median < {GOAL_ONE_ACCOUNT_MS:.0f} ms: {'met' if one_ok else 'NOT met'}")
+        print(
+            f"  goal < {GOAL_ONE_ACCOUNT_MS:.0f} ms (first load and median): "
+            f"{'met' if one_ok else 'NOT met'}"
+        )
     return load.finish(watch, ratio_ok and one_ok and not result.errors)
 
 

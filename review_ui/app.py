@@ -20,6 +20,7 @@ from clerk.review.decisions import Conflict, NeedsAssertion, ReviewError
 from clerk.settings import Settings, get_settings
 from clerk.store import Store
 from review_ui.middleware import BodyLimit, SecurityHeaders
+from review_ui.page_cache import PageCache
 from review_ui.rendering import HERE, is_htmx, make_templates, render
 from review_ui.routes import accounts, api, auth, gaps, items, manager, packets, share
 from review_ui.security import LoginRequired, Sessions
@@ -106,6 +107,7 @@ def create_app(store: Store | None = None, settings: Settings | None = None) -> 
     app.state.sessions = Sessions(settings, app.state.store)
     app.state.throttle = Throttle(settings, app.state.store)
     app.state.templates = make_templates()
+    app.state.page_cache = PageCache()
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     for module in (auth, accounts, items, gaps, manager, packets, api):
         app.include_router(module.router)

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from clerk.domain.models import Account, GapFlag, Outcome, ProofItem, Review, Source
@@ -30,6 +30,7 @@ from clerk.review.current import (
 )
 from clerk.review.decisions import (
     REJECT_REASONS,
+    NotFound,
     audit_trail,
     check_account,
     draft_item,
@@ -40,7 +41,15 @@ from clerk.review.shares import ItemResponse, item_responses
 from clerk.review.users import User
 from clerk.settings import get_settings
 from clerk.store.rows import account_from_row, gap_from_row, outcome_from_row
-from clerk.store.tables import AccountRow, GapFlagRow, OutcomeRow, ProofItemRow, utcnow
+from clerk.store.tables import (
+    AccountRow,
+    GapFlagRow,
+    OutcomeRow,
+    ProofItemRow,
+    SourceRow,
+    utcnow,
+)
+from review_ui.cards import CardCache, card_key
 
 # Characters of source text shown either side of a quote; long tickets stay readable.
 CONTEXT_CHARS = 600
@@ -164,6 +173,10 @@ class QueueEntry:
     reviewed_by: str | None = None
     reviewed_at: dt.datetime | None = None
     customer: ItemResponse | None = None  # the customer's latest answer from a share link
+    # The card's fingerprint (review_ui.cards) and, when a worker already rendered a card with
+    # that fingerprint, its HTML (``evidence`` is then left empty: the card holds it).
+    card_key: bytes | None = None
+    card: bytes | None = None
 
     @property
     def can_approve(self) -> bool:
@@ -283,23 +296,27 @@ def queue_entries(
     rows: list[ProofItemRow],
     titles: dict[str, str],
     trail: dict[str, list[Review]] | None = None,
+    cards: CardCache | None = None,
 ) -> list[QueueEntry]:
     """Items with their evidence and audit trail: sources in one query, the audit in one
-    (or none, when the caller already loaded ``trail``)."""
+    (or none, when the caller already loaded ``trail``).
+
+    With ``cards``, each entry gets its card fingerprint; an entry whose card ``cards``
+    already holds gets that card, and its sources' text is not read at all (only their
+    content hashes, which the fingerprint covers)."""
     items = [(r, effective_item(r)) for r in rows]
-    sources = load_sources(session, [c.source for _, it in items for c in it.citations])
     if trail is None:
         trail = audit_trail(session, [r.id for r in rows])
     answers = item_responses(session, [r.id for r in rows])
     now = utcnow()
-    return [
+    entries = [
         QueueEntry(
             item=item,
             draft=draft_item(r) if r.edited else None,
             outcome_title=titles.get(
                 item.outcome or "", "Payback" if item.kind == "payback" else item.outcome or ""
             ),
-            evidence=evidence_panes(item, sources),
+            evidence=[],
             audit=trail.get(r.id, []),
             age_days=max(0, (now - r.created_at).days) if r.created_at else 0,
             reject_reason=r.reject_reason,
@@ -309,6 +326,55 @@ def queue_entries(
         )
         for r, item in items
     ]
+    cited = {c.source for _, it in items for c in it.citations}
+    if cards is not None:
+        hashes = source_hashes(session, cited)
+        for entry, (r, _) in zip(entries, items, strict=True):
+            entry.card_key = _card_key(entry, r, hashes)
+            entry.card = cards.get(entry.card_key)
+        cited = {c.source for e in entries if e.card is None for c in e.item.citations}
+    sources = load_sources(session, cited)
+    for entry in entries:
+        if entry.card is None:
+            entry.evidence = evidence_panes(entry.item, sources)
+    return entries
+
+
+_SOURCE_HASHES = select(SourceRow.id, SourceRow.content_hash).where(
+    SourceRow.id.in_(bindparam("ids", expanding=True))
+)
+# Gap flags of the account, closed ones included (current_proof reads the open ones only).
+_ACCOUNT_GAPS = select(GapFlagRow).where(GapFlagRow.account_id == bindparam("account_id"))
+
+
+def source_hashes(session: Session, source_ids: set[str]) -> dict[str, str]:
+    """The content hash of each source (covers everything a reader sees of it)."""
+    if not source_ids:
+        return {}
+    rows = session.execute(_SOURCE_HASHES, {"ids": sorted(source_ids)})
+    return {sid: digest for sid, digest in rows}
+
+
+def _card_key(entry: QueueEntry, row: ProofItemRow, hashes: dict[str, str]) -> bytes:
+    """Everything the card of ``entry`` shows, as read by this request."""
+    customer = entry.customer
+    return card_key(
+        row.id,
+        row.account_id,
+        row.version,
+        row.status,
+        row.payload,
+        row.edited,
+        entry.outcome_title,
+        entry.age_days,
+        entry.reject_reason,
+        entry.reviewed_by,
+        entry.reviewed_at,
+        [a.model_dump(mode="json") for a in entry.audit],
+        None if customer is None else list(vars(customer).values()),
+        [(c.source, hashes.get(c.source)) for c in entry.item.citations],
+        dict(REJECT_REASONS),
+    )
 
 
 def _item_order(titles: list[str]) -> Any:
@@ -330,13 +396,15 @@ def account_page(
     outcome: str | None = None,
     page: int = 1,
     page_size: int = QUEUE_PAGE_SIZE,
+    cards: CardCache | None = None,
 ) -> AccountPage:
     """Everything the account page shows at ``as_of`` (default: the newest sweep); raises
     NotFound/Forbidden like the decisions do. The queue holds page ``page`` (from 1; past the
     last page: the last) of the pending items, narrowed to ``outcome`` when it names one;
-    ``page_size=0`` puts every pending item in the queue."""
+    ``page_size=0`` puts every pending item in the queue. ``cards``: the worker's rendered
+    cards, for the HTML page (see :func:`queue_entries`)."""
     row = check_account(session, account_id, user)
-    proof = current_proof(session, account_id, as_of)
+    proof = current_proof(session, account_id, as_of)  # reads ``row`` from the session
     # current_proof read the outcome rows already (value-case order, as account_outcomes).
     outcomes = list(proof.value_case.outcomes)
     titles = {o.id: o.title for o in outcomes}
@@ -357,7 +425,7 @@ def account_page(
     current_ids = {g.id for g in proof.gaps}
     gap_rows = list(proof.gaps) + [
         g
-        for g in session.scalars(select(GapFlagRow).where(GapFlagRow.account_id == account_id))
+        for g in session.scalars(_ACCOUNT_GAPS, {"account_id": account_id})
         if g.id not in current_ids and g.status not in OPEN_GAP_STATUSES
     ]
     gap_rows.sort(key=lambda g: (severity_rank(g.severity), g.kind, g.id))
@@ -372,7 +440,9 @@ def account_page(
         )
         for g in gap_rows
     ]
-    entries = {e.item.id: e for e in queue_entries(session, pending + decided, titles, trail)}
+    entries = {
+        e.item.id: e for e in queue_entries(session, pending + decided, titles, trail, cards)
+    }
     options = period_options(session, account_id)
     return AccountPage(
         account=account_from_row(row),
@@ -400,8 +470,6 @@ def _selected(options: list[PeriodOption], as_of: dt.date | None) -> PeriodOptio
 
 def item_entry(session: Session, item_id: str, user: User) -> tuple[QueueEntry, AccountPage]:
     """One item's card (for htmx partials); the page gives the reject reasons and outcomes."""
-    from clerk.review.decisions import NotFound
-
     row = session.get(ProofItemRow, item_id)
     if row is None:
         raise NotFound(f"No proof item {item_id!r}.")
@@ -417,8 +485,6 @@ def item_entry(session: Session, item_id: str, user: User) -> tuple[QueueEntry, 
 
 
 def gap_entry(session: Session, gap_id: str, user: User) -> GapEntry:
-    from clerk.review.decisions import NotFound
-
     row = session.get(GapFlagRow, gap_id)
     if row is None:
         raise NotFound(f"No gap flag {gap_id!r}.")

@@ -11,9 +11,14 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from clerk.domain.format import date_text, number, percent
 from clerk.domain.vocabulary import OPEN_GAP_STATUSES
+from review_ui.cards import CardCache
+from review_ui.page_cache import PageCache
 from review_ui.security import csrf_token, session_user
 
 HERE = Path(__file__).parent
@@ -30,7 +35,28 @@ def make_templates() -> Jinja2Templates:
     env.globals.update(
         htmx_js=HTMX_JS, csrf_field="csrf_token", open_gap_statuses=OPEN_GAP_STATUSES
     )
+    env.globals.update(card_cache=CardCache(env), item_cards=item_cards)
     return templates
+
+
+@pass_context
+def item_cards(context: Context, entries: list[Any]) -> Markup:
+    """The cards of ``entries`` (the account page's queue or reviewed list), from the
+    worker's card cache, each with this viewer's CSRF token."""
+    cards: CardCache = context["card_cache"]
+    return cards.cards(entries, context["page"], context["csrf"])
+
+
+def card_cache(request: Request) -> CardCache:
+    """This worker's rendered item cards (one cache per app, i.e. per process)."""
+    cards: CardCache = request.app.state.templates.env.globals["card_cache"]
+    return cards
+
+
+def page_cache(request: Request) -> PageCache:
+    """This worker's account pages (see review_ui.page_cache)."""
+    pages: PageCache = request.app.state.page_cache
+    return pages
 
 
 def is_htmx(request: Request) -> bool:

@@ -18,12 +18,13 @@ D defaults to :func:`latest_as_of`, the newest date the account was swept at.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import func, select, true
+from sqlalchemy import bindparam, func, select, true
 from sqlalchemy.orm import Session
 
 from clerk.domain.models import Account, Outcome, Period, ValueCase
@@ -192,36 +193,27 @@ def current_proofs(
     ``strict`` raises LookupError for an id that names no account.
     """
     ids = None if account_ids is None else list(dict.fromkeys(account_ids))
-
-    def scoped(col: Any) -> Any:
-        if ids is not None and len(ids) == 1:
-            return col == ids[0]  # one account (every account page): no expanding IN to build
-        return col.in_(ids) if ids is not None else true()
-
-    accounts = {r.id: r for r in session.scalars(select(AccountRow).where(scoped(AccountRow.id)))}
+    reads, params = _reads(_scope(ids)), _scope_params(ids)
+    if ids is not None and len(ids) == 1:
+        # one account: a row the caller already read (an access check) costs no query
+        one = session.get(AccountRow, ids[0])
+        accounts = {} if one is None else {one.id: one}
+    else:
+        accounts = {r.id: r for r in session.scalars(reads.accounts, params)}
     if strict and ids is not None:
         for account_id in ids:
             if account_id not in accounts:
                 raise LookupError(f"unknown account {account_id!r}")
-    cases = {
-        r.account_id: r
-        for r in session.scalars(select(ValueCaseRow).where(scoped(ValueCaseRow.account_id)))
-    }
+    cases = {r.account_id: r for r in session.scalars(reads.cases, params)}
     outcome_rows: dict[str, list[OutcomeRow]] = defaultdict(list)
-    for outcome_row in session.scalars(select(OutcomeRow).where(scoped(OutcomeRow.account_id))):
+    for outcome_row in session.scalars(reads.outcomes, params):
         outcome_rows[outcome_row.account_id].append(outcome_row)
-    latest = _latest_by_account(session, ids)
+    latest = {} if as_of is not None else _latest_by_account(session, ids)  # unused then
     items: dict[str, list[ProofItemRow]] = defaultdict(list)
-    for row in session.scalars(
-        select(ProofItemRow).where(
-            scoped(ProofItemRow.account_id), ProofItemRow.status != "superseded"
-        )
-    ):
+    for row in session.scalars(reads.items, params):
         items[row.account_id].append(row)
     gaps: dict[str, list[GapFlagRow]] = defaultdict(list)
-    for gap in session.scalars(
-        select(GapFlagRow).where(scoped(GapFlagRow.account_id), GapFlagRow.status != "resolved")
-    ):
+    for gap in session.scalars(reads.gaps, params):
         gaps[gap.account_id].append(gap)
     out: dict[str, CurrentProof] = {}
     for account_id, account_row in accounts.items():
@@ -247,26 +239,69 @@ def current_proofs(
     return out
 
 
-def _one_or_in(col: Any, ids: list[str]) -> Any:
-    return col == ids[0] if len(ids) == 1 else col.in_(ids)
+Scope = Literal["one", "many", "all"]
+
+
+def _scope(ids: list[str] | None) -> Scope:
+    return "all" if ids is None else "one" if len(ids) == 1 else "many"
+
+
+def _scope_params(ids: list[str] | None) -> dict[str, Any]:
+    if ids is None:
+        return {}
+    return {"account_id": ids[0]} if len(ids) == 1 else {"account_ids": ids}
+
+
+@dataclass(frozen=True)
+class _Reads:
+    accounts: Any
+    cases: Any
+    outcomes: Any
+    items: Any
+    gaps: Any
+    swept: Any
+    confirmed: Any
+
+
+@functools.cache
+def _reads(scope: Scope) -> _Reads:
+    """The statements of :func:`current_proofs`, built once per scope: one account (every
+    account page: a plain ``=``, no expanding IN), some, or all. Building a statement costs
+    about as much as running one of these small indexed reads."""
+
+    def scoped(col: Any) -> Any:
+        if scope == "one":
+            return col == bindparam("account_id")
+        return col.in_(bindparam("account_ids", expanding=True)) if scope == "many" else true()
+
+    confirmed = func.max(func.coalesce(ProofItemRow.last_confirmed, ProofItemRow.as_of))
+    return _Reads(
+        accounts=select(AccountRow).where(scoped(AccountRow.id)),
+        cases=select(ValueCaseRow).where(scoped(ValueCaseRow.account_id)),
+        outcomes=select(OutcomeRow).where(scoped(OutcomeRow.account_id)),
+        items=select(ProofItemRow).where(
+            scoped(ProofItemRow.account_id), ProofItemRow.status != "superseded"
+        ),
+        gaps=select(GapFlagRow).where(
+            scoped(GapFlagRow.account_id), GapFlagRow.status != "resolved"
+        ),
+        swept=select(SweepStateRow.account_id, func.max(SweepStateRow.as_of))
+        .where(scoped(SweepStateRow.account_id))
+        .group_by(SweepStateRow.account_id),
+        confirmed=select(ProofItemRow.account_id, confirmed)
+        .where(scoped(ProofItemRow.account_id))
+        .group_by(ProofItemRow.account_id),
+    )
 
 
 def _latest_by_account(session: Session, ids: list[str] | None) -> dict[str, dt.date]:
     """Each account's newest sweep date; accounts with drafts but no sweep state (drafts
     written by hand or by an older version) fall back to their newest confirmation."""
+    reads, params = _reads(_scope(ids)), _scope_params(ids)
     latest: dict[str, dt.date] = {}
-    query = select(SweepStateRow.account_id, func.max(SweepStateRow.as_of)).group_by(
-        SweepStateRow.account_id
-    )
-    if ids is not None:
-        query = query.where(_one_or_in(SweepStateRow.account_id, ids))
-    for account_id, day in session.execute(query):
+    for account_id, day in session.execute(reads.swept, params):
         latest[account_id] = day
-    confirmed = func.max(func.coalesce(ProofItemRow.last_confirmed, ProofItemRow.as_of))
-    query = select(ProofItemRow.account_id, confirmed).group_by(ProofItemRow.account_id)
-    if ids is not None:
-        query = query.where(_one_or_in(ProofItemRow.account_id, ids))
-    for account_id, day in session.execute(query):
+    for account_id, day in session.execute(reads.confirmed, params):
         if day is not None and (account_id not in latest or day > latest[account_id]):
             latest[account_id] = day
     return latest
@@ -306,6 +341,14 @@ class PeriodOption:
     end: dt.date
 
 
+_PERIODS = (
+    select(ProofItemRow.period_start, ProofItemRow.period_end)
+    .where(ProofItemRow.account_id == bindparam("account_id"), ProofItemRow.status != "superseded")
+    .distinct()
+)
+_SWEEP_DAYS = select(SweepStateRow.as_of).where(SweepStateRow.account_id == bindparam("account_id"))
+
+
 def period_options(session: Session, account_id: str) -> list[PeriodOption]:
     """The complete reporting periods the account has drafts for, newest first.
 
@@ -314,11 +357,7 @@ def period_options(session: Session, account_id: str) -> list[PeriodOption]:
     """
     labels: dict[dt.date, set[tuple[int, str]]] = defaultdict(set)
     months = {"month": 1, "quarter": 3, "year": 12}
-    for start, end in session.execute(
-        select(ProofItemRow.period_start, ProofItemRow.period_end)
-        .where(ProofItemRow.account_id == account_id, ProofItemRow.status != "superseded")
-        .distinct()
-    ):
+    for start, end in session.execute(_PERIODS, {"account_id": account_id}):
         if start is None or end is None:
             continue
         span = (end.year - start.year) * 12 + end.month - start.month
@@ -326,12 +365,7 @@ def period_options(session: Session, account_id: str) -> list[PeriodOption]:
         if kind is None:
             continue  # contract to date: shown within whichever period is chosen
         labels[end].add((span, period_label(kind, start, end)))  # type: ignore[arg-type]
-    sweeps = sorted(
-        day
-        for (day,) in session.execute(
-            select(SweepStateRow.as_of).where(SweepStateRow.account_id == account_id)
-        )
-    )
+    sweeps = sorted(day for (day,) in session.execute(_SWEEP_DAYS, {"account_id": account_id}))
     ends = sorted(labels)
     options = []
     for n, end in enumerate(ends):

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -122,12 +122,21 @@ def draft_item(row: ProofItemRow) -> ProofItem:
     )
 
 
+# Built once (the review page reads these on every load): no per-call statement building.
+_SOURCES = select(SourceRow).where(SourceRow.id.in_(bindparam("ids", expanding=True)))
+_AUDIT = (
+    select(AuditRow)
+    .where(AuditRow.target_id.in_(bindparam("ids", expanding=True)))
+    .order_by(AuditRow.id)
+)
+
+
 def load_sources(session: Session, source_ids: Iterable[str]) -> dict[str, Source]:
     """The cited sources, by id, as domain objects (for verification and highlighting)."""
     ids = sorted(set(source_ids))
     if not ids:
         return {}
-    rows = session.scalars(select(SourceRow).where(SourceRow.id.in_(ids))).all()
+    rows = session.scalars(_SOURCES, {"ids": ids}).all()
     return {
         r.id: Source.model_validate(
             {
@@ -485,9 +494,7 @@ def audit_trail(session: Session, target_ids: Iterable[str]) -> dict[str, list[R
     trail: dict[str, list[Review]] = defaultdict(list)
     if not ids:
         return trail
-    rows = session.scalars(
-        select(AuditRow).where(AuditRow.target_id.in_(ids)).order_by(AuditRow.id)
-    ).all()
+    rows = session.scalars(_AUDIT, {"ids": ids}).all()
     for r in rows:
         trail[r.target_id].append(
             Review.model_validate(

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -414,6 +414,17 @@ class ItemResponse:
         return f"Questioned by {self.name}: {self.comment or ''}"
 
 
+# Built once: the review page asks on every load.
+_ANSWERS = (
+    select(ShareResponseRow)
+    .where(
+        ShareResponseRow.item_id.in_(bindparam("ids", expanding=True)),
+        ShareResponseRow.kind.in_(ANSWERS),
+    )
+    .order_by(ShareResponseRow.id)
+)
+
+
 def item_responses(
     session: Session, item_ids: Iterable[str], *, share_id: int | None = None
 ) -> dict[str, ItemResponse]:
@@ -421,13 +432,11 @@ def item_responses(
     ids = sorted(set(item_ids))
     if not ids:
         return {}
-    query = select(ShareResponseRow).where(
-        ShareResponseRow.item_id.in_(ids), ShareResponseRow.kind.in_(ANSWERS)
-    )
+    query, params = _ANSWERS, {"ids": ids}
     if share_id is not None:
         query = query.where(ShareResponseRow.share_id == share_id)
     latest: dict[str, ItemResponse] = {}
-    for r in session.scalars(query.order_by(ShareResponseRow.id)):
+    for r in session.scalars(query, params):
         assert r.item_id is not None
         latest[r.item_id] = ItemResponse(
             r.kind,  # type: ignore[arg-type]

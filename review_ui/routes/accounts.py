@@ -10,9 +10,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from clerk.review import decisions as review
 from clerk.review.users import User
+from review_ui.page_cache import page_fingerprint
 from review_ui.queries import AccountPage, account_page, account_summaries
-from review_ui.rendering import is_htmx, render
-from review_ui.security import get_store, page_user
+from review_ui.rendering import card_cache, is_htmx, page_cache, render
+from review_ui.security import csrf_token, get_store, page_user
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,10 +40,32 @@ async def account(
     """The review page at a period (``as_of``, default the newest sweep), optionally showing
     one outcome only (the manager grid's cells link here); the queue one page at a time."""
     day = parse_as_of(as_of)
+    pages, cards = page_cache(request), card_cache(request)
+    # A manager's page differs (only a manager may dismiss a gap flag); nothing else about
+    # the viewer is in the cached content.
+    key = (account_id, as_of or "", outcome or "", page, user.is_manager)
     with get_store(request).session() as session:
-        view = account_page(session, account_id, user, as_of=day, outcome=outcome, page=page)
-    filters = {"as_of": as_of or None, "outcome": outcome or None}
-    return render(request, "account.html", page=view, page_links=page_links(view, filters))
+        fingerprint = page_fingerprint(session, account_id, user)  # 404 / 403 first
+        cached = pages.get(key, fingerprint)
+        if cached is None:
+            view = account_page(
+                session, account_id, user, as_of=day, outcome=outcome, page=page, cards=cards
+            )
+    if cached is None:
+        filters = {"as_of": as_of or None, "outcome": outcome or None}
+        body = request.app.state.templates.env.get_template("_account_body.html").render(
+            page=view,
+            page_links=page_links(view, filters),
+            user=user,
+            request=request,
+            csrf=cards.slot,
+        )
+        cached = (view.account.name, body.encode())
+        pages.put(key, fingerprint, *cached)
+    title, content = cached
+    return render(
+        request, "account.html", title=title, body=cards.fill(content, csrf_token(request))
+    )
 
 
 def page_links(view: AccountPage, filters: dict[str, str | None]) -> dict[str, str]:

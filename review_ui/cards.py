@@ -1,0 +1,111 @@
+"""Rendered item cards, kept per worker process and reused while nothing they show changes.
+
+An item card (``_item.html``: claim, figures, evidence panes, the approve / edit / reject
+forms, the customer's answer, the audit trail) is most of the account page's template work,
+and it changes only when the item, its audit trail, its customer answer or a cited source
+changes, or when its "waiting N d" ticks over. So each card is rendered once per
+*fingerprint*: a digest of exactly those inputs as this request read them from the database
+(:func:`card_key`). Every request reads them anyway, so a decision made through another
+worker process changes the fingerprint and the next page load renders the card afresh: no
+invalidation messages, no stale card.
+
+What differs between viewers never enters the cache: the card holds a random per-process
+placeholder where the CSRF token goes, replaced by the viewer's token on every use; the card
+shows no viewer role. Which cards a viewer gets is decided by the page's queries (account
+access is checked before any card is looked up), and the fingerprint includes the item's
+account, so two accounts never share a card.
+
+The cache is a bounded LRU of UTF-8 bytes (:data:`CARD_CACHE_BYTES` per process; a card
+with one "…" in it would take two bytes a character as a Python string).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+from jinja2 import Environment, Template
+from markupsafe import Markup, escape
+
+# Bytes of card HTML one worker keeps: about 7,000 cards of 4.5 KB.
+CARD_CACHE_BYTES = 32_000_000
+
+
+def _default(value: Any) -> Any:
+    return str(value)  # dates and datetimes: their ISO text is what the card shows
+
+
+def card_key(*parts: Any) -> bytes:
+    """A digest of everything a card shows (passed in by the query layer)."""
+    blob = orjson.dumps(parts, default=_default, option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(blob, digest_size=16).digest()
+
+
+class CardCache:
+    """Card HTML by fingerprint, with a per-process placeholder for the CSRF token."""
+
+    def __init__(self, env: Environment, max_bytes: int = CARD_CACHE_BYTES) -> None:
+        self._template: Template = env.get_template("_item.html")
+        self._cards: OrderedDict[bytes, bytes] = OrderedDict()
+        self._bytes = 0
+        self.max_bytes = max_bytes
+        # Unguessable, so no text inside a card (a claim, a ticket) can contain it.
+        self.slot = "csrf-" + secrets.token_hex(16)
+        self._slot = self.slot.encode()
+        # The async pages run on the event loop, partials that render cards in the threadpool.
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: bytes) -> bytes | None:
+        with self._lock:
+            html = self._cards.get(key)
+            if html is not None:
+                self._cards.move_to_end(key)
+        return html
+
+    def render(self, entry: Any, page: Any) -> bytes:
+        """The card of ``entry`` with the placeholder in place of the CSRF token, cached."""
+        key: bytes | None = getattr(entry, "card_key", None)
+        # The card the page was built with (its evidence was not read then), else this
+        # worker's copy, else render it.
+        cached = getattr(entry, "card", None)
+        if cached is None and key is not None:
+            cached = self.get(key)
+        if cached is not None:
+            self.hits += 1
+            return bytes(cached)
+        self.misses += 1
+        html = self._template.render(entry=entry, page=page, csrf=self.slot).encode()
+        if key is not None:
+            with self._lock:
+                self._put(key, html)
+        return html
+
+    def _put(self, key: bytes, html: bytes) -> None:
+        if key in self._cards:
+            return
+        self._cards[key] = html
+        self._bytes += len(html)
+        while self._bytes > self.max_bytes and self._cards:
+            _, old = self._cards.popitem(last=False)
+            self._bytes -= len(old)
+
+    def fill(self, html: bytes, csrf: str) -> Markup:
+        """Cached HTML (cards, or content made of them) with the viewer's CSRF token."""
+        token = str(escape(csrf)).encode()
+        return Markup(html.replace(self._slot, token).decode())
+
+    def cards(self, entries: Iterable[Any], page: Any, csrf: str) -> Markup:
+        """The cards of ``entries``, in order, each with the viewer's CSRF token."""
+        token = str(escape(csrf)).encode()
+        html = b"".join(self.render(e, page) for e in entries).replace(self._slot, token)
+        return Markup(html.decode())
+
+    def __len__(self) -> int:
+        return len(self._cards)
