@@ -5,6 +5,7 @@ Routes import from here (never from ``review_ui.app``, which imports the routes)
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from clerk.domain.format import date_text, number, percent
 from clerk.domain.vocabulary import OPEN_GAP_STATUSES
@@ -31,12 +32,28 @@ def make_templates() -> Jinja2Templates:
     # Templates ship inside the package; checking their mtimes on every include (20 cards a
     # page) costs more than it is worth outside development.
     env.auto_reload = False
-    env.filters.update(num=number, pct=percent, date=date_text)
+    env.filters.update(num=number, pct=percent, date=date_text, reject_options=reject_options)
     env.globals.update(
         htmx_js=HTMX_JS, csrf_field="csrf_token", open_gap_statuses=OPEN_GAP_STATUSES
     )
     env.globals.update(card_cache=CardCache(env), item_cards=item_cards)
     return templates
+
+
+def reject_options(reasons: dict[str, str], selected: Any = None) -> Markup:
+    """The reject form's ``<option>`` list, ``selected`` marked: built once per (reasons,
+    choice) rather than per card."""
+    return _reject_options(tuple(reasons.items()), selected if isinstance(selected, str) else None)
+
+
+@lru_cache(maxsize=64)
+def _reject_options(reasons: tuple[tuple[str, str], ...], selected: str | None) -> Markup:
+    return Markup("").join(
+        Markup('<option value="{}" {}>{}</option>').format(
+            code, Markup("selected") if selected == code else "", label
+        )
+        for code, label in reasons
+    )
 
 
 @pass_context
