@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
@@ -52,6 +52,10 @@ class CardCache:
     def __init__(self, env: Environment, max_bytes: int = CARD_CACHE_BYTES) -> None:
         self._template: Template = env.get_template("_item.html")
         self._cards: OrderedDict[bytes, bytes] = OrderedDict()
+        # The item of each card, and how many cards each item has here: a page none of whose
+        # items has a card here skips reading the sources' hashes apart from their text.
+        self._owner: dict[bytes, str] = {}
+        self._held: Counter[str] = Counter()
         self._bytes = 0
         self.max_bytes = max_bytes
         # Unguessable, so no text inside a card (a claim, a ticket) can contain it.
@@ -69,6 +73,11 @@ class CardCache:
                 self._cards.move_to_end(key)
         return html
 
+    def holds_any(self, item_ids: Iterable[str]) -> bool:
+        """Whether this worker holds a card of any of ``item_ids`` (of any fingerprint)."""
+        with self._lock:
+            return any(i in self._held for i in item_ids)
+
     def render(self, entry: Any, page: Any) -> bytes:
         """The card of ``entry`` with the placeholder in place of the CSRF token, cached."""
         key: bytes | None = getattr(entry, "card_key", None)
@@ -84,17 +93,23 @@ class CardCache:
         html = self._template.render(entry=entry, page=page, csrf=self.slot).encode()
         if key is not None:
             with self._lock:
-                self._put(key, html)
+                self._put(key, html, str(entry.item.id))
         return html
 
-    def _put(self, key: bytes, html: bytes) -> None:
+    def _put(self, key: bytes, html: bytes, item_id: str) -> None:
         if key in self._cards:
             return
         self._cards[key] = html
+        self._owner[key] = item_id
+        self._held[item_id] += 1
         self._bytes += len(html)
         while self._bytes > self.max_bytes and self._cards:
-            _, old = self._cards.popitem(last=False)
+            old_key, old = self._cards.popitem(last=False)
             self._bytes -= len(old)
+            owner = self._owner.pop(old_key)
+            self._held[owner] -= 1
+            if not self._held[owner]:
+                del self._held[owner]
 
     def fill(self, html: bytes, csrf: str) -> Markup:
         """Cached HTML (cards, or content made of them) with the viewer's CSRF token."""

@@ -327,13 +327,19 @@ def queue_entries(
         for r, item in items
     ]
     cited = {c.source for _, it in items for c in it.citations}
+    sources: dict[str, Source] | None = None
     if cards is not None:
-        hashes = source_hashes(session, cited)
+        if cards.holds_any(r.id for r in rows):
+            hashes = source_hashes(session, cited)
+        else:  # every card is rendered here: the texts are needed, their hashes come along
+            hashes = {}
+            sources = load_sources(session, cited, hashes)
         for entry, (r, _) in zip(entries, items, strict=True):
             entry.card_key = _card_key(entry, r, hashes)
             entry.card = cards.get(entry.card_key)
         cited = {c.source for e in entries if e.card is None for c in e.item.citations}
-    sources = load_sources(session, cited)
+    if sources is None:
+        sources = load_sources(session, cited)
     for entry in entries:
         if entry.card is None:
             entry.evidence = evidence_panes(entry.item, sources)

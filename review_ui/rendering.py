@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from clerk.domain.format import date_text, number, percent
 from clerk.domain.vocabulary import OPEN_GAP_STATUSES

@@ -261,6 +261,7 @@ class _Reads:
     gaps: Any
     swept: Any
     confirmed: Any
+    latest_one: Any  # one account: both of the above in one statement
 
 
 @functools.cache
@@ -291,6 +292,12 @@ def _reads(scope: Scope) -> _Reads:
         confirmed=select(ProofItemRow.account_id, confirmed)
         .where(scoped(ProofItemRow.account_id))
         .group_by(ProofItemRow.account_id),
+        latest_one=select(
+            select(func.max(SweepStateRow.as_of))
+            .where(scoped(SweepStateRow.account_id))
+            .scalar_subquery(),
+            select(confirmed).where(scoped(ProofItemRow.account_id)).scalar_subquery(),
+        ),
     )
 
 
@@ -298,6 +305,10 @@ def _latest_by_account(session: Session, ids: list[str] | None) -> dict[str, dt.
     """Each account's newest sweep date; accounts with drafts but no sweep state (drafts
     written by hand or by an older version) fall back to their newest confirmation."""
     reads, params = _reads(_scope(ids)), _scope_params(ids)
+    if ids is not None and len(ids) == 1:  # one statement (every account page)
+        swept, last = session.execute(reads.latest_one, params).one()
+        days = [d for d in (swept, last) if d is not None]
+        return {ids[0]: max(days)} if days else {}
     latest: dict[str, dt.date] = {}
     for account_id, day in session.execute(reads.swept, params):
         latest[account_id] = day

@@ -131,12 +131,17 @@ _AUDIT = (
 )
 
 
-def load_sources(session: Session, source_ids: Iterable[str]) -> dict[str, Source]:
-    """The cited sources, by id, as domain objects (for verification and highlighting)."""
+def load_sources(
+    session: Session, source_ids: Iterable[str], hashes: dict[str, str] | None = None
+) -> dict[str, Source]:
+    """The cited sources, by id, as domain objects (for verification and highlighting).
+    ``hashes``, when given, receives each source's content hash from the same read."""
     ids = sorted(set(source_ids))
     if not ids:
         return {}
     rows = session.scalars(_SOURCES, {"ids": ids}).all()
+    if hashes is not None:
+        hashes.update((r.id, r.content_hash) for r in rows)
     return {
         r.id: Source.model_validate(
             {
