@@ -78,8 +78,9 @@ class CardCache:
         with self._lock:
             return any(i in self._held for i in item_ids)
 
-    def render(self, entry: Any, page: Any) -> bytes:
-        """The card of ``entry`` with the placeholder in place of the CSRF token, cached."""
+    def render(self, entry: Any, page: Any, context: dict[str, Any] | None = None) -> bytes:
+        """The card of ``entry`` with the placeholder in place of the CSRF token, cached.
+        ``context``: :meth:`page_context` of ``page``, when rendering many cards."""
         key: bytes | None = getattr(entry, "card_key", None)
         # The card the page was built with (its evidence was not read then), else this
         # worker's copy, else render it.
@@ -90,7 +91,16 @@ class CardCache:
             self.hits += 1
             return bytes(cached)
         self.misses += 1
-        html = self._template.render(entry=entry, page=page, csrf=self.slot).encode()
+        if context is None:
+            context = self.page_context(page)
+        # Template.render, minus merging the globals again for each card of a page.
+        template = self._template
+        ctx = template.new_context({**context, "entry": entry}, shared=True)
+        try:
+            text: str = template.environment.concat(template.root_render_func(ctx))
+        except Exception:
+            template.environment.handle_exception()  # the template's line in the traceback
+        html = text.encode()
         if key is not None:
             with self._lock:
                 self._put(key, html, str(entry.item.id))
@@ -111,6 +121,11 @@ class CardCache:
             if not self._held[owner]:
                 del self._held[owner]
 
+    def page_context(self, page: Any) -> dict[str, Any]:
+        """The variables every card of ``page`` is rendered with (the template's globals,
+        the page, the placeholder CSRF token)."""
+        return {**self._template.globals, "page": page, "csrf": self.slot}
+
     def fill(self, html: bytes, csrf: str) -> Markup:
         """Cached HTML (cards, or content made of them) with the viewer's CSRF token."""
         token = str(escape(csrf)).encode()
@@ -119,7 +134,8 @@ class CardCache:
     def cards(self, entries: Iterable[Any], page: Any, csrf: str) -> Markup:
         """The cards of ``entries``, in order, each with the viewer's CSRF token."""
         token = str(escape(csrf)).encode()
-        html = b"".join(self.render(e, page) for e in entries).replace(self._slot, token)
+        context = self.page_context(page)
+        html = b"".join(self.render(e, page, context) for e in entries).replace(self._slot, token)
         return Markup(html.decode())
 
     def __len__(self) -> int:

@@ -54,12 +54,15 @@ def _sub(column: Any, account_column: Any) -> Any:
 
 _items, _gaps = ProofItemRow.__table__.c, GapFlagRow.__table__.c
 
-# Built once: a prepared statement per process, no per-request statement construction.
-FINGERPRINT = select(
+# The account row's part of the fingerprint (the access check reads the first, ``csm``).
+_ACCOUNT_PART = (
     AccountRow.csm,
     AccountRow.updated_at,
     AccountRow.content_hash,
     AccountRow.evidence_version,
+)
+# Everything else the page rests on.
+_REST = (
     _sub(ValueCaseRow.content_hash, ValueCaseRow.account_id),
     _sub(ValueCaseRow.updated_at, ValueCaseRow.account_id),
     _sub(func.count(), _items.account_id),
@@ -77,18 +80,36 @@ FINGERPRINT = select(
     _sub(func.count(), SweepStateRow.account_id),
     _sub(func.max(SweepStateRow.as_of), SweepStateRow.account_id),
     _sub(func.max(SweepStateRow.swept_at), SweepStateRow.account_id),
-).where(AccountRow.id == _account)
+)
+# Built once: a prepared statement per process, no per-request statement construction.
+FINGERPRINT = select(*_ACCOUNT_PART, *_REST).where(AccountRow.id == _account)
+# The same values with the whole account row loaded into the session, for a page about to
+# be built: the access check and the current proof then find the row there, no second read.
+FINGERPRINT_AND_ACCOUNT = select(AccountRow, *_REST).where(AccountRow.id == _account)
 
 
-def page_fingerprint(session: Session, account_id: str, user: User) -> tuple[Any, ...]:
+def page_fingerprint(
+    session: Session, account_id: str, user: User, *, load_account: bool = False
+) -> tuple[tuple[Any, ...], AccountRow | None]:
     """What the account's page rests on, in one query; raises NotFound / Forbidden like
-    ``check_account`` (an unknown account and one the user may not see)."""
-    row = session.execute(FINGERPRINT, {"account": account_id}).first()
-    if row is None:
+    ``check_account`` (an unknown account and one the user may not see). ``load_account``:
+    also return the account's row, loaded into ``session`` (the session holds it weakly:
+    the caller keeps it while it reads the page), with the same fingerprint."""
+    account: AccountRow | None = None
+    values: tuple[Any, ...] | None = None
+    if load_account:
+        row = session.execute(FINGERPRINT_AND_ACCOUNT, {"account": account_id}).first()
+        if row is not None:
+            account = row[0]
+            values = (*(getattr(account, c.key) for c in _ACCOUNT_PART), *row[1:])
+    else:
+        row = session.execute(FINGERPRINT, {"account": account_id}).first()
+        values = None if row is None else tuple(row)
+    if values is None:
         raise NotFound(f"No account {account_id!r}.")
-    if not user.can_access(row[0]):
+    if not user.can_access(values[0]):
         raise Forbidden(f"{user.email} may not see or change account {account_id!r}.")
-    return tuple(row)
+    return values, account
 
 
 class PageCache:
@@ -112,6 +133,10 @@ class PageCache:
             self._pages.move_to_end(key)
             self.hits += 1
             return hit[2], hit[3]
+
+    def holds(self, key: tuple[Any, ...]) -> bool:
+        """Whether a page is kept under ``key`` (of any fingerprint or age)."""
+        return key in self._pages
 
     def put(
         self, key: tuple[Any, ...], fingerprint: tuple[Any, ...], title: str, body: bytes

@@ -45,7 +45,11 @@ async def account(
     # the viewer is in the cached content.
     key = (account_id, as_of or "", outcome or "", page, user.is_manager)
     with get_store(request).session() as session:
-        fingerprint = page_fingerprint(session, account_id, user)  # 404 / 403 first
+        # 404 / 403 first; a page this worker does not have yet reads the account row whole
+        # (kept in ``_row`` while the page is read: the session finds it there, no re-read)
+        fingerprint, _row = page_fingerprint(
+            session, account_id, user, load_account=not pages.holds(key)
+        )
         cached = pages.get(key, fingerprint)
         if cached is None:
             view = account_page(
