@@ -349,8 +349,12 @@ def queue_entries(
 _SOURCE_HASHES = select(SourceRow.id, SourceRow.content_hash).where(
     SourceRow.id.in_(bindparam("ids", expanding=True))
 )
-# Gap flags of the account, closed ones included (current_proof reads the open ones only).
-_ACCOUNT_GAPS = select(GapFlagRow).where(GapFlagRow.account_id == bindparam("account_id"))
+# The account's closed gap flags (current_proof reads the open ones only), as plain rows
+# with the columns of a GapFlagRow: they are only read.
+_CLOSED_GAPS = select(*GapFlagRow.__table__.c).where(
+    GapFlagRow.account_id == bindparam("account_id"),
+    GapFlagRow.status.not_in(bindparam("open", expanding=True)),
+)
 
 
 def source_hashes(session: Session, source_ids: set[str]) -> dict[str, str]:
@@ -429,11 +433,10 @@ def account_page(
         page = 1
     rows = pending + decided
     current_ids = {g.id for g in proof.gaps}
-    gap_rows = list(proof.gaps) + [
-        g
-        for g in session.scalars(_ACCOUNT_GAPS, {"account_id": account_id})
-        if g.id not in current_ids and g.status not in OPEN_GAP_STATUSES
-    ]
+    closed = session.execute(
+        _CLOSED_GAPS, {"account_id": account_id, "open": sorted(OPEN_GAP_STATUSES)}
+    )
+    gap_rows: list[Any] = list(proof.gaps) + [g for g in closed if g.id not in current_ids]
     gap_rows.sort(key=lambda g: (severity_rank(g.severity), g.kind, g.id))
     # one audit query for the whole page: items and gap flags
     trail = audit_trail(session, [r.id for r in rows] + [g.id for g in gap_rows])

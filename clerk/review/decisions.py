@@ -123,9 +123,31 @@ def draft_item(row: ProofItemRow) -> ProofItem:
 
 
 # Built once (the review page reads these on every load): no per-call statement building.
-_SOURCES = select(SourceRow).where(SourceRow.id.in_(bindparam("ids", expanding=True)))
+# Plain columns, not ORM objects: these rows are only read (about half the cost per query).
+_SOURCES = select(
+    SourceRow.id,
+    SourceRow.account_id,
+    SourceRow.kind,
+    SourceRow.title,
+    SourceRow.text,
+    SourceRow.date,
+    SourceRow.author,
+    SourceRow.public,
+    SourceRow.customer_spans,
+    SourceRow.meta,
+    SourceRow.content_hash,
+).where(SourceRow.id.in_(bindparam("ids", expanding=True)))
 _AUDIT = (
-    select(AuditRow)
+    select(
+        AuditRow.target_type,
+        AuditRow.target_id,
+        AuditRow.action,
+        AuditRow.actor,
+        AuditRow.at,
+        AuditRow.before,
+        AuditRow.after,
+        AuditRow.reason,
+    )
     .where(AuditRow.target_id.in_(bindparam("ids", expanding=True)))
     .order_by(AuditRow.id)
 )
@@ -139,7 +161,7 @@ def load_sources(
     ids = sorted(set(source_ids))
     if not ids:
         return {}
-    rows = session.scalars(_SOURCES, {"ids": ids}).all()
+    rows = session.execute(_SOURCES, {"ids": ids}).all()
     if hashes is not None:
         hashes.update((r.id, r.content_hash) for r in rows)
     return {
@@ -499,7 +521,7 @@ def audit_trail(session: Session, target_ids: Iterable[str]) -> dict[str, list[R
     trail: dict[str, list[Review]] = defaultdict(list)
     if not ids:
         return trail
-    rows = session.scalars(_AUDIT, {"ids": ids}).all()
+    rows = session.execute(_AUDIT, {"ids": ids}).all()
     for r in rows:
         trail[r.target_id].append(
             Review.model_validate(

@@ -416,7 +416,16 @@ class ItemResponse:
 
 # Built once: the review page asks on every load.
 _ANSWERS = (
-    select(ShareResponseRow)
+    select(  # plain columns: read only, no ORM objects
+        ShareResponseRow.item_id,
+        ShareResponseRow.kind,
+        ShareResponseRow.responder_name,
+        ShareResponseRow.responder_email,
+        ShareResponseRow.at,
+        ShareResponseRow.version,
+        ShareResponseRow.comment,
+        ShareResponseRow.claim,
+    )
     .where(
         ShareResponseRow.item_id.in_(bindparam("ids", expanding=True)),
         ShareResponseRow.kind.in_(ANSWERS),
@@ -436,10 +445,10 @@ def item_responses(
     if share_id is not None:
         query = query.where(ShareResponseRow.share_id == share_id)
     latest: dict[str, ItemResponse] = {}
-    for r in session.scalars(query, params):
+    for r in session.execute(query, params):
         assert r.item_id is not None
         latest[r.item_id] = ItemResponse(
-            r.kind,  # type: ignore[arg-type]
+            r.kind,
             r.responder_name,
             r.responder_email,
             r.at,
