@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, func, select, true
+from sqlalchemy import bindparam, func, literal_column, select, true, union_all
 from sqlalchemy.orm import Session
 
 from clerk.domain.models import Account, Outcome, Period, ValueCase
@@ -204,9 +204,10 @@ def current_proofs(
         for account_id in ids:
             if account_id not in accounts:
                 raise LookupError(f"unknown account {account_id!r}")
-    cases = {r.account_id: r for r in session.scalars(reads.cases, params)}
-    outcome_rows: dict[str, list[OutcomeRow]] = defaultdict(list)
-    for outcome_row in session.scalars(reads.outcomes, params):
+    # value cases and outcomes as plain rows (read only; same attribute names as the ORM's)
+    cases: dict[str, Any] = {r.account_id: r for r in session.execute(reads.cases, params)}
+    outcome_rows: dict[str, list[Any]] = defaultdict(list)
+    for outcome_row in session.execute(reads.outcomes, params):
         outcome_rows[outcome_row.account_id].append(outcome_row)
     latest = {} if as_of is not None else _latest_by_account(session, ids)  # unused then
     items: dict[str, list[ProofItemRow]] = defaultdict(list)
@@ -278,8 +279,8 @@ def _reads(scope: Scope) -> _Reads:
     confirmed = func.max(func.coalesce(ProofItemRow.last_confirmed, ProofItemRow.as_of))
     return _Reads(
         accounts=select(AccountRow).where(scoped(AccountRow.id)),
-        cases=select(ValueCaseRow).where(scoped(ValueCaseRow.account_id)),
-        outcomes=select(OutcomeRow).where(scoped(OutcomeRow.account_id)),
+        cases=select(*ValueCaseRow.__table__.c).where(scoped(ValueCaseRow.account_id)),
+        outcomes=select(*OutcomeRow.__table__.c).where(scoped(OutcomeRow.account_id)),
         items=select(ProofItemRow).where(
             scoped(ProofItemRow.account_id), ProofItemRow.status != "superseded"
         ),
@@ -352,12 +353,15 @@ class PeriodOption:
     end: dt.date
 
 
-_PERIODS = (
-    select(ProofItemRow.period_start, ProofItemRow.period_end)
+# The account's draft periods (kind 0) and sweep dates (kind 1), in one statement.
+_PERIODS_AND_SWEEPS: Any = union_all(
+    select(literal_column("0"), ProofItemRow.period_start, ProofItemRow.period_end)
     .where(ProofItemRow.account_id == bindparam("account_id"), ProofItemRow.status != "superseded")
-    .distinct()
+    .distinct(),
+    select(literal_column("1"), SweepStateRow.as_of, SweepStateRow.as_of).where(
+        SweepStateRow.account_id == bindparam("account_id")
+    ),
 )
-_SWEEP_DAYS = select(SweepStateRow.as_of).where(SweepStateRow.account_id == bindparam("account_id"))
 
 
 def period_options(session: Session, account_id: str) -> list[PeriodOption]:
@@ -368,7 +372,11 @@ def period_options(session: Session, account_id: str) -> list[PeriodOption]:
     """
     labels: dict[dt.date, set[tuple[int, str]]] = defaultdict(set)
     months = {"month": 1, "quarter": 3, "year": 12}
-    for start, end in session.execute(_PERIODS, {"account_id": account_id}):
+    sweeps = []
+    for kind_of_row, start, end in session.execute(_PERIODS_AND_SWEEPS, {"account_id": account_id}):
+        if kind_of_row:
+            sweeps.append(start)
+            continue
         if start is None or end is None:
             continue
         span = (end.year - start.year) * 12 + end.month - start.month
@@ -376,7 +384,7 @@ def period_options(session: Session, account_id: str) -> list[PeriodOption]:
         if kind is None:
             continue  # contract to date: shown within whichever period is chosen
         labels[end].add((span, period_label(kind, start, end)))  # type: ignore[arg-type]
-    sweeps = sorted(day for (day,) in session.execute(_SWEEP_DAYS, {"account_id": account_id}))
+    sweeps.sort()
     ends = sorted(labels)
     options = []
     for n, end in enumerate(ends):
