@@ -21,6 +21,7 @@ that old.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections import OrderedDict
@@ -61,6 +62,9 @@ _ACCOUNT_PART = (
     AccountRow.content_hash,
     AccountRow.evidence_version,
 )
+# The newest confirmation and sweep dates: also the page's default date (newest_date).
+_CONFIRMED = _sub(func.max(func.coalesce(_items.last_confirmed, _items.as_of)), _items.account_id)
+_SWEPT = _sub(func.max(SweepStateRow.as_of), SweepStateRow.account_id)
 # Everything else the page rests on.
 _REST = (
     _sub(ValueCaseRow.content_hash, ValueCaseRow.account_id),
@@ -69,7 +73,7 @@ _REST = (
     _sub(func.max(_items.updated_at), _items.account_id),
     _sub(func.sum(_items.version), _items.account_id),
     # a re-sweep that finds the same evidence only moves last_confirmed (the page's date)
-    _sub(func.max(func.coalesce(_items.last_confirmed, _items.as_of)), _items.account_id),
+    _CONFIRMED,
     _sub(func.count(), _gaps.account_id),
     _sub(func.max(_gaps.updated_at), _gaps.account_id),
     _sub(func.sum(_gaps.version), _gaps.account_id),
@@ -78,7 +82,7 @@ _REST = (
     _sub(func.count(), SourceRow.account_id),
     _sub(func.max(SourceRow.updated_at), SourceRow.account_id),
     _sub(func.count(), SweepStateRow.account_id),
-    _sub(func.max(SweepStateRow.as_of), SweepStateRow.account_id),
+    _SWEPT,
     _sub(func.max(SweepStateRow.swept_at), SweepStateRow.account_id),
 )
 # Built once: a prepared statement per process, no per-request statement construction.
@@ -86,6 +90,17 @@ FINGERPRINT = select(*_ACCOUNT_PART, *_REST).where(AccountRow.id == _account)
 # The same values with the whole account row loaded into the session, for a page about to
 # be built: the access check and the current proof then find the row there, no second read.
 FINGERPRINT_AND_ACCOUNT = select(AccountRow, *_REST).where(AccountRow.id == _account)
+
+
+_AT_CONFIRMED = len(_ACCOUNT_PART) + next(i for i, c in enumerate(_REST) if c is _CONFIRMED)
+_AT_SWEPT = len(_ACCOUNT_PART) + next(i for i, c in enumerate(_REST) if c is _SWEPT)
+
+
+def newest_date(fingerprint: tuple[Any, ...]) -> dt.date | None:
+    """The account's newest sweep date, else its newest confirmation if later (the page's
+    default date, as ``clerk.review.current.latest_as_of`` reads it), from its fingerprint."""
+    days = [d for d in (fingerprint[_AT_SWEPT], fingerprint[_AT_CONFIRMED]) if d is not None]
+    return max(days) if days else None
 
 
 def page_fingerprint(

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from clerk.review import decisions as review
 from clerk.review.users import User
-from review_ui.page_cache import page_fingerprint
+from review_ui.page_cache import newest_date, page_fingerprint
 from review_ui.queries import AccountPage, account_page, account_summaries
 from review_ui.rendering import card_cache, is_htmx, page_cache, render
 from review_ui.security import csrf_token, get_store, page_user
@@ -53,7 +53,13 @@ async def account(
         cached = pages.get(key, fingerprint)
         if cached is None:
             view = account_page(
-                session, account_id, user, as_of=day, outcome=outcome, page=page, cards=cards
+                session,
+                account_id,
+                user,
+                as_of=day or newest_date(fingerprint),  # the newest, read with the fingerprint
+                outcome=outcome,
+                page=page,
+                cards=cards,
             )
     if cached is None:
         filters = {"as_of": as_of or None, "outcome": outcome or None}
