@@ -3,18 +3,21 @@ someone else's data: two apps over one store stand for two uvicorn workers."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from clerk.review import decisions as review
+from clerk.review.current import latest_as_of
 from clerk.review.shares import Submission, create_share, record_responses
+from clerk.review.users import User
 from clerk.store import Store
-from clerk.store.tables import SourceRow
+from clerk.store.tables import ProofItemRow, SourceRow
 from review_ui import create_app
 from review_ui.cards import CardCache
-from review_ui.page_cache import PageCache
+from review_ui.page_cache import PageCache, newest_date, page_fingerprint
 from tests.review_ui.conftest import QUOTE, Client, Seeded, login, seed, text_of
 from tests.review_ui.test_share import ADMIN, _ready
 
@@ -179,3 +182,44 @@ def test_a_decision_shows_on_a_warm_page_on_sqlite_and_postgresql(any_store: Sto
         assert "1,320 hours saved on approvals" not in _queue(after)
         assert "Approved by dana@vendor.example" in _reviewed(after)
         assert b.get("/accounts/nope").status_code == 404
+
+
+def test_the_page_date_read_with_the_fingerprint_is_the_newest_sweep_or_confirmation(
+    any_store: Store,
+) -> None:
+    """The page's default date comes from its fingerprint query: it must be the date every
+    other reader defaults to (``latest_as_of``), also when a confirmation is newer than the
+    newest sweep, on both databases."""
+    seed(any_store)
+    manager = User("mia@vendor.example", "manager")
+    with any_store.session() as session:
+        fingerprint, row = page_fingerprint(session, "acme", manager, load_account=True)
+        assert row is not None and row.id == "acme"
+        newest = latest_as_of(session, "acme")
+        assert newest is not None and newest_date(fingerprint) == newest
+        later = newest + dt.timedelta(days=40)
+        session.execute(
+            update(ProofItemRow)
+            .where(ProofItemRow.account_id == "acme")
+            .values(last_confirmed=later)
+        )
+        session.flush()
+        fingerprint, _ = page_fingerprint(session, "acme", manager)
+        assert latest_as_of(session, "acme") == later == newest_date(fingerprint)
+
+
+def test_a_card_evicted_from_the_cache_no_longer_counts_as_held(
+    app: FastAPI, dana: Client, seeded: Seeded
+) -> None:
+    """A page none of whose items has a card here reads the sources once (text and hashes
+    together); after eviction it must take that path and still show the evidence."""
+    cards = CardCache(app.state.templates.env, max_bytes=1)
+    app.state.templates.env.globals["card_cache"] = cards
+    first = dana.get("/accounts/acme")
+    assert first.status_code == 200 and f"<mark>{QUOTE}</mark>" in first.text
+    # one byte: every card is dropped as soon as it is stored
+    assert len(cards) == 0
+    assert not cards.holds_any([seeded.calc, seeded.statement, seeded.unverified])
+    app.state.page_cache = PageCache()
+    again = dana.get("/accounts/acme")
+    assert again.status_code == 200 and f"<mark>{QUOTE}</mark>" in again.text
