@@ -53,7 +53,15 @@ class SweepBench:
     failed: int
     stage_seconds: dict[str, float] = field(default_factory=dict)
     rss_before_sweep_mb: float = 0.0
-    peak_rss_mb: float = 0.0
+    peak_rss_mb: float = 0.0  # this process (the sweep's parent)
+    worker_rss_mb: float = 0.0  # the largest worker process (0: the sweep ran in one process)
+    workers: int = 0
+
+    @property
+    def all_processes_rss_mb(self) -> float:
+        """An upper bound of the memory of the whole sweep: parent + each worker at the peak
+        of the largest one."""
+        return self.peak_rss_mb + self.workers * self.worker_rss_mb
 
     @property
     def accounts_per_second(self) -> float:
@@ -67,15 +75,16 @@ class SweepBench:
     def goals_met(self) -> bool:
         return (
             self.accounts_per_second >= GOAL_RATE
-            and self.peak_rss_mb < GOAL_RSS_MB
+            and self.all_processes_rss_mb < GOAL_RSS_MB
             and self.ratio >= GOAL_RATIO
             and self.failed == 0
         )
 
 
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far (ru_maxrss is KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident set size of this process so far, or with RUSAGE_CHILDREN of its largest
+    finished child (ru_maxrss is KiB on Linux)."""
+    return resource.getrusage(who).ru_maxrss / 1024
 
 
 def simple_generate(out: Path, n_accounts: int, seed: int = 7) -> int:
@@ -227,6 +236,7 @@ def run(
         first = run_sweep(store, as_of=AS_OF)
         second = run_sweep(store, as_of=AS_OF)
         rss = peak_rss_mb()
+        worker_rss = peak_rss_mb(resource.RUSAGE_CHILDREN)  # the pool has ended: reaped
     finally:
         store.close()
     assert second.swept == 0, "the unchanged sweep redrafted accounts"
@@ -247,6 +257,8 @@ def run(
         stage_seconds=dict(first.stage_seconds),
         rss_before_sweep_mb=rss_before,
         peak_rss_mb=rss,
+        worker_rss_mb=worker_rss,
+        workers=first.workers,
     )
 
 
@@ -292,10 +304,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"second sweep       {result.second_seconds:.3f} s (unchanged evidence)")
     verdict = "meets" if result.ratio >= GOAL_RATIO else "MISSES"
     print(f"ratio              {result.ratio:,.1f}x faster ({verdict} the {GOAL_RATIO:g}x goal)")
-    rss_ok = "meets" if result.peak_rss_mb < GOAL_RSS_MB else "MISSES"
+    rss_ok = "meets" if result.all_processes_rss_mb < GOAL_RSS_MB else "MISSES"
     print(
         f"peak RSS           {result.peak_rss_mb:,.0f} MB after both sweeps "
-        f"({result.rss_before_sweep_mb:,.0f} MB after ingest; {rss_ok} the < 1 GB goal)"
+        f"({result.rss_before_sweep_mb:,.0f} MB before them)"
+    )
+    print(
+        f"                   largest worker {result.worker_rss_mb:,.0f} MB x {result.workers}: "
+        f"all processes at most {result.all_processes_rss_mb:,.0f} MB "
+        f"({rss_ok} the < 1 GB goal)"
     )
     print({k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(result).items()})
     return load.finish(watch, result.goals_met)

@@ -96,6 +96,7 @@ class SweepReport:
     new_gaps: int = 0
     resolved_gaps: int = 0
     seconds: float = 0.0
+    workers: int = 0  # worker processes that drafted (0: all in this process)
     changes: list[AccountChanges] = field(default_factory=list)
     # "account/outcome" -> what the drafter refused, fell back on or gave up (kept in SQL).
     drafter_notes: dict[str, list[str]] = field(default_factory=dict)
@@ -520,6 +521,7 @@ async def _locked_sweep(
                 progress.advance(task)
 
     pool = _pool_size(settings, given, index, len(todo))
+    report.workers = pool
     try:
         if pool:
             _sweep_in_pool(

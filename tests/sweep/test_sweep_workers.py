@@ -72,6 +72,7 @@ def test_worker_processes_store_what_one_process_stores(
     assert pooled.swept == alone.swept == n and not pooled.failed
     workers = {int(p) for p in pids.read_text().split()}
     assert workers and os.getpid() not in workers  # the accounts were prepared in workers
+    assert (pooled.workers, alone.workers) == (2, 0)  # the report says how the sweep ran
     assert (pooled.new_items, pooled.new_gaps) == (alone.new_items, alone.new_gaps)
     assert [c.account_id for c in pooled.changes] == [c.account_id for c in alone.changes]
     assert _stored(two) == _stored(one)
