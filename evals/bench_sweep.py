@@ -182,6 +182,7 @@ def prepare(
     prepared = {
         **wanted,
         "generator": used,
+        "generated_accounts": accounts,
         "events": report.counts["events"].new,
         "generate_seconds": generated,
         "ingest_seconds": ingested,
@@ -199,39 +200,29 @@ def run(
 ) -> SweepBench:
     """Generate, ingest and sweep twice; return the timings.
 
-    Without ``workdir`` everything happens in a temporary folder removed afterwards. With
-    ``prepared`` the generated and ingested store is made once there (see ``prepare``) and
-    each run sweeps a fresh copy of it, so a quiet run times the sweep alone.
+    Without ``workdir`` everything happens in a temporary folder removed afterwards. Without
+    ``prepared`` the accounts are generated and ingested in ``workdir`` (see ``prepare``);
+    with it they are made once there and each run sweeps a fresh copy of it, so a quiet run
+    times the sweep alone.
     """
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix="clerk-bench-sweep-") as tmp:
             return run(n_accounts, seed, Path(tmp), generator, prepared)
     base = Path(workdir)
-    home = base / "home"
-    if prepared is not None:
+    if prepared is None:
+        if (base / PREPARED_MARK).exists():
+            raise SystemExit(f"{base} holds a store swept before; use a new --workdir")
+        done = prepare(base, n_accounts, seed, generator)  # generated and ingested in place
+    else:
         done = prepare(prepared, n_accounts, seed, generator)
-        shutil.copytree(prepared / "home", home)
-        accounts, used = int(str(done["accounts"])), str(done["generator"])
-        generated = float(str(done["generate_seconds"]))
-        ingested = float(str(done["ingest_seconds"]))
-        events = int(str(done["events"]))
-    _use_home(home)
+        shutil.copytree(prepared / "home", base / "home")
+    _use_home(base / "home")
     from clerk.store import Store
     from clerk.sweep.run import run_sweep
 
-    if prepared is None:
-        from clerk.ingest import run_ingest
-
-        t0 = time.perf_counter()
-        accounts, used = _generate(base / "data", n_accounts, seed, generator)
-        generated = time.perf_counter() - t0
+    accounts = int(str(done["generated_accounts"]))
     store = Store()
     try:
-        if prepared is None:
-            t0 = time.perf_counter()
-            report = run_ingest(base / "data", store)
-            ingested = time.perf_counter() - t0
-            events = report.counts["events"].new
         rss_before = peak_rss_mb()
         first = run_sweep(store, as_of=AS_OF)
         second = run_sweep(store, as_of=AS_OF)
@@ -245,10 +236,10 @@ def run(
         print(f"generated {accounts:,} accounts, the store holds {swept:,}: rates use {swept:,}")
     return SweepBench(
         accounts=swept,
-        generator=used,
-        events=events,
-        generate_seconds=generated,
-        ingest_seconds=ingested,
+        generator=str(done["generator"]),
+        events=int(str(done["events"])),
+        generate_seconds=float(str(done["generate_seconds"])),
+        ingest_seconds=float(str(done["ingest_seconds"])),
         first_seconds=first.seconds,
         second_seconds=second.seconds,
         items=first.new_items,
