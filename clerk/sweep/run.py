@@ -648,50 +648,41 @@ def _store_batch(
     """Store finished accounts in one transaction: each account is whole in it, and a kill
     before the commit leaves all of them to the next sweep. When one of them fails, the
     batch is rolled back and each account stored on its own, so only that one fails."""
-    if not batch:
+    finished = [(w.account_id, w.prep, w.built) for w in batch if w.prep is not None]
+
+    def store_one(
+        prep: Prepared, built: Built | None, session: Session | None = None
+    ) -> AccountChanges:
+        return store_account(
+            store,
+            prep,
+            {},
+            as_of,
+            drafter,
+            thresholds,
+            report.sweep_id,
+            times,
+            built=built,
+            session=session,
+        )
+
+    if not finished:
         return
     try:
         with store.session() as session:
-            stored = [
-                store_account(
-                    store,
-                    w.prep,
-                    {},
-                    as_of,
-                    drafter,
-                    thresholds,
-                    report.sweep_id,
-                    times,
-                    built=w.built,
-                    session=session,
-                )
-                for w in batch
-                if w.prep is not None
-            ]
+            stored = [store_one(prep, built, session) for _, prep, built in finished]
     except Exception:  # noqa: BLE001 - retried one by one below, where the culprit is named
-        log.debug("a batch of %d accounts failed; storing them one by one", len(batch))
+        log.debug("a batch of %d accounts failed; storing them one by one", len(finished))
     else:
         for changes in stored:
             _record(report, changes)
         return
-    for w in batch:
-        if w.prep is None:
-            continue
+    for account_id, prep, built in finished:
         try:
-            changes = store_account(
-                store,
-                w.prep,
-                {},
-                as_of,
-                drafter,
-                thresholds,
-                report.sweep_id,
-                times,
-                built=w.built,
-            )
+            changes = store_one(prep, built)
         except Exception as exc:  # noqa: BLE001 - one broken account must not stop the rest
-            log.exception("sweep of %s failed", w.account_id)
-            report.failed[w.account_id] = f"{type(exc).__name__}: {exc}"
+            log.exception("sweep of %s failed", account_id)
+            report.failed[account_id] = f"{type(exc).__name__}: {exc}"
         else:
             _record(report, changes)
 
