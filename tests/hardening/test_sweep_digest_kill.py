@@ -26,7 +26,7 @@ from clerk.sweep import csm_digests
 from clerk.sweep.csm_digests import UNASSIGNED, write_digests
 from clerk.sweep.run import run_sweep
 from clerk.sweep.schedule import sweep_and_digest
-from tests.sweep.helpers import AS_OF, many_accounts
+from tests.sweep.helpers import AS_OF, ingested_twins, many_accounts
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNTS = 4
@@ -98,10 +98,7 @@ def test_sigkill_mid_sweep_then_sweep_again_reports_each_item_once(
     point: str, example_dir: Path, tmp_path: Path, clerk_home: Path
 ) -> None:
     data = _data(example_dir, tmp_path)
-    killed = Store(f"sqlite:///{tmp_path / 'killed.db'}")
-    clean = Store(f"sqlite:///{tmp_path / 'clean.db'}")
-    for store in (killed, clean):
-        run_ingest(data, store)
+    killed, clean = ingested_twins(data, tmp_path)
     _check(killed, clean, clerk_home, tmp_path, point)
     killed.close()
     clean.close()
@@ -112,10 +109,7 @@ def test_sigkill_mid_sweep_on_postgresql_reports_each_item_once(
     point: str, example_dir: Path, tmp_path: Path, clerk_home: Path, postgres_url: str
 ) -> None:
     data = _data(example_dir, tmp_path)
-    killed = Store(postgres_url)
-    clean = Store(f"sqlite:///{tmp_path / 'clean.db'}")
-    for store in (killed, clean):
-        run_ingest(data, store)
+    killed, clean = ingested_twins(data, tmp_path, postgres_url)
     _check(killed, clean, clerk_home, tmp_path, point)
     killed.close()
     clean.close()

@@ -10,14 +10,12 @@ import sys
 import time
 from pathlib import Path
 
-from clerk.ingest import run_ingest
 from clerk.settings import Settings
-from clerk.store import Store
 from clerk.sweep.csm_digests import write_digests
 from clerk.sweep.run import POOL_MIN_ACCOUNTS, run_sweep
 from clerk.sweep.schedule import sweep_and_digest
 from tests.hardening.test_sweep_digest_kill import digest_lines
-from tests.sweep.helpers import AS_OF, many_accounts
+from tests.sweep.helpers import AS_OF, ingested_twins, many_accounts
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,10 +40,7 @@ def test_sigkill_of_a_sweep_with_workers_leaves_none_and_reports_each_line_once(
 ) -> None:
     n = POOL_MIN_ACCOUNTS
     data = many_accounts(example_dir, tmp_path, n)
-    killed = Store(f"sqlite:///{tmp_path / 'killed.db'}")
-    clean = Store(f"sqlite:///{tmp_path / 'clean.db'}")
-    for store in (killed, clean):
-        run_ingest(data, store)
+    killed, clean = ingested_twins(data, tmp_path)
 
     child = subprocess.run(
         [sys.executable, "-m", "tests.hardening.sweep_child", killed.url, AS_OF.isoformat(),

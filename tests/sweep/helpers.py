@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from clerk.ingest import run_ingest
 from clerk.store import Store
 from clerk.store.tables import GapFlagRow, ProofItemRow
 
@@ -21,6 +22,18 @@ def copy_example(example_dir: Path, tmp_path: Path) -> Path:
     target = tmp_path / "data"
     shutil.copytree(example_dir, target)
     return target
+
+
+def ingested_twins(
+    data: Path, tmp_path: Path, killed_url: str | None = None
+) -> tuple[Store, Store]:
+    """The same ingest of ``data`` in two stores: the one a test kills a sweep in (SQLite
+    under ``tmp_path`` unless ``killed_url``) and the one it sweeps cleanly to compare."""
+    killed = Store(killed_url or f"sqlite:///{tmp_path / 'killed.db'}")
+    clean = Store(f"sqlite:///{tmp_path / 'clean.db'}")
+    for store in (killed, clean):
+        run_ingest(data, store)
+    return killed, clean
 
 
 def add_approvals(data: Path, name: str, approvers: list[str], *, day: str = "2026-05-05") -> Path:

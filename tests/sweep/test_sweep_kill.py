@@ -11,11 +11,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from clerk.ingest import run_ingest
 from clerk.store import Store
 from clerk.store.tables import ProofItemRow, SweepStateRow
 from clerk.sweep.run import run_sweep
-from tests.sweep.helpers import AS_OF, many_accounts, snapshot
+from tests.sweep.helpers import AS_OF, ingested_twins, many_accounts, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNTS = 8
@@ -30,10 +29,7 @@ def test_sigkill_mid_sweep_then_rerun_equals_one_clean_run(
     example_dir: Path, tmp_path: Path
 ) -> None:
     data = many_accounts(example_dir, tmp_path, ACCOUNTS)
-    killed = Store(f"sqlite:///{tmp_path / 'killed.db'}")
-    clean = Store(f"sqlite:///{tmp_path / 'clean.db'}")
-    for store in (killed, clean):
-        run_ingest(data, store)
+    killed, clean = ingested_twins(data, tmp_path)
 
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.sweep.sweep_child", killed.url, AS_OF.isoformat()],
