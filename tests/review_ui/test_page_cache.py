@@ -43,6 +43,15 @@ def _warm(app: FastAPI, client: Client, path: str = "/accounts/acme") -> str:
     return second.text
 
 
+def _approve_then_reload(a: Client, b: Client, item: str) -> str:
+    """Approve ``item`` through worker A; the account page as worker B loads it next."""
+    approved = a.post(
+        f"/items/{item}/approve", data={"version": 1}, headers={**HX, "X-CSRF-Token": a.csrf}
+    )
+    assert approved.status_code == 200
+    return b.get("/accounts/acme").text
+
+
 def test_a_decision_through_one_worker_shows_on_the_next_load_through_another(
     store: Store, seeded: Seeded
 ) -> None:
@@ -52,13 +61,7 @@ def test_a_decision_through_one_worker_shows_on_the_next_load_through_another(
         assert "1,320 hours saved on approvals in Q2 2026" in _queue(before)
         assert "No decisions yet." in _reviewed(before)
 
-        approved = a.post(
-            f"/items/{seeded.calc}/approve",
-            data={"version": 1},
-            headers={**HX, "X-CSRF-Token": a.csrf},
-        )
-        assert approved.status_code == 200
-        after = b.get("/accounts/acme").text
+        after = _approve_then_reload(a, b, seeded.calc)
         assert "1,320 hours saved on approvals" not in _queue(after)
         assert "Approved by dana@vendor.example" in _reviewed(after)
         assert "History (1)" in _reviewed(after)
@@ -172,13 +175,7 @@ def test_a_decision_shows_on_a_warm_page_on_sqlite_and_postgresql(any_store: Sto
     worker_a, worker_b = create_app(any_store), create_app(any_store)
     with login(worker_a, "dana@vendor.example") as a, login(worker_b, "dana@vendor.example") as b:
         assert "1,320 hours saved on approvals" in _queue(_warm(worker_b, b))
-        approved = a.post(
-            f"/items/{seeded.calc}/approve",
-            data={"version": 1},
-            headers={**HX, "X-CSRF-Token": a.csrf},
-        )
-        assert approved.status_code == 200
-        after = b.get("/accounts/acme").text
+        after = _approve_then_reload(a, b, seeded.calc)
         assert "1,320 hours saved on approvals" not in _queue(after)
         assert "Approved by dana@vendor.example" in _reviewed(after)
         assert b.get("/accounts/nope").status_code == 404
