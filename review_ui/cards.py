@@ -133,10 +133,8 @@ class CardCache:
 
     def cards(self, entries: Iterable[Any], page: Any, csrf: str) -> Markup:
         """The cards of ``entries``, in order, each with the viewer's CSRF token."""
-        token = str(escape(csrf)).encode()
         context = self.page_context(page)
-        html = b"".join(self.render(e, page, context) for e in entries).replace(self._slot, token)
-        return Markup(html.decode())
+        return self.fill(b"".join(self.render(e, page, context) for e in entries), csrf)
 
     def __len__(self) -> int:
         return len(self._cards)
