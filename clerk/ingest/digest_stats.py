@@ -29,11 +29,12 @@ from collections.abc import Iterable
 from functools import reduce
 from itertools import repeat
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
+if TYPE_CHECKING:  # kept out of the import: worker processes use UsageStats.add only
+    from sqlalchemy import Connection
 
-from clerk.ingest.digests import TOP_VALUES, FieldStats, Touched
+    from clerk.ingest.digests import FieldStats, Touched
 
 # Distinct text values kept per (month, field); beyond that the month goes to SQL, so a text
 # field with a distinct value per event cannot grow memory with the events.
@@ -166,6 +167,36 @@ class UsageStats:
                     self._give_up(month)
                     break
 
+    def merge(self, other: UsageStats, *, exact: bool = True) -> None:
+        """Add what another gatherer counted (a worker process of a parallel ingest): the
+        same statistics as if its events had been added here, whatever the order (values are
+        grouped and sorted before they are summed). ``exact`` False: some of its events were
+        not inserted after all (duplicates), so its months are left to SQL."""
+        months = self.months
+        for key, theirs in other.months.items():
+            month = months.get(key)
+            if month is None:
+                month = months[key] = _Month()
+            month.count += theirs.count
+            if not (exact and theirs.exact):
+                self._give_up(month)
+            if not month.exact:
+                continue
+            fields = month.fields
+            for name, acc in theirs.fields.items():
+                mine = fields.get(name)
+                if mine is None:
+                    fields[name] = acc
+                    continue
+                mine.floats.extend(acc.floats)
+                mine.ints.extend(acc.ints)
+                texts = mine.texts
+                for text, count in acc.texts.items():
+                    texts[text] = texts.get(text, 0) + count
+                if len(texts) > MAX_TEXT_VALUES:
+                    self._give_up(month)
+                    break
+
     @staticmethod
     def _give_up(month: _Month) -> None:
         month.exact = False
@@ -199,6 +230,8 @@ def _by_frequency(groups: list[Any]) -> None:
 
 
 def _field_stats(name: str, acc: _Field) -> FieldStats | None:
+    from clerk.ingest.digests import TOP_VALUES, FieldStats  # the store side: see the import
+
     groups = _real_groups(acc.floats)
     if groups is None:
         return None

@@ -1,0 +1,365 @@
+"""Usage files parsed in worker processes into staging databases (SQLite stores, issue 17).
+
+Parsing is most of an ingest's CPU, and one process cannot both parse and insert at the speed
+of a bare insert. For a large usage input the files are cut into *pieces*: whole files, and
+JSON-lines files split at line boundaries (never CSV, whose quoted fields may hold newlines,
+never compressed files or one-document JSON). Worker processes read their piece with the same
+readers as the sequential path and write the rows it would insert, in storage form, into an
+unindexed staging SQLite file of their own, with the piece's rejects, counts and digest field
+statistics. The ingest (:mod:`clerk.ingest.run`) copies each staging table into
+``usage_events`` in piece order with one ``INSERT ... SELECT`` (so the first occurrence of an
+identity still wins) while the workers parse later pieces.
+
+This module is what a worker imports: it stays free of the store and the ORM so a worker
+starts quickly.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import shutil
+import sqlite3
+import tempfile
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from clerk.ingest.digest_stats import UsageStats
+from clerk.ingest.events import EventError, loads
+from clerk.ingest.readers import PEEK, Item, ReadContext, UsageFile
+from clerk.ingest.readers.framing import BOM, GZIP_MAGIC, ZIP_MAGIC, first_byte
+from clerk.ingest.readers.mapping import Rule
+from clerk.ingest.report import Reject
+
+# A JSON-lines file is cut into pieces of about this many bytes (the last one may be larger).
+PIECE_BYTES = 4 << 20
+# The first piece of a split file holds at least this many lines, so the records the reader
+# looks at to tell the file's shape (PEEK) all lie in it, as when the file is read whole.
+FIRST_PIECE_LINES = max(1000, 50 * PEEK)
+STAGE_TABLE = "stage"
+_INSERT = f"INSERT INTO {STAGE_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_STAGE_BATCH = 20_000
+
+Touched = tuple[str, str, str]
+
+
+class StagingError(Exception):
+    """A worker could not read its piece (it raised, or its process died)."""
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One piece of one usage file, read by one worker into its own staging database."""
+
+    index: int  # order of the pieces: files in order, a file's pieces in order
+    path: str
+    rel: str
+    start: int  # byte offset
+    end: int | None  # byte offset after the piece; None: the whole file
+    first_line: int  # line number of the piece's first line
+    rule: Rule | None
+    ctx: ReadContext
+    last: int | None = None  # the shape before the piece, when known (see UsageFile)
+
+    @property
+    def whole(self) -> bool:
+        return self.end is None
+
+    @property
+    def head(self) -> bool:
+        """The piece starts the file (read like the whole file, shape detection included)."""
+        return self.start == 0
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every piece is read against."""
+
+    routes: dict[str, str]  # subject -> account
+    stats: bool  # gather digest field statistics (the SQLite library sums as they assume)
+    folder: str  # the staging folder
+
+
+@dataclass
+class Staged:
+    """What a worker read from one piece: its staging file holds ``rows`` rows."""
+
+    index: int
+    database: str
+    rows: int = 0
+    unrouted: int = 0  # staged rows that route to no account
+    rejects: list[Reject] = field(default_factory=list)
+    stats: UsageStats | None = None  # of every staged row (duplicates included)
+    touched: set[Touched] = field(default_factory=set)
+    shapes: Counter[str] = field(default_factory=Counter)
+    left_out: Counter[str] = field(default_factory=Counter)
+    not_understood: list[str] = field(default_factory=list)
+    # For a piece after the first: the shape its first record chose and whether another shape
+    # accepted that record too (then the shape before the piece decides: see UsageFile).
+    reached: bool = False
+    start_shape: int | None = None
+    ambiguous: bool = False
+    last: int | None = None  # the shape of the piece's last record
+
+
+def read_piece(piece: Piece, setup: Setup) -> Staged:
+    """Parse one piece into a fresh staging database, exactly as the sequential sink would
+    build its rows (routing, storage form, rejects); duplicates are left to the copy."""
+    again = "" if piece.last is None else f"-after-{piece.last}"
+    database = os.path.join(setup.folder, f"piece-{piece.index:06d}{again}.db")
+    result = Staged(piece.index, database, stats=UsageStats() if setup.stats else None)
+    reader = UsageFile(piece.rel, piece.ctx, piece.rule)
+    conn = sqlite3.connect(database, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=OFF")
+        conn.execute("PRAGMA synchronous=OFF")
+        conn.execute(
+            f"CREATE TABLE {STAGE_TABLE} (source_id, account_id, subject, type, time, data, "
+            "file, line)"
+        )
+        conn.execute("BEGIN")
+        with open(piece.path, "rb") as raw:
+            if piece.whole:
+                items = reader.items(raw)
+            else:
+                raw.seek(piece.start)
+                fh = io.BufferedReader(io.BytesIO(raw.read(piece.end - piece.start)))  # type: ignore[operator]
+                if piece.head:
+                    items = reader.items(fh)
+                else:
+                    items = reader.continuation(fh, piece.first_line, piece.last)
+            try:
+                _stage(items, conn, setup.routes, result)
+            except (OSError, EOFError, zipfile.BadZipFile) as exc:
+                # As the sequential sink: what came before is kept, the file is reported.
+                reason = f"cannot read the file to its end: {exc}"
+                result.rejects.append(Reject("events", piece.rel, None, reason))
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    result.shapes = reader.shapes
+    result.left_out = reader.left_out
+    result.not_understood = reader.not_understood
+    result.reached = reader.reached
+    result.start_shape = reader.start_shape
+    result.ambiguous = reader.ambiguous
+    result.last = reader.last
+    return result
+
+
+def _stage(
+    items: Iterator[Item],
+    conn: sqlite3.Connection,
+    routes: dict[str, str],
+    result: Staged,
+) -> None:
+    # The sink's hot loop (clerk.ingest.usage.EventSink._read), writing to the staging table.
+    dumps = orjson.dumps
+    rows: list[tuple[object, ...]] = []
+    datas: list[object] = []
+    keys: list[Touched | None] = []
+    stats = result.stats
+    touched = result.touched
+    rejects = result.rejects
+    for name, line, parsed in items:
+        if isinstance(parsed, EventError):
+            rejects.append(Reject("events", name, line, parsed.reason, parsed.field))
+            continue
+        source_id, subject, kind, when, data = parsed
+        if type(subject) is str:
+            account = routes.get(subject)
+        else:  # candidates, best first: the first an account claims, else the first
+            subject = next((s for s in subject if s in routes), subject[0])
+            account = routes.get(subject)
+        stamp = when.isoformat(" ", "microseconds")
+        rows.append((source_id, account, subject, kind, stamp, dumps(data).decode(), name, line))
+        if account is None:
+            keys.append(None)
+            result.unrouted += 1
+        else:
+            key = (account, kind, stamp[:7])
+            keys.append(key)
+            touched.add(key)
+        datas.append(data)
+        if len(rows) >= _STAGE_BATCH:
+            _write(conn, rows, keys, datas, stats, result)
+    _write(conn, rows, keys, datas, stats, result)
+
+
+def _write(
+    conn: sqlite3.Connection,
+    rows: list[tuple[object, ...]],
+    keys: list[Touched | None],
+    datas: list[object],
+    stats: UsageStats | None,
+    result: Staged,
+) -> None:
+    if rows:
+        conn.executemany(_INSERT, rows)
+        result.rows += len(rows)
+        if stats is not None:
+            stats.add(keys, datas)
+    rows.clear()
+    keys.clear()
+    datas.clear()
+
+
+# --- cutting files into pieces --------------------------------------------------------------
+
+
+def splittable(path: Path) -> bool:
+    """True for a plain JSON-lines file: not compressed, and its first line is JSON on its
+    own (then the reader reads the rest line by line, whatever the rest holds)."""
+    with path.open("rb") as raw:
+        head = raw.read(4)
+        if head.startswith(GZIP_MAGIC) or head.startswith(ZIP_MAGIC):
+            return False
+        raw.seek(0)
+        stream = raw
+        if first_byte(stream) not in (b"{", b"["):
+            return False
+        first = stream.readline(PIECE_BYTES)
+        if first.startswith(BOM):
+            first = first[3:]
+        while first and not first.strip():
+            first = stream.readline(PIECE_BYTES)
+        if not first.endswith(b"\n"):  # one long line (or one document): read whole
+            return False
+        try:
+            loads(first)
+        except ValueError:
+            return False
+    return True
+
+
+def cut(path: Path, size: int, piece_bytes: int = PIECE_BYTES) -> list[tuple[int, int | None, int]]:
+    """(start, end, first line) of the pieces of a file: [(0, None, 1)] when it is not split.
+
+    Pieces end at a newline, each about ``piece_bytes`` long (the last up to twice that); the
+    first holds at least :data:`FIRST_PIECE_LINES` lines, or the file is not split."""
+    whole: list[tuple[int, int | None, int]] = [(0, None, 1)]
+    if size < 2 * piece_bytes or not splittable(path):
+        return whole
+    pieces: list[tuple[int, int | None, int]] = []
+    start, line = 0, 1
+    with path.open("rb") as raw:
+        while size - start >= 2 * piece_bytes:
+            raw.seek(start)
+            block = raw.read(piece_bytes)
+            at = block.find(b"\n", piece_bytes - 1)
+            while at < 0:  # extend to the end of the line
+                more = raw.read(1 << 16)
+                if not more:
+                    break
+                block += more
+                at = block.find(b"\n", piece_bytes - 1)
+            if at < 0:
+                break
+            lines = block.count(b"\n", 0, at + 1)
+            if start == 0 and lines < FIRST_PIECE_LINES:
+                return whole
+            pieces.append((start, start + at + 1, line))
+            line += lines
+            start += at + 1
+    if not pieces:
+        return whole
+    pieces.append((start, size, line))
+    return pieces
+
+
+# --- the pool ---------------------------------------------------------------------------------
+
+_SETUP: Setup | None = None
+
+
+def _init(setup: Setup) -> None:
+    global _SETUP
+    _SETUP = setup
+
+
+def _work(piece: Piece) -> Staged:
+    assert _SETUP is not None
+    return read_piece(piece, _SETUP)
+
+
+def start_method() -> str:
+    """forkserver where there is one (the workers never share the parent's connections or
+    threads), else spawn."""
+    methods = multiprocessing.get_all_start_methods()
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
+class Staging:
+    """The pieces being read by the workers (see :func:`staged_pieces`)."""
+
+    def __init__(self, pieces: list[Piece], futures: list[Future[Staged]], setup: Setup) -> None:
+        self.pieces = pieces
+        self.futures = futures
+        self.setup = setup
+
+    def __iter__(self) -> Iterator[tuple[Piece, Staged]]:
+        """(piece, what it staged) in piece order, each as soon as it is ready; a piece's
+        staging file is removed once the next one is asked for."""
+        for piece, future in zip(self.pieces, self.futures, strict=True):
+            try:
+                staged = future.result()
+            except Exception as exc:
+                where = piece.rel if piece.head else f"{piece.rel} from line {piece.first_line}"
+                raise StagingError(
+                    f"reading {where} in a worker process failed: {type(exc).__name__}: {exc}"
+                ) from exc
+            try:
+                yield piece, staged
+            finally:
+                _remove(staged.database)
+
+    def again(self, piece: Piece) -> Staged:
+        """Read a piece once more, in this process (with what the workers could not know)."""
+        return read_piece(piece, self.setup)
+
+
+@contextmanager
+def staged_pieces(
+    pieces: list[Piece],
+    setup_for: Callable[[str], Setup],
+    workers: int,
+    home: Path,
+    work: Callable[[Piece], Staged] = _work,
+) -> Iterator[Staging]:
+    """Read the pieces in ``workers`` processes, all submitted at once. The staging folder
+    (under ``home``) is removed afterwards, also when anything fails; a worker that raises or
+    dies becomes a :class:`StagingError` naming its file and first line."""
+    home.mkdir(parents=True, exist_ok=True)
+    folder = tempfile.mkdtemp(prefix="staging-", dir=home)
+    try:
+        setup = setup_for(folder)
+        method = start_method()
+        context = multiprocessing.get_context(method)
+        if method == "forkserver":
+            context.set_forkserver_preload([__name__])
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_init, initargs=(setup,)
+        )
+        futures: list[Future[Staged]] = []
+        try:
+            futures = [pool.submit(work, piece) for piece in pieces]
+            yield Staging(pieces, futures, setup)
+        finally:
+            for future in futures:
+                future.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _remove(database: str) -> None:
+    with suppress(FileNotFoundError):
+        os.remove(database)
