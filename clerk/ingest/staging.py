@@ -41,9 +41,6 @@ from clerk.ingest.report import Reject
 
 # A JSON-lines file is cut into pieces of about this many bytes (the last one may be larger).
 PIECE_BYTES = 4 << 20
-# The first piece of a split file holds at least this many lines, so the records the reader
-# looks at to tell the file's shape (PEEK) all lie in it, as when the file is read whole.
-FIRST_PIECE_LINES = max(1000, 50 * PEEK)
 STAGE_TABLE = "stage"
 _INSERT = f"INSERT INTO {STAGE_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 _STAGE_BATCH = 20_000
@@ -244,7 +241,8 @@ def cut(path: Path, size: int, piece_bytes: int = PIECE_BYTES) -> list[tuple[int
     """(start, end, first line) of the pieces of a file: [(0, None, 1)] when it is not split.
 
     Pieces end at a newline, each about ``piece_bytes`` long (the last up to twice that); the
-    first holds at least :data:`FIRST_PIECE_LINES` lines, or the file is not split."""
+    first holds the records the reader looks at to tell the file's shape, or the file is not
+    split."""
     whole: list[tuple[int, int | None, int]] = [(0, None, 1)]
     if size < 2 * piece_bytes or not splittable(path):
         return whole
@@ -264,7 +262,7 @@ def cut(path: Path, size: int, piece_bytes: int = PIECE_BYTES) -> list[tuple[int
             if at < 0:
                 break
             lines = block.count(b"\n", 0, at + 1)
-            if start == 0 and lines < FIRST_PIECE_LINES:
+            if start == 0 and not _peek_inside(block[: at + 1]):
                 return whole
             pieces.append((start, start + at + 1, line))
             line += lines
@@ -273,6 +271,13 @@ def cut(path: Path, size: int, piece_bytes: int = PIECE_BYTES) -> list[tuple[int
         return whole
     pieces.append((start, size, line))
     return pieces
+
+
+def _peek_inside(first: bytes) -> bool:
+    """True when the first piece holds at least PEEK records (non-blank lines), so the
+    records the reader looks at to tell a file's shape all lie in it, as when the file is read
+    whole. (A line of an empty wrapper, ``{"events": []}``, counts here and holds none.)"""
+    return sum(1 for line in first.split(b"\n") if line.strip()) >= PEEK
 
 
 # --- the pool ---------------------------------------------------------------------------------

@@ -306,11 +306,11 @@ class EventSink:
             if inserted == staged.rows:  # all new: the worker's months are the new ones
                 owed = staged.touched
             else:
-                owed = set(conn.execute(_NEW_MONTHS, {"seq": before}).tuples())
+                owed = {(a, t, m) for a, t, m in conn.execute(_NEW_MONTHS, {"seq": before})}
             debts = owed - self._owed
             owe_digests(self.conn, debts)
             unrouted = (
-                conn.execute(_NEW_UNROUTED, {"seq": before}).tuples().all()
+                [(s, f, n) for s, f, n in conn.execute(_NEW_UNROUTED, {"seq": before})]
                 if staged.unrouted
                 else []
             )

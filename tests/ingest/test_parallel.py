@@ -1,0 +1,207 @@
+"""Usage files parsed in worker processes (ingest_workers > 1) store and report exactly what one
+process does; a worker that fails stops the ingest with a clear message and leaves no staging
+files behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from clerk.ingest import IngestReport, run_ingest
+from clerk.ingest.readers import ReadContext
+from clerk.ingest.staging import Piece, Setup, Staged, StagingError, cut, staged_pieces
+from clerk.settings import get_settings
+from clerk.store import Store
+from tests.ingest.helpers import write
+
+PIECE = 8192  # bytes: the CloudEvents file below is cut into about a dozen pieces
+
+ACCOUNT = """id: {id}
+name: {id}
+csm: csm@vendor.example
+contract: {{start: 2026-01-01, renewal: 2027-06-01}}
+usage_subjects: [{subjects}]
+"""
+
+
+def _ce(i: int, subject: str, rng: random.Random, ident: str | None = None) -> str:
+    return json.dumps(
+        {
+            "specversion": "1.0",
+            "id": ident or f"e{i}",
+            "source": "app",
+            "type": ("approval", "export")[i % 2],
+            "subject": subject,
+            "time": f"2026-0{1 + i % 4}-{1 + i % 27:02d}T10:00:{i % 60:02d}Z",
+            "data": {
+                "amount": round(rng.uniform(1, 500), 2),
+                "units": rng.randrange(1, 9),
+                "approver": f"u{rng.randrange(5)}",
+            },
+        }
+    )
+
+
+def _data(root: Path) -> tuple[Path, Path]:
+    rng = random.Random(17)
+    data = root / "data"
+    for account, subjects in (("acme", "acme, acme-prod"), ("globex", "globex")):
+        write(
+            data / "accounts" / account / "account.yaml",
+            ACCOUNT.format(id=account, subjects=subjects),
+        )
+    lines = []
+    for i in range(1, 401):
+        subject = ("acme", "acme-prod", "globex", "initech")[i % 4] if i % 13 else "initech"
+        if i == 300:  # the identity of line 5, in a later piece: line 5 wins
+            lines.append(_ce(i, "globex", rng, ident="e5"))
+        elif i == 50:  # in the second piece
+            lines.append('{"specversion": "1.0", "id": "broken"')
+        elif i == 120:
+            lines.append(_ce(i, "acme", rng).replace('"2026-', '"1999-'))
+        else:
+            lines.append(_ce(i, subject, rng))
+    cloudevents = write(data / "usage" / "a-cloudevents.jsonl", "\n".join(lines) + "\n")
+    lago = [
+        json.dumps(
+            {
+                "transaction_id": f"tx-{i}",
+                "external_customer_id": ("acme", "globex", "hooli")[i % 3],
+                "code": "invoice.ingested",
+                "timestamp": 1767225600 + i * 86400,
+                "properties": {"pages": i % 7, "lane": f"l{i % 3}"},
+            }
+        )
+        for i in range(200)
+    ]
+    write(data / "usage" / "b-lago.jsonl", "\n".join(lago) + "\n")
+    csv = ["id,subject,type,time,approver,amount"]
+    csv += [
+        f"c{i},acme,approval,2026-02-{1 + i % 27:02d}T09:00:00Z,u{i % 3},{i}.5" for i in range(60)
+    ]
+    csv.insert(10, 'c-x,acme,approval,"not a time",u1,3')
+    write(data / "usage" / "c-events.csv", "\n".join(csv) + "\n")
+    return data, cloudevents
+
+
+def _dump(store: Store) -> dict[str, list[tuple[Any, ...]]]:
+    out = {}
+    with store.engine.connect() as conn:
+        for table, order in (
+            ("usage_events", "seq"),
+            ("sources", "id"),
+            ("accounts", "id"),
+            ("ingest_pending", "account_id"),
+        ):
+            rows = conn.execute(text(f"SELECT * FROM {table} ORDER BY {order}"))
+            keep = [i for i, name in enumerate(rows.keys()) if not name.endswith("_at")]
+            out[table] = [tuple(row[i] for i in keep) for row in rows]
+    return out
+
+
+def _seen(report: IngestReport) -> dict[str, Any]:
+    assert report.reject_report is not None
+    log = sorted(report.reject_report.read_text(encoding="utf-8").splitlines())
+    return {
+        "counts": {kind: c.as_dict() for kind, c in report.counts.items()},
+        "rejects": [r.as_dict() for r in report.rejects],
+        "unrouted": [r.as_dict() for r in report.unrouted],
+        "totals": (report.rejected_total, report.unrouted_total),
+        "log": log,
+        "shapes": report.file_shapes,
+        "notes": report.notes,
+        "touched": sorted(report.touched),
+        "digests": report.digests,
+    }
+
+
+def _ingest(
+    data: Path, home: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> tuple[dict[str, Any], dict[str, list[tuple[Any, ...]]]]:
+    monkeypatch.setenv("CLERK_INGEST_WORKERS", str(workers))
+    monkeypatch.setenv("CLERK_INGEST_PARALLEL_BYTES", "1")
+    monkeypatch.setenv("CLERK_INGEST_PIECE_BYTES", str(PIECE))
+    get_settings.cache_clear()
+    home.mkdir(parents=True, exist_ok=True)
+    store = Store(f"sqlite:///{home / f'workers-{workers}.db'}")
+    try:
+        report = run_ingest(data, store)
+        return _seen(report), _dump(store)
+    finally:
+        store.close()
+
+
+def test_workers_store_and_report_what_one_process_does(
+    tmp_path: Path, clerk_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data, cloudevents = _data(tmp_path)
+    pieces = cut(cloudevents, cloudevents.stat().st_size, PIECE)
+    assert len(pieces) > 3  # really split, the bad line 50 in the second piece
+    assert pieces[1][2] <= 50 < pieces[2][2]
+
+    one_report, one_rows = _ingest(data, clerk_home, monkeypatch, 1)
+    two_report, two_rows = _ingest(data, clerk_home, monkeypatch, 2)
+
+    assert two_rows == one_rows
+    assert two_report == one_report
+    # What both say, so the comparison is of something.
+    events = one_report["counts"]["events"]
+    assert events["new"] == 400 - 3 + 200 + 60 and events["duplicates"] == 1
+    assert events["rejected"] == 3
+    assert [(r["file"], r["line"]) for r in one_report["rejects"]] == [
+        ("usage/a-cloudevents.jsonl", 50),
+        ("usage/a-cloudevents.jsonl", 120),
+        ("usage/c-events.csv", 11),
+    ]
+    first_unrouted = one_report["unrouted"][0]
+    assert (first_unrouted["file"], first_unrouted["line"]) == ("usage/a-cloudevents.jsonl", 3)
+    stored = {row[1]: row for row in one_rows["usage_events"]}
+    # Line 5's event (routed through the alias), not line 300's with the same id (globex).
+    assert stored["event:app/e5"][2:4] == ("acme", "acme-prod")
+    assert stored["event:app/e5"][-1] == 5
+    assert one_report["digests"] and one_rows["ingest_pending"] == []
+
+
+def _raise_on_second(piece: Piece) -> Staged:
+    if piece.index == 1:
+        raise RuntimeError("disk full")
+    return Staged(piece.index, os.devnull)
+
+
+def _die_on_second(piece: Piece) -> Staged:
+    if piece.index == 1:
+        os._exit(3)
+    return Staged(piece.index, os.devnull)
+
+
+@pytest.mark.parametrize(
+    ("work", "why"),
+    [(_raise_on_second, "RuntimeError: disk full"), (_die_on_second, "BrokenProcessPool")],
+)
+def test_a_failing_worker_stops_with_its_file_and_line_and_leaves_no_staging(
+    tmp_path: Path, clerk_home: Path, work: Any, why: str
+) -> None:
+    pieces = [
+        Piece(i, str(tmp_path / "a.jsonl"), "usage/a.jsonl", start, None, line, None, ReadContext())
+        for i, (start, line) in enumerate([(0, 1), (100, 7), (200, 13)])
+    ]
+    taken = []
+    with (
+        pytest.raises(StagingError) as failed,
+        staged_pieces(
+            pieces, lambda folder: Setup({}, False, folder), 2, clerk_home, work
+        ) as staged,
+    ):
+        for piece, _ in staged:
+            taken.append(piece.index)
+    assert taken == [0]
+    message = str(failed.value)
+    assert message.startswith("reading usage/a.jsonl from line 7 in a worker process failed")
+    assert why in message
+    assert list(clerk_home.iterdir()) == []  # the staging folder is gone
