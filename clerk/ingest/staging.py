@@ -26,6 +26,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -316,6 +317,11 @@ class Staging:
         for piece, future in zip(self.pieces, self.futures, strict=True):
             try:
                 staged = future.result()
+            except BrokenProcessPool as exc:  # which piece was being read is not known
+                raise StagingError(
+                    f"a worker process reading the usage files died (killed, or out of "
+                    f"memory?); {piece.rel} and the files after it were not read: {exc}"
+                ) from exc
             except Exception as exc:
                 where = piece.rel if piece.head else f"{piece.rel} from line {piece.first_line}"
                 raise StagingError(

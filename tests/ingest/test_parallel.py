@@ -180,28 +180,39 @@ def _die_on_second(piece: Piece) -> Staged:
     return Staged(piece.index, os.devnull)
 
 
-@pytest.mark.parametrize(
-    ("work", "why"),
-    [(_raise_on_second, "RuntimeError: disk full"), (_die_on_second, "BrokenProcessPool")],
-)
-def test_a_failing_worker_stops_with_its_file_and_line_and_leaves_no_staging(
-    tmp_path: Path, clerk_home: Path, work: Any, why: str
-) -> None:
-    pieces = [
+def _pieces(tmp_path: Path) -> list[Piece]:
+    return [
         Piece(i, str(tmp_path / "a.jsonl"), "usage/a.jsonl", start, None, line, None, ReadContext())
         for i, (start, line) in enumerate([(0, 1), (100, 7), (200, 13)])
     ]
+
+
+def _read(pieces: list[Piece], home: Path, work: Any) -> tuple[list[int], str]:
     taken = []
     with (
         pytest.raises(StagingError) as failed,
-        staged_pieces(
-            pieces, lambda folder: Setup({}, False, folder), 2, clerk_home, work
-        ) as staged,
+        staged_pieces(pieces, lambda folder: Setup({}, False, folder), 2, home, work) as staged,
     ):
         for piece, _ in staged:
             taken.append(piece.index)
+    return taken, str(failed.value)
+
+
+def test_a_failing_worker_stops_with_its_file_and_line_and_leaves_no_staging(
+    tmp_path: Path, clerk_home: Path
+) -> None:
+    taken, message = _read(_pieces(tmp_path), clerk_home, _raise_on_second)
     assert taken == [0]
-    message = str(failed.value)
-    assert message.startswith("reading usage/a.jsonl from line 7 in a worker process failed")
-    assert why in message
+    assert message == (
+        "reading usage/a.jsonl from line 7 in a worker process failed: RuntimeError: disk full"
+    )
     assert list(clerk_home.iterdir()) == []  # the staging folder is gone
+
+
+def test_a_dead_worker_stops_the_reading_and_leaves_no_staging(
+    tmp_path: Path, clerk_home: Path
+) -> None:
+    taken, message = _read(_pieces(tmp_path), clerk_home, _die_on_second)
+    assert taken in ([], [0])  # the pool breaks as a whole: the first may go with it
+    assert message.startswith("a worker process reading the usage files died")
+    assert list(clerk_home.iterdir()) == []
