@@ -309,7 +309,9 @@ class _Run:
 
         try:
             with staged_pieces(pieces, setup, workers, settings.home) as results:
-                yield _Pieces(pieces, results)
+                taken = _Pieces(pieces, results)
+                yield taken
+                self.report.worker_peak_kib = taken.peaks
         except StagingError as exc:
             raise IngestError(str(exc)) from exc
 
@@ -443,6 +445,7 @@ class _Pieces:
         self.staging = staging
         self.results = iter(staging)
         self.per_file = Counter(piece.rel for piece in pieces)
+        self.peaks: dict[int, int] = {}  # the readers' peak memory (IngestReport)
 
     def has(self, rel: str) -> bool:
         return rel in self.per_file
@@ -478,6 +481,8 @@ class _Pieces:
                 # read the piece again here, knowing that shape, as one pass over the file would.
                 staged = self.staging.again(replace(piece, last=last))
             sink.copy_staged(staged)
+            for pid, kib in staged.peaks.items():
+                self.peaks[pid] = max(kib, self.peaks.get(pid, 0))
             reader.shapes.update(staged.shapes)
             reader.left_out.update(staged.left_out)
             reader.not_understood += staged.not_understood

@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import multiprocessing
 import os
+import resource
 import shutil
 import sqlite3
 import tempfile
@@ -106,6 +107,9 @@ class Staged:
     start_shape: int | None = None
     ambiguous: bool = False
     last: int | None = None  # the shape of the piece's last record
+    # Peak resident memory (KiB) of the process that read the piece and of its parent (the
+    # fork server), for the benchmark's honest memory figure.
+    peaks: dict[int, int] = field(default_factory=dict)
 
 
 def read_piece(piece: Piece, setup: Setup) -> Staged:
@@ -150,7 +154,19 @@ def read_piece(piece: Piece, setup: Setup) -> Staged:
     result.start_shape = reader.start_shape
     result.ambiguous = reader.ambiguous
     result.last = reader.last
+    result.peaks = _peaks()
     return result
+
+
+def _peaks() -> dict[int, int]:
+    """{pid: peak RSS in KiB} of this process and, on Linux, of its parent."""
+    peaks = {os.getpid(): resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+    parent = os.getppid()
+    with suppress(OSError, ValueError):
+        status = Path(f"/proc/{parent}/status").read_text()
+        high = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
+        peaks[parent] = int(high.split()[1])
+    return peaks
 
 
 def _stage(
@@ -334,7 +350,9 @@ class Staging:
 
     def again(self, piece: Piece) -> Staged:
         """Read a piece once more, in this process (with what the workers could not know)."""
-        return read_piece(piece, self.setup)
+        staged = read_piece(piece, self.setup)
+        staged.peaks = {}  # this process: counted as the ingest's own
+        return staged
 
 
 @contextmanager
