@@ -38,7 +38,16 @@ from clerk.ingest.readers.mapping import FILE_NAMES as MAPPING_FILE_NAMES
 from clerk.ingest.readers.mapping import MappingError, Rule, load_rules, mapping_file, rule_for
 from clerk.ingest.report import IngestReport, KindCounts, Reject, RejectLog
 from clerk.ingest.sources import upsert_sources
-from clerk.ingest.staging import Piece, Setup, Staged, Staging, StagingError, cut, staged_pieces
+from clerk.ingest.staging import (
+    Piece,
+    Setup,
+    Staged,
+    Staging,
+    StagingError,
+    cut,
+    staged_pieces,
+    warm_up,
+)
 from clerk.ingest.usage import (
     EventSink,
     bulk_cache,
@@ -85,6 +94,11 @@ def run_ingest(
     settings = get_settings()
     report = IngestReport(data_dir=data)
     log = RejectLog(settings.home / "rejects")
+    if settings.ingest_workers > 1 and store.engine.dialect.name == "sqlite":
+        usage = data / "usage"
+        files = [p for p in usage.iterdir() if p.is_file()] if usage.is_dir() else []
+        if sum(p.stat().st_size for p in files) >= settings.ingest_parallel_bytes:
+            warm_up()  # the worker processes' imports, while the accounts are read
     try:
         run = _Run(data, store, report, log, console, settings.ingest_batch_size)
         run.all()

@@ -24,12 +24,13 @@ import shutil
 import sqlite3
 import tempfile
 import zipfile
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from multiprocessing import forkserver
 from pathlib import Path
 
 import orjson
@@ -46,6 +47,8 @@ PIECE_BYTES = 4 << 20
 STAGE_TABLE = "stage"
 _INSERT = f"INSERT INTO {STAGE_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 _STAGE_BATCH = 20_000
+# Pieces read ahead per worker process (see Staging).
+AHEAD = 3
 
 Touched = tuple[str, str, str]
 
@@ -319,18 +322,48 @@ def start_method() -> str:
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
-class Staging:
-    """The pieces being read by the workers (see :func:`staged_pieces`)."""
+def warm_up() -> None:
+    """Start the fork server now, so it has imported this module by the time the usage files
+    are read (the ingest calls this before it reads the accounts)."""
+    if start_method() == "forkserver":
+        forkserver.set_forkserver_preload([__name__])
+        forkserver.ensure_running()
 
-    def __init__(self, pieces: list[Piece], futures: list[Future[Staged]], setup: Setup) -> None:
+
+class Staging:
+    """The pieces being read by the workers (see :func:`staged_pieces`). At most
+    :data:`AHEAD` pieces per worker are read ahead of the one being taken, so memory (their
+    statistics) and staging disk stay bounded when the copy is slower than the reading."""
+
+    def __init__(
+        self,
+        pieces: list[Piece],
+        submit: Callable[[Piece], Future[Staged]],
+        setup: Setup,
+        workers: int,
+    ) -> None:
         self.pieces = pieces
-        self.futures = futures
+        self.submit = submit
         self.setup = setup
+        self.window = max(1, workers) * AHEAD
+        self.futures: deque[Future[Staged]] = deque()
+        self.submitted = 0
+
+    def _fill(self, taken: int) -> None:
+        while self.submitted < len(self.pieces) and self.submitted < taken + self.window:
+            self.futures.append(self.submit(self.pieces[self.submitted]))
+            self.submitted += 1
+
+    def cancel(self) -> None:
+        for future in self.futures:
+            future.cancel()
 
     def __iter__(self) -> Iterator[tuple[Piece, Staged]]:
         """(piece, what it staged) in piece order, each as soon as it is ready; a piece's
         staging file is removed once the next one is asked for."""
-        for piece, future in zip(self.pieces, self.futures, strict=True):
+        for taken, piece in enumerate(self.pieces):
+            self._fill(taken)
+            future = self.futures.popleft()
             try:
                 staged = future.result()
             except BrokenProcessPool as exc:  # which piece was being read is not known
@@ -363,7 +396,7 @@ def staged_pieces(
     home: Path,
     work: Callable[[Piece], Staged] = _work,
 ) -> Iterator[Staging]:
-    """Read the pieces in ``workers`` processes, all submitted at once. The staging folder
+    """Read the pieces in ``workers`` processes, a few ahead of the caller. The staging folder
     (under ``home``) is removed afterwards, also when anything fails; a worker that raises or
     dies becomes a :class:`StagingError` naming its file and first line."""
     home.mkdir(parents=True, exist_ok=True)
@@ -373,17 +406,16 @@ def staged_pieces(
         method = start_method()
         context = multiprocessing.get_context(method)
         if method == "forkserver":
-            context.set_forkserver_preload([__name__])
+            forkserver.set_forkserver_preload([__name__])
         pool = ProcessPoolExecutor(
             max_workers=workers, mp_context=context, initializer=_init, initargs=(setup,)
         )
-        futures: list[Future[Staged]] = []
+        staging = Staging(pieces, lambda piece: pool.submit(work, piece), setup, workers)
         try:
-            futures = [pool.submit(work, piece) for piece in pieces]
-            yield Staging(pieces, futures, setup)
+            staging._fill(0)  # the workers start at once
+            yield staging
         finally:
-            for future in futures:
-                future.cancel()
+            staging.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
