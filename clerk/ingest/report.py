@@ -137,6 +137,7 @@ class IngestReport:
     # Peak resident memory (KiB) of each process that parsed usage files for this ingest
     # (ingest_workers > 1), by process id: the workers and the process that started them.
     worker_peak_kib: dict[int, int] = field(default_factory=dict)
+    worker_cpu_seconds: dict[int, float] = field(default_factory=dict)  # the workers' CPU time
 
     @property
     def nothing_ingestible(self) -> bool:

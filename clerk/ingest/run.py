@@ -326,6 +326,7 @@ class _Run:
                 taken = _Pieces(pieces, results)
                 yield taken
                 self.report.worker_peak_kib = taken.peaks
+                self.report.worker_cpu_seconds = taken.cpu
         except StagingError as exc:
             raise IngestError(str(exc)) from exc
 
@@ -460,6 +461,7 @@ class _Pieces:
         self.results = iter(staging)
         self.per_file = Counter(piece.rel for piece in pieces)
         self.peaks: dict[int, int] = {}  # the readers' peak memory (IngestReport)
+        self.cpu: dict[int, float] = {}  # and their CPU time
 
     def has(self, rel: str) -> bool:
         return rel in self.per_file
@@ -497,6 +499,9 @@ class _Pieces:
             sink.copy_staged(staged)
             for pid, kib in staged.peaks.items():
                 self.peaks[pid] = max(kib, self.peaks.get(pid, 0))
+            pid, cpu = staged.cpu
+            if pid:
+                self.cpu[pid] = max(cpu, self.cpu.get(pid, 0.0))
             reader.shapes.update(staged.shapes)
             reader.left_out.update(staged.left_out)
             reader.not_understood += staged.not_understood

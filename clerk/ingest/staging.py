@@ -113,6 +113,7 @@ class Staged:
     # Peak resident memory (KiB) of the process that read the piece and of its parent (the
     # fork server), for the benchmark's honest memory figure.
     peaks: dict[int, int] = field(default_factory=dict)
+    cpu: tuple[int, float] = (0, 0.0)  # (pid, CPU seconds so far) of the process that read it
 
 
 def read_piece(piece: Piece, setup: Setup) -> Staged:
@@ -158,6 +159,8 @@ def read_piece(piece: Piece, setup: Setup) -> Staged:
     result.ambiguous = reader.ambiguous
     result.last = reader.last
     result.peaks = _peaks()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result.cpu = (os.getpid(), usage.ru_utime + usage.ru_stime)
     return result
 
 
@@ -384,7 +387,7 @@ class Staging:
     def again(self, piece: Piece) -> Staged:
         """Read a piece once more, in this process (with what the workers could not know)."""
         staged = read_piece(piece, self.setup)
-        staged.peaks = {}  # this process: counted as the ingest's own
+        staged.peaks, staged.cpu = {}, (0, 0.0)  # this process: counted as the ingest's own
         return staged
 
 
