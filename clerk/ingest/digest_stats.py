@@ -167,33 +167,60 @@ class UsageStats:
                     self._give_up(month)
                     break
 
+    def __getstate__(self) -> list[tuple[Any, ...]]:
+        """A compact form for the trip from a worker process: plain tuples and the arrays'
+        bytes (pickling the small objects one by one cost more than reading the events)."""
+        return [
+            (
+                key,
+                month.count,
+                month.exact,
+                [
+                    (name, acc.floats.tobytes(), acc.ints.tobytes(), acc.texts)
+                    for name, acc in month.fields.items()
+                ],
+            )
+            for key, month in self.months.items()
+        ]
+
+    def __setstate__(self, state: list[tuple[Any, ...]]) -> None:
+        self.months = {}
+        self.merge_state(state)
+
     def merge(self, other: UsageStats, *, exact: bool = True) -> None:
-        """Add what another gatherer counted (a worker process of a parallel ingest): the
-        same statistics as if its events had been added here, whatever the order (values are
-        grouped and sorted before they are summed). ``exact`` False: some of its events were
-        not inserted after all (duplicates), so its months are left to SQL."""
+        """Add what another gatherer counted: see :meth:`merge_state`."""
+        self.merge_state(other.__getstate__(), exact=exact)
+
+    def merge_state(self, state: list[tuple[Any, ...]], *, exact: bool = True) -> None:
+        """Add what another gatherer counted (a worker process of a parallel ingest sends
+        :meth:`__getstate__`): the same statistics as if its events had been added here,
+        whatever the order (values are grouped and sorted before they are summed).
+        ``exact`` False: some of its events were not inserted after all (duplicates), so its
+        months are left to SQL."""
         months = self.months
-        for key, theirs in other.months.items():
+        for key, count, theirs_exact, fields in state:
             month = months.get(key)
             if month is None:
                 month = months[key] = _Month()
-            month.count += theirs.count
-            if not (exact and theirs.exact):
+            month.count += count
+            if not (exact and theirs_exact):
                 self._give_up(month)
             if not month.exact:
                 continue
-            fields = month.fields
-            for name, acc in theirs.fields.items():
-                mine = fields.get(name)
-                if mine is None:
-                    fields[name] = acc
+            mine = month.fields
+            for name, floats, ints, texts in fields:
+                acc = mine.get(name)
+                if acc is None:
+                    acc = mine[name] = _Field()
+                acc.floats.frombytes(floats)
+                acc.ints.frombytes(ints)
+                if not acc.texts:
+                    acc.texts = dict(texts)
                     continue
-                mine.floats.extend(acc.floats)
-                mine.ints.extend(acc.ints)
-                texts = mine.texts
-                for text, count in acc.texts.items():
-                    texts[text] = texts.get(text, 0) + count
-                if len(texts) > MAX_TEXT_VALUES:
+                into = acc.texts
+                for text, n in texts.items():
+                    into[text] = into.get(text, 0) + n
+                if len(into) > MAX_TEXT_VALUES:
                     self._give_up(month)
                     break
 

@@ -100,6 +100,8 @@ class Staged:
     unrouted: int = 0  # staged rows that route to no account
     rejects: list[Reject] = field(default_factory=list)
     stats: UsageStats | None = None  # of every staged row (duplicates included)
+    # What ``stats`` held, in the compact form that travels back (UsageStats.merge_state).
+    stats_state: list[tuple[object, ...]] | None = None
     touched: set[Touched] = field(default_factory=set)
     shapes: Counter[str] = field(default_factory=Counter)
     left_out: Counter[str] = field(default_factory=Counter)
@@ -158,6 +160,8 @@ def read_piece(piece: Piece, setup: Setup) -> Staged:
     result.start_shape = reader.start_shape
     result.ambiguous = reader.ambiguous
     result.last = reader.last
+    if result.stats is not None:
+        result.stats_state, result.stats = result.stats.__getstate__(), None
     result.peaks = _peaks()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     result.cpu = (os.getpid(), usage.ru_utime + usage.ru_stime)

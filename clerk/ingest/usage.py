@@ -325,8 +325,8 @@ class EventSink:
         self.accounts.update({account for account, _, _ in owed})
         for subject, name, line in unrouted:
             self._unrouted((None, None, subject, None, None, None, name, line))  # type: ignore[arg-type]
-        if self.stats is not None and staged.stats is not None:
-            self.stats.merge(staged.stats, exact=inserted == staged.rows)
+        if self.stats is not None and staged.stats_state is not None:
+            self.stats.merge_state(staged.stats_state, exact=inserted == staged.rows)
 
     @property
     def _copy_sql(self) -> str:
