@@ -279,6 +279,8 @@ class _Run:
             with self.staging(conn, sink, plans, settings) as staged:
                 for plan in plans:
                     self.load_usage_file(conn, sink, plan, staged)
+                if staged is not None and sink.stats is not None:
+                    staged.staging.figure(sink.stats)
         if sink.unrouted_subjects:
             top = ", ".join(f"{s} ({n:,})" for s, n in sink.unrouted_subjects.most_common(5))
             self.report.notes.append(f"subjects that route to no account: {top}")

@@ -32,6 +32,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from multiprocessing import forkserver
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -329,6 +330,13 @@ def start_method() -> str:
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
+def figure_months(state: list[tuple[object, ...]]) -> dict[Touched, list[dict[str, object]] | None]:
+    """The field statistics of some months (a part of the ingest's merged statistics)."""
+    stats = UsageStats()
+    stats.merge_state(state)
+    return {key: stats.field_args(key) for key in stats.months}
+
+
 def warm_up() -> None:
     """Start the fork server now, so it has imported this module by the time the usage files
     are read (the ingest calls this before it reads the accounts)."""
@@ -348,11 +356,14 @@ class Staging:
         submit: Callable[[Piece], Future[Staged]],
         setup: Setup,
         workers: int,
+        run: Callable[..., Future[Any]],
     ) -> None:
         self.pieces = pieces
         self.submit = submit
         self.setup = setup
-        self.window = max(1, workers) * AHEAD
+        self.workers = max(1, workers)
+        self.window = self.workers * AHEAD
+        self.run = run
         self.futures: deque[Future[Staged]] = deque()
         self.submitted = 0
 
@@ -388,6 +399,20 @@ class Staging:
             finally:
                 _remove(staged.database)
 
+    def figure(self, stats: UsageStats) -> None:
+        """Compute the field statistics of the merged months in the worker processes, which
+        are idle by now, instead of in the ingest's process during the digest phase."""
+        exact = [month for month in stats.__getstate__() if month[2]]
+        parts = [exact[i :: self.workers] for i in range(self.workers)]
+        futures = [self.run(figure_months, part) for part in parts if part]
+        figured = {}
+        try:
+            for future in futures:
+                figured.update(future.result())
+        except Exception:  # a worker gone: the digest phase computes them all, as without
+            return
+        stats.take_figures(figured)
+
     def again(self, piece: Piece) -> Staged:
         """Read a piece once more, in this process (with what the workers could not know)."""
         staged = read_piece(piece, self.setup)
@@ -417,7 +442,9 @@ def staged_pieces(
         pool = ProcessPoolExecutor(
             max_workers=workers, mp_context=context, initializer=_init, initargs=(setup,)
         )
-        staging = Staging(pieces, lambda piece: pool.submit(work, piece), setup, workers)
+        staging = Staging(
+            pieces, lambda piece: pool.submit(work, piece), setup, workers, pool.submit
+        )
         try:
             staging._fill(0)  # the workers start at once
             yield staging
