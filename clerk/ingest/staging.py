@@ -50,8 +50,6 @@ _INSERT = f"INSERT INTO {STAGE_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 _STAGE_BATCH = 20_000
 # Pieces read ahead per worker process (see Staging).
 AHEAD = 3
-# Niceness added to the worker processes (see _init).
-WORKER_NICE = 4
 
 Touched = tuple[str, str, str]
 
@@ -318,10 +316,6 @@ _SETUP: Setup | None = None
 def _init(setup: Setup) -> None:
     global _SETUP
     _SETUP = setup
-    if hasattr(os, "nice"):
-        # The copy in the ingest's process is the slower side (the workers read ahead of it):
-        # on a machine with as many busy processes as cores it gets the larger share.
-        os.nice(WORKER_NICE)
 
 
 def _work(piece: Piece) -> Staged:
