@@ -32,7 +32,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from multiprocessing import forkserver
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -268,37 +268,46 @@ def splittable(path: Path) -> bool:
 def cut(path: Path, size: int, piece_bytes: int = PIECE_BYTES) -> list[tuple[int, int | None, int]]:
     """(start, end, first line) of the pieces of a file: [(0, None, 1)] when it is not split.
 
-    Pieces end at a newline, each about ``piece_bytes`` long (the last up to twice that); the
-    first holds the records the reader looks at to tell the file's shape, or the file is not
-    split."""
+    Pieces end at a newline, each about ``piece_bytes`` long: the first a quarter of that
+    when it still holds the records the reader looks at to tell the file's shape (so the
+    copy starts sooner), the last up to half as long again. A file whose first piece cannot
+    hold those records is not split."""
     whole: list[tuple[int, int | None, int]] = [(0, None, 1)]
     if size < 2 * piece_bytes or not splittable(path):
         return whole
     pieces: list[tuple[int, int | None, int]] = []
     start, line = 0, 1
     with path.open("rb") as raw:
-        while size - start >= 2 * piece_bytes:
-            raw.seek(start)
-            block = raw.read(piece_bytes)
-            at = block.find(b"\n", piece_bytes - 1)
-            while at < 0:  # extend to the end of the line
-                more = raw.read(1 << 16)
-                if not more:
-                    break
-                block += more
-                at = block.find(b"\n", piece_bytes - 1)
-            if at < 0:
-                break
-            lines = block.count(b"\n", 0, at + 1)
-            if start == 0 and not _peek_inside(block[: at + 1]):
-                return whole
-            pieces.append((start, start + at + 1, line))
-            line += lines
-            start += at + 1
+        first = _piece(raw, 0, max(1, piece_bytes // 4))
+        if first is None or not _peek_inside(first):
+            first = _piece(raw, 0, piece_bytes)
+        if first is None or not _peek_inside(first):
+            return whole
+        block: bytes | None = first
+        while block is not None and size - start > piece_bytes * 3 // 2:
+            pieces.append((start, start + len(block), line))
+            line += block.count(b"\n")
+            start += len(block)
+            block = _piece(raw, start, piece_bytes)
     if not pieces:
         return whole
-    pieces.append((start, size, line))
+    if start < size:
+        pieces.append((start, size, line))
     return pieces
+
+
+def _piece(raw: BinaryIO, start: int, want: int) -> bytes | None:
+    """The bytes from ``start`` to the end of the line ``want`` bytes on (None: no line end)."""
+    raw.seek(start)
+    block = raw.read(want)
+    at = block.find(b"\n", want - 1)
+    while at < 0:  # extend to the end of the line
+        more = raw.read(1 << 16)
+        if not more:
+            return None
+        block += more
+        at = block.find(b"\n", want - 1)
+    return block[: at + 1]
 
 
 def _peek_inside(first: bytes) -> bool:

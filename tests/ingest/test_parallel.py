@@ -4,6 +4,7 @@ files behind."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import random
@@ -251,3 +252,27 @@ def test_a_piece_whose_first_record_fits_two_shapes_takes_the_shape_before_it(
     assert two_rows == one_rows
     assert two_report == one_report
     assert one_report["shapes"] == {"usage/mixpanel.jsonl": "Mixpanel raw export, 600 events"}
+
+
+def test_only_plain_json_lines_files_are_cut_and_every_piece_knows_its_first_line(
+    tmp_path: Path,
+) -> None:
+    rng = random.Random(3)
+    lines = [_ce(i, "acme", rng) for i in range(1, 301)]
+    lines[40:40] = ["", "   "]  # blank lines count as lines
+    text = "\n".join(lines) + "\n"
+    jsonl = write(tmp_path / "a.jsonl", text)
+    raw = text.encode()
+    pieces = cut(jsonl, len(raw), PIECE)
+    assert len(pieces) > 3
+    assert pieces[0][0] == 0 and pieces[-1][1] == len(raw)
+    for (start, end, line), after in zip(pieces, pieces[1:] + [(len(raw), None, 0)], strict=True):
+        assert end == after[0] and raw[end - 1 : end] == b"\n"  # whole lines, no gap
+        assert line == raw.count(b"\n", 0, start) + 1
+    csv = write(tmp_path / "a.csv", "id,subject,type,time\n" + "x,acme,t,2026-01-01\n" * 2000)
+    assert cut(csv, csv.stat().st_size, PIECE) == [(0, None, 1)]
+    gz = tmp_path / "a.jsonl.gz"
+    gz.write_bytes(gzip.compress(raw, compresslevel=0))
+    assert cut(gz, gz.stat().st_size, PIECE) == [(0, None, 1)]
+    array = write(tmp_path / "b.json", "[\n" + ",\n".join(lines[:40]) + "\n]\n")
+    assert cut(array, array.stat().st_size, 1024) == [(0, None, 1)]
