@@ -302,7 +302,8 @@ class _Run:
     ) -> Iterator[_Pieces | None]:
         """The usage files parsed in worker processes, when the input is large enough, the
         store is SQLite and more than one worker is set (else None: read in this process).
-        PostgreSQL keeps the sequential path: its inserts are not the part that waits."""
+        PostgreSQL keeps the sequential path (the staging copy is SQLite's ATTACH; whether
+        parallel parsing pays there was not measured)."""
         with self.store.session() as session:
             todo = [p for p in plans if p.size and not self.unchanged(session, p.path, p.digest)]
         workers = settings.ingest_workers
