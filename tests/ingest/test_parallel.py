@@ -88,6 +88,10 @@ def _data(root: Path) -> tuple[Path, Path]:
     ]
     csv.insert(10, 'c-x,acme,approval,"not a time",u1,3')
     write(data / "usage" / "c-events.csv", "\n".join(csv) + "\n")
+    more = "\n".join(_ce(i, "acme", rng, ident=f"gz{i}") for i in range(1, 40)) + "\n{oops\n"
+    write(data / "usage" / "d-more.jsonl.gz", gzip.compress(more.encode()))
+    unknown = "\n".join(json.dumps({"what": i, "when": "today"}) for i in range(800))
+    write(data / "usage" / "e-unknown.jsonl", unknown + "\n")
     return data, cloudevents
 
 
@@ -117,6 +121,7 @@ def _seen(report: IngestReport) -> dict[str, Any]:
         "log": log,
         "shapes": report.file_shapes,
         "notes": report.notes,
+        "not_understood": report.not_understood,
         "touched": sorted(report.touched),
         "digests": report.digests,
     }
@@ -145,6 +150,8 @@ def test_workers_store_and_report_what_one_process_does(
     pieces = cut(cloudevents, cloudevents.stat().st_size, PIECE)
     assert len(pieces) > 3  # really split, the bad line 50 in the second piece
     assert pieces[1][2] <= 50 < pieces[2][2]
+    unknown = data / "usage" / "e-unknown.jsonl"  # cut too: its later pieces are not read
+    assert len(cut(unknown, unknown.stat().st_size, PIECE)) > 1
 
     one_report, one_rows = _ingest(data, clerk_home, monkeypatch, 1)
     two_report, two_rows = _ingest(data, clerk_home, monkeypatch, 2)
@@ -153,13 +160,15 @@ def test_workers_store_and_report_what_one_process_does(
     assert two_report == one_report
     # What both say, so the comparison is of something.
     events = one_report["counts"]["events"]
-    assert events["new"] == 400 - 3 + 200 + 60 and events["duplicates"] == 1
-    assert events["rejected"] == 3
+    assert events["new"] == 400 - 3 + 200 + 60 + 39 and events["duplicates"] == 1
+    assert events["rejected"] == 4
     assert [(r["file"], r["line"]) for r in one_report["rejects"]] == [
         ("usage/a-cloudevents.jsonl", 50),
         ("usage/a-cloudevents.jsonl", 120),
         ("usage/c-events.csv", 11),
+        ("usage/d-more.jsonl.gz", 40),
     ]
+    assert one_report["not_understood"][0].startswith("usage/e-unknown.jsonl: JSON of no known")
     first_unrouted = one_report["unrouted"][0]
     assert (first_unrouted["file"], first_unrouted["line"]) == ("usage/a-cloudevents.jsonl", 3)
     stored = {row[1]: row for row in one_rows["usage_events"]}
