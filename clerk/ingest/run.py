@@ -8,6 +8,7 @@ received events follow. The vector index is derived later from SQL (``clerk.retr
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -322,7 +323,7 @@ class _Run:
         routes, stats = sink.routes, sink.stats is not None
 
         def setup(folder: str) -> Setup:
-            return Setup(routes, stats, folder)
+            return Setup(routes, stats, folder, os.getpid())
 
         try:
             with staged_pieces(pieces, setup, workers, settings.home) as results:

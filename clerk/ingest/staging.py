@@ -89,6 +89,7 @@ class Setup:
     routes: dict[str, str]  # subject -> account
     stats: bool  # gather digest field statistics (the SQLite library sums as they assume)
     folder: str  # the staging folder
+    ingest_pid: int = 0  # the ingest's process (its memory is not a worker's)
 
 
 @dataclass
@@ -163,16 +164,19 @@ def read_piece(piece: Piece, setup: Setup) -> Staged:
     result.last = reader.last
     if result.stats is not None:
         result.stats_state, result.stats = result.stats.__getstate__(), None
-    result.peaks = _peaks()
+    result.peaks = _peaks(setup.ingest_pid)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     result.cpu = (os.getpid(), usage.ru_utime + usage.ru_stime)
     return result
 
 
-def _peaks() -> dict[int, int]:
-    """{pid: peak RSS in KiB} of this process and, on Linux, of its parent."""
+def _peaks(ingest_pid: int) -> dict[int, int]:
+    """{pid: peak RSS in KiB} of this process and, on Linux, of its parent when that is the
+    fork server (not the ingest itself, as under spawn)."""
     peaks = {os.getpid(): resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
     parent = os.getppid()
+    if parent == ingest_pid:
+        return peaks
     with suppress(OSError, ValueError):
         status = Path(f"/proc/{parent}/status").read_text()
         high = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
