@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -32,6 +33,22 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(64, description="Sentences per embedding batch.")
     ingest_batch_size: int = Field(
         20000, description="Usage events per insert batch (and per commit)."
+    )
+    ingest_workers: int = Field(
+        default_factory=lambda: min(2, os.cpu_count() or 1),
+        description="Processes that parse usage files at once when the usage input is large "
+        "(SQLite stores; 1 reads them in the ingest's own process). Default: 2, or 1 on a "
+        "one-core machine.",
+    )
+    ingest_parallel_bytes: int = Field(
+        8 << 20,
+        description="Usage input (bytes to read) from which usage files are parsed in "
+        "ingest_workers processes; below it they are read in the ingest's own process.",
+    )
+    ingest_piece_bytes: int = Field(
+        4 << 20,
+        description="Bytes per piece when a large JSON-lines usage file is split between the "
+        "worker processes (at line boundaries; CSV and compressed files are never split).",
     )
     mixpanel_group_keys: list[str] = Field(
         ["company_id", "account_id", "organization_id", "$group_id"],

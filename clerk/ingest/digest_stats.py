@@ -29,11 +29,12 @@ from collections.abc import Iterable
 from functools import reduce
 from itertools import repeat
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
+if TYPE_CHECKING:  # kept out of the import: worker processes use UsageStats.add only
+    from sqlalchemy import Connection
 
-from clerk.ingest.digests import TOP_VALUES, FieldStats, Touched
+    from clerk.ingest.digests import FieldStats, Touched
 
 # Distinct text values kept per (month, field); beyond that the month goes to SQL, so a text
 # field with a distinct value per event cannot grow memory with the events.
@@ -123,6 +124,7 @@ class UsageStats:
 
     def __init__(self) -> None:
         self.months: dict[Touched, _Month] = {}
+        self.figured: dict[Touched, list[dict[str, Any]] | None] = {}  # see take_figures
 
     def add(self, keys: list[Touched | None], datas: Iterable[Any]) -> None:
         """Count inserted events: the month of each (None: routed to no account) and its
@@ -166,6 +168,64 @@ class UsageStats:
                     self._give_up(month)
                     break
 
+    def __getstate__(self) -> list[tuple[Any, ...]]:
+        """A compact form for the trip from a worker process: plain tuples and the arrays'
+        bytes (pickling the small objects one by one cost more than reading the events)."""
+        return [
+            (
+                key,
+                month.count,
+                month.exact,
+                [
+                    (name, acc.floats.tobytes(), acc.ints.tobytes(), acc.texts)
+                    for name, acc in month.fields.items()
+                ],
+            )
+            for key, month in self.months.items()
+        ]
+
+    def __setstate__(self, state: list[tuple[Any, ...]]) -> None:
+        self.months = {}
+        self.figured = {}
+        self.merge_state(state)
+
+    def merge(self, other: UsageStats, *, exact: bool = True) -> None:
+        """Add what another gatherer counted: see :meth:`merge_state`."""
+        self.merge_state(other.__getstate__(), exact=exact)
+
+    def merge_state(self, state: list[tuple[Any, ...]], *, exact: bool = True) -> None:
+        """Add what another gatherer counted (a worker process of a parallel ingest sends
+        :meth:`__getstate__`): the same statistics as if its events had been added here,
+        whatever the order (values are grouped and sorted before they are summed).
+        ``exact`` False: some of its events were not inserted after all (duplicates), so its
+        months are left to SQL."""
+        months = self.months
+        for key, count, theirs_exact, fields in state:
+            month = months.get(key)
+            if month is None:
+                month = months[key] = _Month()
+            month.count += count
+            if not (exact and theirs_exact):
+                self._give_up(month)
+            if not month.exact:
+                continue
+            mine = month.fields
+            for name, floats, ints, texts in fields:
+                acc = mine.get(name)
+                if acc is None:
+                    acc = mine[name] = _Field()
+                acc.floats.frombytes(floats)
+                acc.ints.frombytes(ints)
+                if not acc.texts:
+                    acc.texts = dict(texts)
+                    continue
+                into = acc.texts
+                for text, n in texts.items():
+                    into[text] = into.get(text, 0) + n
+                if len(into) > MAX_TEXT_VALUES:
+                    self._give_up(month)
+                    break
+
     @staticmethod
     def _give_up(month: _Month) -> None:
         month.exact = False
@@ -179,16 +239,29 @@ class UsageStats:
     def fields(self, key: Touched) -> list[FieldStats] | None:
         """The month's field statistics exactly as the SQL query gives them, unsorted; None
         when only SQL can give them."""
+        if key in self.figured:
+            figured = self.figured[key]
+            return None if figured is None else [_build(args) for args in figured]
+        args = self.field_args(key)
+        return None if args is None else [_build(a) for a in args]
+
+    def field_args(self, key: Touched) -> list[dict[str, Any]] | None:
+        """:meth:`fields` as plain keyword arguments (worker processes compute them)."""
         month = self.months.get(key)
         if month is None or not month.exact:
             return None
         out = []
         for name, acc in month.fields.items():
-            stats = _field_stats(name, acc)
-            if stats is None:
+            args = _field_args(name, acc)
+            if args is None:
                 return None
-            out.append(stats)
+            out.append(args)
         return out
+
+    def take_figures(self, figured: dict[Touched, list[dict[str, Any]] | None]) -> None:
+        """Field statistics computed elsewhere (worker processes) from this object's state
+        (:meth:`__getstate__`) once no more events are added: :meth:`fields` returns them."""
+        self.figured.update(figured)
 
 
 def _by_frequency(groups: list[Any]) -> None:
@@ -199,6 +272,21 @@ def _by_frequency(groups: list[Any]) -> None:
 
 
 def _field_stats(name: str, acc: _Field) -> FieldStats | None:
+    args = _field_args(name, acc)
+    return None if args is None else _build(args)
+
+
+def _build(args: dict[str, Any]) -> FieldStats:
+    from clerk.ingest.digests import TOP_VALUES, FieldStats  # the store side: see the import
+
+    if "top" in args:
+        args = args | {"top": args["top"][:TOP_VALUES]}
+    return FieldStats(**args)
+
+
+def _field_args(name: str, acc: _Field) -> dict[str, Any] | None:
+    """The FieldStats of a field as plain keyword arguments (every top value, most frequent
+    first), or None when only SQL can compute them."""
     groups = _real_groups(acc.floats)
     if groups is None:
         return None
@@ -218,14 +306,14 @@ def _field_stats(name: str, acc: _Field) -> FieldStats | None:
             return None
         top += acc.texts.items()
         _by_frequency(top)
-        return FieldStats(
-            name=name,
-            count=n,
-            numeric=False,
-            decimals=decimals,
-            distinct=distinct,
-            top=top[:TOP_VALUES],
-        )
+        return {
+            "name": name,
+            "count": n,
+            "numeric": False,
+            "decimals": decimals,
+            "distinct": distinct,
+            "top": top,
+        }
     # The window sum: groups in the row_number order.
     _by_frequency(groups)
     integral = not reals
@@ -241,14 +329,14 @@ def _field_stats(name: str, acc: _Field) -> FieldStats | None:
     total = float(sum(sums)) if integral else reduce(operator.add, map(float, sums), 0.0)
     low = min(min(acc.floats, default=float("inf")), min(acc.ints, default=_INT64))
     high = max(max(acc.floats, default=float("-inf")), max(acc.ints, default=-_INT64))
-    return FieldStats(
-        name=name,
-        count=n,
-        numeric=True,
-        sum=total,
-        min=float(low),
-        max=float(high),
-        integral=integral,
-        decimals=decimals,
-        distinct=distinct,
-    )
+    return {
+        "name": name,
+        "count": n,
+        "numeric": True,
+        "sum": total,
+        "min": float(low),
+        "max": float(high),
+        "integral": integral,
+        "decimals": decimals,
+        "distinct": distinct,
+    }

@@ -134,6 +134,10 @@ class IngestReport:
     file_shapes: dict[str, str] = field(default_factory=dict)  # file -> what it turned out to hold
     not_understood: list[str] = field(default_factory=list)  # files left alone, and why
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase
+    # Peak resident memory (KiB) of each process that parsed usage files for this ingest
+    # (ingest_workers > 1), by process id: the workers and the process that started them.
+    worker_peak_kib: dict[int, int] = field(default_factory=dict)
+    worker_cpu_seconds: dict[int, float] = field(default_factory=dict)  # the workers' CPU time
 
     @property
     def nothing_ingestible(self) -> bool:

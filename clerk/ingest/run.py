@@ -8,9 +8,12 @@ received events follow. The vector index is derived later from SQL (``clerk.retr
 from __future__ import annotations
 
 import hashlib
+import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,7 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from clerk.ingest.accounts import AccountFolder, load_account, routing_conflicts, store_account
@@ -30,11 +34,21 @@ from clerk.ingest.digest_stats import UsageStats
 from clerk.ingest.events import TimeWindow
 from clerk.ingest.notes import NoteError, note_source
 from clerk.ingest.pending import owe_accounts, settle
-from clerk.ingest.readers import ReadContext
+from clerk.ingest.readers import ReadContext, UsageFile
 from clerk.ingest.readers.mapping import FILE_NAMES as MAPPING_FILE_NAMES
 from clerk.ingest.readers.mapping import MappingError, Rule, load_rules, mapping_file, rule_for
 from clerk.ingest.report import IngestReport, KindCounts, Reject, RejectLog
 from clerk.ingest.sources import upsert_sources
+from clerk.ingest.staging import (
+    Piece,
+    Setup,
+    Staged,
+    Staging,
+    StagingError,
+    cut,
+    staged_pieces,
+    warm_up,
+)
 from clerk.ingest.usage import (
     EventSink,
     bulk_cache,
@@ -44,7 +58,7 @@ from clerk.ingest.usage import (
 )
 from clerk.ingest.zendesk.files import TICKET_SUFFIXES
 from clerk.ingest.zendesk.load import load_ticket_files
-from clerk.settings import get_settings
+from clerk.settings import Settings, get_settings
 from clerk.store import Store
 from clerk.store.tables import IngestedFileRow, utcnow
 
@@ -81,6 +95,11 @@ def run_ingest(
     settings = get_settings()
     report = IngestReport(data_dir=data)
     log = RejectLog(settings.home / "rejects")
+    if settings.ingest_workers > 1 and store.engine.dialect.name == "sqlite":
+        usage = data / "usage"
+        files = [p for p in usage.iterdir() if p.is_file()] if usage.is_dir() else []
+        if sum(p.stat().st_size for p in files) >= settings.ingest_parallel_bytes:
+            warm_up()  # the worker processes' imports, while the accounts are read
     try:
         run = _Run(data, store, report, log, console, settings.ingest_batch_size)
         run.all()
@@ -244,9 +263,9 @@ class _Run:
             return []
 
     def load_usage(self) -> None:
-        counts = self.report.counts["events"]
         settings = get_settings()
         rules = self.usage_rules()
+        plans = list(self.usage_plans(rules, settings))
         with self.store.engine.connect() as conn, bulk_cache(conn):
             sink = EventSink(
                 conn,
@@ -258,43 +277,98 @@ class _Run:
             )
             self.stats = sink.stats
             conn.commit()
-            for path in self.files("usage", (), "usage"):
-                if path.name in MAPPING_FILE_NAMES:
-                    continue
-                rel = self.rel(path)
-                rule = rule_for(rules, path.name)
-                counts.files += 1
-                digest, size = file_digest(path)
-                if rule is not None:  # a changed rule reads its files again
-                    digest = hashlib.sha256(f"{digest}:{rule!r}".encode()).hexdigest()
-                with self.store.session() as session:
-                    if self.unchanged(session, path, digest):
-                        counts.skipped_files += 1
-                        continue
-                if size == 0:
-                    self.reject("events", rel, None, "file is empty", None)
-                    file_counts = KindCounts(rejected=1)
-                else:
-                    ctx = ReadContext(TimeWindow(), tuple(settings.mixpanel_group_keys))
-                    with self.progress(rel, size) as advance:
-                        file_counts, reader = sink.ingest_file(
-                            path, rel, advance, ctx=ctx, rule=rule
-                        )
-                    # Derived from SQL, not from what this run inserted: a rerun after a
-                    # killed run reports the file's unrouted events like one clean run.
-                    file_counts.unrouted = unrouted_in_file(conn, rel)
-                    counts.add(file_counts)
-                    if not reader.understood:
-                        self.report.not_understood += reader.not_understood
-                        continue  # not recorded: it is reported again on the next run
-                    self.report.file_shapes[rel] = reader.describe()
-                    for why in reader.not_understood:  # e.g. a README inside an export zip
-                        self.report.notes.append(f"{why} (left alone)")
-                with self.store.session() as session:
-                    self.record(session, path, digest, "events", file_counts)
+            with self.staging(conn, sink, plans, settings) as staged:
+                for plan in plans:
+                    self.load_usage_file(conn, sink, plan, staged)
+                if staged is not None and sink.stats is not None:
+                    staged.staging.figure(sink.stats)
         if sink.unrouted_subjects:
             top = ", ".join(f"{s} ({n:,})" for s, n in sink.unrouted_subjects.most_common(5))
             self.report.notes.append(f"subjects that route to no account: {top}")
+
+    def usage_plans(self, rules: list[Rule], settings: Settings) -> Iterator[_Plan]:
+        for path in self.files("usage", (), "usage"):
+            if path.name in MAPPING_FILE_NAMES:
+                continue
+            rule = rule_for(rules, path.name)
+            digest, size = file_digest(path)
+            if rule is not None:  # a changed rule reads its files again
+                digest = hashlib.sha256(f"{digest}:{rule!r}".encode()).hexdigest()
+            ctx = ReadContext(TimeWindow(), tuple(settings.mixpanel_group_keys))
+            yield _Plan(path, self.rel(path), rule, digest, size, ctx)
+
+    @contextmanager
+    def staging(
+        self, conn: Connection, sink: EventSink, plans: list[_Plan], settings: Settings
+    ) -> Iterator[_Pieces | None]:
+        """The usage files parsed in worker processes, when the input is large enough, the
+        store is SQLite and more than one worker is set (else None: read in this process).
+        PostgreSQL keeps the sequential path (the staging copy is SQLite's ATTACH; whether
+        parallel parsing pays there was not measured)."""
+        with self.store.session() as session:
+            todo = [p for p in plans if p.size and not self.unchanged(session, p.path, p.digest)]
+        workers = settings.ingest_workers
+        total = sum(p.size for p in todo)
+        if workers < 2 or conn.dialect.name != "sqlite" or total < settings.ingest_parallel_bytes:
+            yield None
+            return
+        pieces: list[Piece] = []
+        for plan in todo:
+            for start, end, line in cut(plan.path, plan.size, settings.ingest_piece_bytes):
+                pieces.append(
+                    Piece(
+                        len(pieces), str(plan.path), plan.rel, start, end, line, plan.rule, plan.ctx
+                    )
+                )
+        routes, stats = sink.routes, sink.stats is not None
+
+        def setup(folder: str) -> Setup:
+            return Setup(routes, stats, folder, os.getpid())
+
+        try:
+            with staged_pieces(pieces, setup, workers, settings.home) as results:
+                taken = _Pieces(pieces, results)
+                yield taken
+                self.report.worker_peak_kib = taken.peaks
+                self.report.worker_cpu_seconds = taken.cpu
+        except StagingError as exc:
+            raise IngestError(str(exc)) from exc
+
+    def load_usage_file(
+        self, conn: Connection, sink: EventSink, plan: _Plan, staged: _Pieces | None
+    ) -> None:
+        counts = self.report.counts["events"]
+        path, rel, digest, size = plan.path, plan.rel, plan.digest, plan.size
+        counts.files += 1
+        with self.store.session() as session:
+            if self.unchanged(session, path, digest):
+                counts.skipped_files += 1
+                if staged is not None:
+                    staged.skip(rel)
+                return
+        if size == 0:
+            self.reject("events", rel, None, "file is empty", None)
+            file_counts = KindCounts(rejected=1)
+        else:
+            with self.progress(rel, size) as advance:
+                if staged is not None and staged.has(rel):
+                    file_counts, reader = staged.copy(sink, plan, advance)
+                else:
+                    file_counts, reader = sink.ingest_file(
+                        path, rel, advance, ctx=plan.ctx, rule=plan.rule
+                    )
+            # Derived from SQL, not from what this run inserted: a rerun after a
+            # killed run reports the file's unrouted events like one clean run.
+            file_counts.unrouted = unrouted_in_file(conn, rel)
+            counts.add(file_counts)
+            if not reader.understood:
+                self.report.not_understood += reader.not_understood
+                return  # not recorded: it is reported again on the next run
+            self.report.file_shapes[rel] = reader.describe()
+            for why in reader.not_understood:  # e.g. a README inside an export zip
+                self.report.notes.append(f"{why} (left alone)")
+        with self.store.session() as session:
+            self.record(session, path, digest, "events", file_counts)
 
     @contextmanager
     def progress(self, rel: str, size: int) -> Iterator[Callable[[int], None] | None]:
@@ -369,6 +443,78 @@ class _Run:
                 else:
                     setattr(counts, status, getattr(counts, status) + 1)
                     self.report.changed_accounts.add(account_id)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A usage file to read."""
+
+    path: Path
+    rel: str
+    rule: Rule | None
+    digest: str
+    size: int
+    ctx: ReadContext
+
+
+class _Pieces:
+    """The staged pieces of the usage files, taken file by file in order."""
+
+    def __init__(self, pieces: list[Piece], staging: Staging) -> None:
+        self.staging = staging
+        self.results = iter(staging)
+        self.per_file = Counter(piece.rel for piece in pieces)
+        self.peaks: dict[int, int] = {}  # the readers' peak memory (IngestReport)
+        self.cpu: dict[int, float] = {}  # and their CPU time
+
+    def has(self, rel: str) -> bool:
+        return rel in self.per_file
+
+    def _take(self, rel: str) -> Iterator[tuple[Piece, Staged]]:
+        for _ in range(self.per_file.pop(rel, 0)):
+            piece, staged = next(self.results)
+            assert piece.rel == rel
+            yield piece, staged
+
+    def skip(self, rel: str) -> None:
+        """A file found unchanged after all (two names for one file): its pieces go unread."""
+        for _ in self._take(rel):
+            pass
+
+    def copy(
+        self, sink: EventSink, plan: _Plan, advance: Callable[[int], None] | None
+    ) -> tuple[KindCounts, UsageFile]:
+        """Copy a file's pieces in order: the counts for this file alone and what it held."""
+        before = sink.counts.as_dict()
+        reader = UsageFile(plan.rel, plan.ctx, plan.rule)
+        last: int | None = None  # the shape of the last record so far
+        for piece, staged in self._take(plan.rel):
+            if not piece.head and reader.not_understood:
+                continue  # the file's head told it is of no known shape: nothing else is read
+            if (
+                not piece.head
+                and staged.ambiguous
+                and last is not None
+                and last != staged.start_shape
+            ):
+                # Its first record fits two shapes and the record before took the other one:
+                # read the piece again here, knowing that shape, as one pass over the file would.
+                staged = self.staging.again(replace(piece, last=last))
+            sink.copy_staged(staged)
+            for pid, kib in staged.peaks.items():
+                self.peaks[pid] = max(kib, self.peaks.get(pid, 0))
+            pid, cpu = staged.cpu
+            if pid:
+                self.cpu[pid] = max(cpu, self.cpu.get(pid, 0.0))
+            reader.shapes.update(staged.shapes)
+            reader.left_out.update(staged.left_out)
+            reader.not_understood += staged.not_understood
+            if piece.head or staged.reached:
+                last = staged.last
+            if advance is not None:
+                advance(piece.end or plan.size)
+        after = sink.counts.as_dict()
+        return KindCounts(**{k: after[k] - before[k] for k in after}), reader
 
 
 def file_digest(path: Path) -> tuple[str, int]:

@@ -27,9 +27,20 @@ from clerk.ingest.pending import owe_digests
 from clerk.ingest.readers import ReadContext, UsageFile
 from clerk.ingest.readers.mapping import Rule
 from clerk.ingest.report import KindCounts, Reject, RejectLog
+from clerk.ingest.staging import STAGE_TABLE, Staged
 from clerk.store.tables import SubjectRow, UsageEventRow
 
 EVENTS: Table = UsageEventRow.__table__  # type: ignore[assignment]
+_STAGED = "staged"  # schema name of an attached staging database (clerk.ingest.staging)
+# The months and the unrouted events among the rows above a seq (the rows a copy inserted).
+_NEW_MONTHS = text(
+    "SELECT DISTINCT account_id, type, substr(time, 1, 7) FROM usage_events "
+    "WHERE seq > :seq AND account_id IS NOT NULL"
+)
+_NEW_UNROUTED = text(
+    "SELECT subject, file, line FROM usage_events "
+    "WHERE seq > :seq AND account_id IS NULL ORDER BY seq"
+)
 # Identities go to the lookup as one array parameter, in slices that keep it modest.
 _LOOKUP_SLICE = 20_000
 COLUMNS = ("source_id", "account_id", "subject", "type", "time", "data", "file", "line")
@@ -274,6 +285,56 @@ class EventSink:
             self.stats.add(keys, datas)
         self._batch.clear()
         self._data.clear()
+
+    def copy_staged(self, staged: Staged) -> None:
+        """Take what a worker staged for one piece of a file (SQLite only): its rejects, then
+        its rows copied into usage_events in the order read, with the same counts, debts,
+        unrouted reports and digest statistics as :meth:`flush` of the same rows."""
+        counts = self.counts
+        for reject in staged.rejects:
+            self.log.add(reject)
+            counts.rejected += 1
+        if not staged.rows:
+            return
+        conn = self.conn
+        conn.commit()  # ATTACH and DETACH need no open transaction
+        conn.exec_driver_sql(f"ATTACH DATABASE ? AS {_STAGED}", (staged.database,))
+        try:
+            before = conn.execute(text("SELECT max(seq) FROM usage_events")).scalar() or 0
+            # In rowid order, the order read: the first occurrence of an identity wins.
+            inserted = int(conn.exec_driver_sql(self._copy_sql).rowcount)
+            if inserted == staged.rows:  # all new: the worker's months are the new ones
+                owed = staged.touched
+            else:
+                owed = {(a, t, m) for a, t, m in conn.execute(_NEW_MONTHS, {"seq": before})}
+            debts = owed - self._owed
+            owe_digests(self.conn, debts)
+            unrouted = (
+                [(s, f, n) for s, f, n in conn.execute(_NEW_UNROUTED, {"seq": before})]
+                if staged.unrouted
+                else []
+            )
+            conn.commit()
+        finally:
+            conn.rollback()
+            conn.exec_driver_sql(f"DETACH DATABASE {_STAGED}")
+        self._owed |= debts
+        counts.duplicates += staged.rows - inserted
+        counts.new += inserted
+        self.touched |= owed
+        self.accounts.update({account for account, _, _ in owed})
+        for subject, name, line in unrouted:
+            self._unrouted((None, None, subject, None, None, None, name, line))  # type: ignore[arg-type]
+        if self.stats is not None and staged.stats_state is not None:
+            self.stats.merge_state(staged.stats_state, exact=inserted == staged.rows)
+
+    @property
+    def _copy_sql(self) -> str:
+        columns = ", ".join(COLUMNS)
+        return (
+            f"INSERT INTO usage_events ({columns}) SELECT {columns} FROM {_STAGED}.{STAGE_TABLE} "
+            "WHERE true ORDER BY rowid ON CONFLICT (source_id) DO NOTHING"
+        )
 
     def _months(self, rows: list[Row]) -> list[tuple[str, str, str] | None]:
         """(account, event type, "YYYY-MM") of each row; None for a row routed nowhere."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import pickle
 import random
 import sqlite3
 from pathlib import Path
@@ -154,3 +155,40 @@ def test_a_sqlite_that_sums_otherwise_gets_its_digests_from_sql(
     report = run_ingest(data, store)
     assert report.counts["events"].new == 300 and asked == []
     assert _assert_digests_equal_the_reference(store) == report.digests > 0
+
+
+def test_statistics_gathered_in_parts_and_merged_equal_one_gatherer() -> None:
+    """A parallel ingest gathers per piece in worker processes and merges in the ingest: the
+    figures are those of one gatherer that saw every event, bit for bit, and a part whose
+    events were not all inserted leaves its months to SQL."""
+    rng = random.Random(5)
+    keys = [("acme", TYPES[n % 2], f"2026-0{1 + n % 3}") for n in range(3000)]
+    datas: list[Any] = [
+        {
+            "amount": round(rng.uniform(0, 10_000), rng.choice((0, 1, 2, 7))),
+            "seats": rng.choice((1, 2, 3, 10**15)),
+            "mode": rng.choice(("auto", "manual", "ß")),
+            "flag": rng.random() < 0.5,
+        }
+        if n % 3 != 2
+        else _data(rng, n)  # awkward values in March: months only SQL computes
+        for n in range(3000)
+    ]
+    whole = UsageStats()
+    whole.add(keys, datas)
+    merged = UsageStats()
+    for start in range(0, 3000, 700):
+        part = UsageStats()
+        part.add(keys[start : start + 700], datas[start : start + 700])
+        merged.merge_state(pickle.loads(pickle.dumps(part)).__getstate__())
+    assert set(merged.months) == set(whole.months)
+    exact = 0
+    for key in whole.months:
+        assert merged.count(key) == whole.count(key)
+        assert merged.fields(key) == whole.fields(key)
+        exact += whole.fields(key) is not None
+    assert exact  # some months were computed here, not all left to SQL
+
+    partly = UsageStats()
+    partly.merge_state(whole.__getstate__(), exact=False)
+    assert all(partly.fields(key) is None for key in whole.months)

@@ -21,7 +21,7 @@ from typing import IO, Any
 from clerk.ingest.events import EventError, ParsedEvent
 from clerk.ingest.readers import amplitude, cloudevents, csvfile, lago, mixpanel, segment, stripe
 from clerk.ingest.readers.base import NotUsage, ReadContext, Shape
-from clerk.ingest.readers.framing import first_byte, json_records, streams
+from clerk.ingest.readers.framing import first_byte, json_lines, json_records, streams
 from clerk.ingest.readers.mapping import Rule
 
 __all__ = ["SHAPES", "ReadContext", "Shape", "UsageFile", "classify"]
@@ -78,6 +78,13 @@ class UsageFile:
         self.shapes: Counter[str] = Counter()  # label -> events read
         self.left_out: Counter[str] = Counter()  # records of a known system that are not usage
         self.not_understood: list[str] = []  # why a file (or archive member) was not read
+        # The shape of the last record read (an index in SHAPES), and for a piece read with
+        # :meth:`continuation`: the shape its first record chose, and whether another shape
+        # accepted that record too.
+        self.last: int | None = None
+        self.start_shape: int | None = None
+        self.ambiguous = False
+        self.reached = False  # a record of the piece chose a shape (or kept the given one)
 
     @property
     def understood(self) -> bool:
@@ -112,9 +119,24 @@ class UsageFile:
                 "name its fields in usage/mapping.yaml"
             )
             return
+        yield from self._records(name, itertools.chain(head, records))
+
+    def continuation(self, raw: IO[bytes], first_line: int, last: int | None) -> Iterator[Item]:
+        """The events of a later piece of a JSON-lines file, read on its own (a parallel
+        ingest splits a large file at line boundaries): ``raw`` starts at line ``first_line``;
+        ``last`` is the index in :data:`SHAPES` of the shape the record before it had, when
+        known (see :attr:`start_shape` for telling whether it mattered)."""
+        self.last = last
+        self.ambiguous = False
+        yield from self._records(self.rel, json_lines(raw, first_line), continuation=True)
+
+    def _records(
+        self, name: str, records: Iterator[Any], *, continuation: bool = False
+    ) -> Iterator[Item]:
         rule, ctx, shapes = self.rule, self.ctx, self.shapes
-        last: Shape | None = None
-        for line, where, wrapper, obj in itertools.chain(head, records):
+        last: Shape | None = None if self.last is None else SHAPES[self.last]
+        first = continuation and not self.reached  # the first record that chooses a shape
+        for line, where, wrapper, obj in records:
             if isinstance(obj, EventError):
                 yield name, line, _where(obj, where)
                 continue
@@ -124,9 +146,24 @@ class UsageFile:
                     label = rule.label
                 else:
                     if last is None or type(obj) is not dict or not last.detect(obj):
+                        if first:
+                            # A record two shapes accept takes the shape of the record
+                            # before it when that one accepts it: unknown in a piece read
+                            # on its own, so the caller is told to check.
+                            self.ambiguous = type(obj) is dict and (
+                                sum(1 for shape in SHAPES if shape.detect(obj)) > 1
+                            )
                         last = classify(obj)
+                        self.last = None if last is None else SHAPES.index(last)
+                        if first:
+                            self.start_shape = self.last
+                            first = False
+                            self.reached = True
                         if last is None:
                             raise EventError(f"unknown event shape ({_keys(obj)})")
+                    elif first:  # the given shape accepted the record: nothing to check
+                        first = False
+                        self.reached = True
                     parsed = last.parse(obj, ctx)
                     label = last.label
             except EventError as exc:

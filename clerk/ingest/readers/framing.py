@@ -135,7 +135,7 @@ def json_records(stream: IO[bytes]) -> Iterator[Record | tuple[int | None, str, 
             whole = loads(first + rest)
         except ValueError:  # not one document either: report line by line
             lines = (first + rest).split(b"\n")
-            yield from _lines(iter(lines), number)
+            yield from json_lines(iter(lines), number)
             return
         for where, wrapper, record in unwrap(whole):
             yield None, where, wrapper, record
@@ -145,12 +145,13 @@ def json_records(stream: IO[bytes]) -> Iterator[Record | tuple[int | None, str, 
     else:
         for where, wrapper, record in unwrap(obj):
             yield number, where, wrapper, record
-    yield from _lines(stream, number + 1)
+    yield from json_lines(stream, number + 1)
 
 
-def _lines(
+def json_lines(
     lines: Iterator[bytes] | IO[bytes], start: int
 ) -> Iterator[Record | tuple[int | None, str, str, EventError]]:
+    """Records of JSON lines, the first numbered ``start`` (blank lines are skipped)."""
     for number, raw in enumerate(lines, start):
         try:
             obj = loads(raw)
