@@ -22,6 +22,7 @@ import os
 import resource
 import shutil
 import sqlite3
+import sys
 import tempfile
 import zipfile
 from collections import Counter, deque
@@ -337,9 +338,14 @@ def _work(piece: Piece) -> Staged:
 
 
 def start_method() -> str:
-    """forkserver where there is one (the workers never share the parent's connections or
-    threads), else spawn."""
+    """fork where the platform forks safely (Linux, like the sweep's pool): the workers start
+    in milliseconds with every module already imported, and an unguarded script or a notebook
+    calling ``run_ingest`` works (forkserver and spawn re-run the caller's main module). The
+    workers never touch the parent's connections: each opens its own staging file. Elsewhere
+    forkserver where there is one, else spawn."""
     methods = multiprocessing.get_all_start_methods()
+    if sys.platform.startswith("linux") and "fork" in methods:
+        return "fork"
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
