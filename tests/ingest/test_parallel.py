@@ -8,6 +8,8 @@ import gzip
 import json
 import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -285,3 +287,33 @@ def test_only_plain_json_lines_files_are_cut_and_every_piece_knows_its_first_lin
     assert cut(gz, gz.stat().st_size, PIECE) == [(0, None, 1)]
     array = write(tmp_path / "b.json", "[\n" + ",\n".join(lines[:40]) + "\n]\n")
     assert cut(array, array.stat().st_size, 1024) == [(0, None, 1)]
+
+
+def test_a_script_without_a_main_guard_ingests_with_workers(
+    tmp_path: Path, clerk_home: Path
+) -> None:
+    """A user's script (or notebook cell) calling run_ingest at top level, with no
+    ``if __name__ == "__main__"``: the workers must not run the script again."""
+    data, _ = _data(tmp_path)
+    script = tmp_path / "nightly.py"
+    script.write_text(
+        "from pathlib import Path\n"
+        "from clerk.ingest import run_ingest\n"
+        "from clerk.store import Store\n"
+        f"store = Store('sqlite:///{tmp_path / 'nightly.db'}')\n"
+        f"report = run_ingest(Path({str(data)!r}), store)\n"
+        "print('new', report.counts['events'].new)\n"
+    )
+    env = {
+        **os.environ,
+        "CLERK_HOME": str(clerk_home),
+        "CLERK_INGEST_WORKERS": "2",
+        "CLERK_INGEST_PARALLEL_BYTES": "1",
+        "CLERK_INGEST_PIECE_BYTES": str(PIECE),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["new 696"]
