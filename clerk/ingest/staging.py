@@ -416,7 +416,7 @@ class Staging:
             try:
                 yield piece, staged
             finally:
-                _remove(staged.database)
+                _remove(staged.database, self.setup.folder)
 
     def figure(self, stats: UsageStats) -> None:
         """Compute the field statistics of the merged months in the worker processes, which
@@ -474,6 +474,10 @@ def staged_pieces(
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _remove(database: str) -> None:
+def _remove(database: str, folder: str) -> None:
+    """Remove a piece's staging file as soon as it is copied (the folder goes at the end
+    anyway); never a path outside the staging folder, whatever a worker answered."""
+    if os.path.dirname(os.path.abspath(database)) != os.path.abspath(folder):
+        return
     with suppress(FileNotFoundError):
         os.remove(database)

@@ -219,6 +219,7 @@ def test_a_failing_worker_stops_with_its_file_and_line_and_leaves_no_staging(
         "reading usage/a.jsonl from line 7 in a worker process failed: RuntimeError: disk full"
     )
     assert list(clerk_home.iterdir()) == []  # the staging folder is gone
+    assert Path(os.devnull).is_char_device()  # what the worker named was not removed
 
 
 def test_a_dead_worker_stops_the_reading_and_leaves_no_staging(
@@ -228,6 +229,7 @@ def test_a_dead_worker_stops_the_reading_and_leaves_no_staging(
     assert taken in ([], [0])  # the pool breaks as a whole: the first may go with it
     assert message.startswith("a worker process reading the usage files died")
     assert list(clerk_home.iterdir()) == []
+    assert Path(os.devnull).is_char_device()
 
 
 def test_a_piece_whose_first_record_fits_two_shapes_takes_the_shape_before_it(
