@@ -20,10 +20,11 @@ from clerk.review.decisions import Conflict, NeedsAssertion, ReviewError
 from clerk.settings import Settings, get_settings
 from clerk.store import Store
 from review_ui.middleware import BodyLimit, SecurityHeaders
-from review_ui.page_cache import PageCache
+from review_ui.page_cache import PAGE_TTL, PageCache
 from review_ui.rendering import HERE, is_htmx, make_templates, render
 from review_ui.routes import accounts, api, auth, gaps, items, manager, packets, share
 from review_ui.security import LoginRequired, Sessions
+from review_ui.shared_pages import SharedPages
 from review_ui.throttle import Throttle
 
 SWAGGER_UI_VERSION = "5.35.0"  # vendored from the npm package swagger-ui-dist
@@ -82,6 +83,18 @@ async def _login_required(request: Request, exc: Exception) -> Response:
     return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
 
+def shared_pages(settings: Settings, store: Store) -> SharedPages | None:
+    """The account pages every worker of this deployment shares (review_ui.shared_pages),
+    under ``CLERK_HOME/cache/pages``; None when that folder cannot be made (read-only home):
+    each worker then keeps its own pages only."""
+    try:
+        return SharedPages(
+            settings.home.resolve() / "cache" / "pages", PAGE_TTL, store=str(store.engine.url)
+        )
+    except OSError:
+        return None
+
+
 def create_app(store: Store | None = None, settings: Settings | None = None) -> FastAPI:
     """The review app over ``store`` (default: the store named by settings)."""
     settings = settings or get_settings()
@@ -107,7 +120,10 @@ def create_app(store: Store | None = None, settings: Settings | None = None) -> 
     app.state.sessions = Sessions(settings, app.state.store)
     app.state.throttle = Throttle(settings, app.state.store)
     app.state.templates = make_templates()
-    app.state.page_cache = PageCache()
+    app.state.page_cache = PageCache(
+        shared=shared_pages(settings, app.state.store),
+        slot=app.state.templates.env.globals["card_cache"].slot,
+    )
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     for module in (auth, accounts, items, gaps, manager, packets, api):
         app.include_router(module.router)
