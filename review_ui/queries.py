@@ -414,7 +414,8 @@ def account_page(
     ``page_size=0`` puts every pending item in the queue. ``cards``: the worker's rendered
     cards, for the HTML page (see :func:`queue_entries`)."""
     row = check_account(session, account_id, user)
-    proof = current_proof(session, account_id, as_of)  # reads ``row`` from the session
+    # reads ``row`` from the session; items and gap flags as plain rows (only read here)
+    proof = current_proof(session, account_id, as_of, plain=True)
     # current_proof read the outcome rows already (value-case order, as account_outcomes).
     outcomes = list(proof.value_case.outcomes)
     titles = {o.id: o.title for o in outcomes}

@@ -172,12 +172,14 @@ def _account_and_case(
     )
 
 
-def current_proof(session: Session, account_id: str, as_of: dt.date | None = None) -> CurrentProof:
+def current_proof(
+    session: Session, account_id: str, as_of: dt.date | None = None, *, plain: bool = False
+) -> CurrentProof:
     """The account's current proof at ``as_of`` (default: its newest sweep date).
 
-    Raises LookupError for an unknown account.
+    Raises LookupError for an unknown account. ``plain``: see :func:`current_proofs`.
     """
-    return current_proofs(session, [account_id], as_of=as_of, strict=True)[account_id]
+    return current_proofs(session, [account_id], as_of=as_of, strict=True, plain=plain)[account_id]
 
 
 def current_proofs(
@@ -186,11 +188,14 @@ def current_proofs(
     *,
     as_of: dt.date | None = None,
     strict: bool = False,
+    plain: bool = False,
 ) -> dict[str, CurrentProof]:
     """:func:`current_proof` of many accounts (None: all) in four queries.
 
     Each account is read at ``as_of`` when given, else at its own newest sweep date.
-    ``strict`` raises LookupError for an id that names no account.
+    ``strict`` raises LookupError for an id that names no account. ``plain``: the items and
+    gap flags as read-only rows with the columns of ProofItemRow / GapFlagRow instead of ORM
+    objects (about half the cost per row; for readers that change nothing, the review page).
     """
     ids = None if account_ids is None else list(dict.fromkeys(account_ids))
     reads, params = _reads(_scope(ids)), _scope_params(ids)
@@ -210,11 +215,12 @@ def current_proofs(
     for outcome_row in session.execute(reads.outcomes, params):
         outcome_rows[outcome_row.account_id].append(outcome_row)
     latest = {} if as_of is not None else _latest_by_account(session, ids)  # unused then
+    read = session.execute if plain else session.scalars
     items: dict[str, list[ProofItemRow]] = defaultdict(list)
-    for row in session.scalars(reads.items, params):
+    for row in read(reads.plain_items if plain else reads.items, params):
         items[row.account_id].append(row)
     gaps: dict[str, list[GapFlagRow]] = defaultdict(list)
-    for gap in session.scalars(reads.gaps, params):
+    for gap in read(reads.plain_gaps if plain else reads.gaps, params):
         gaps[gap.account_id].append(gap)
     out: dict[str, CurrentProof] = {}
     for account_id, account_row in accounts.items():
@@ -260,6 +266,8 @@ class _Reads:
     outcomes: Any
     items: Any
     gaps: Any
+    plain_items: Any
+    plain_gaps: Any
     swept: Any
     confirmed: Any
     latest_one: Any  # one account: both of the above in one statement
@@ -277,6 +285,7 @@ def _reads(scope: Scope) -> _Reads:
         return col.in_(bindparam("account_ids", expanding=True)) if scope == "many" else true()
 
     confirmed = func.max(func.coalesce(ProofItemRow.last_confirmed, ProofItemRow.as_of))
+    items, gaps = ProofItemRow.__table__.c, GapFlagRow.__table__.c
     return _Reads(
         accounts=select(AccountRow).where(scoped(AccountRow.id)),
         cases=select(*ValueCaseRow.__table__.c).where(scoped(ValueCaseRow.account_id)),
@@ -287,6 +296,8 @@ def _reads(scope: Scope) -> _Reads:
         gaps=select(GapFlagRow).where(
             scoped(GapFlagRow.account_id), GapFlagRow.status != "resolved"
         ),
+        plain_items=select(*items).where(scoped(items.account_id), items.status != "superseded"),
+        plain_gaps=select(*gaps).where(scoped(gaps.account_id), gaps.status != "resolved"),
         swept=select(SweepStateRow.account_id, func.max(SweepStateRow.as_of))
         .where(scoped(SweepStateRow.account_id))
         .group_by(SweepStateRow.account_id),
