@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from clerk.review.decisions import Forbidden, NotFound
 from clerk.review.users import User
+from clerk.store.db import read_rows
 from clerk.store.tables import (
     AccountRow,
     AuditRow,
@@ -119,7 +120,7 @@ def page_fingerprint(
             account = row[0]
             values = (*(getattr(account, c.key) for c in _ACCOUNT_PART), *row[1:])
     else:
-        row = session.execute(FINGERPRINT, {"account": account_id}).first()
+        row = read_rows(session, FINGERPRINT, {"account": account_id}).first()
         values = None if row is None else tuple(row)
     if values is None:
         raise NotFound(f"No account {account_id!r}.")

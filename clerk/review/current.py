@@ -31,6 +31,7 @@ from clerk.domain.models import Account, Outcome, Period, ValueCase
 from clerk.domain.periods import label as period_label
 from clerk.domain.periods import reporting_period
 from clerk.domain.vocabulary import OPEN_GAP_STATUSES, PENDING_STATUSES, PROVEN_STATUSES, kind_rank
+from clerk.store.db import read_rows
 from clerk.store.rows import account_from_row, gap_document, item_document, value_case_from_rows
 from clerk.store.tables import (
     AccountRow,
@@ -210,17 +211,22 @@ def current_proofs(
             if account_id not in accounts:
                 raise LookupError(f"unknown account {account_id!r}")
     # value cases and outcomes as plain rows (read only; same attribute names as the ORM's)
-    cases: dict[str, Any] = {r.account_id: r for r in session.execute(reads.cases, params)}
+    cases: dict[str, Any] = {r.account_id: r for r in read_rows(session, reads.cases, params)}
     outcome_rows: dict[str, list[Any]] = defaultdict(list)
-    for outcome_row in session.execute(reads.outcomes, params):
+    for outcome_row in read_rows(session, reads.outcomes, params):
         outcome_rows[outcome_row.account_id].append(outcome_row)
     latest = {} if as_of is not None else _latest_by_account(session, ids)  # unused then
-    read = session.execute if plain else session.scalars
     items: dict[str, list[ProofItemRow]] = defaultdict(list)
-    for row in read(reads.plain_items if plain else reads.items, params):
-        items[row.account_id].append(row)
     gaps: dict[str, list[GapFlagRow]] = defaultdict(list)
-    for gap in read(reads.plain_gaps if plain else reads.gaps, params):
+    if plain:
+        item_rows: Any = read_rows(session, reads.plain_items, params)
+        gap_rows: Any = read_rows(session, reads.plain_gaps, params)
+    else:
+        item_rows = session.scalars(reads.items, params)
+        gap_rows = session.scalars(reads.gaps, params)
+    for row in item_rows:
+        items[row.account_id].append(row)
+    for gap in gap_rows:
         gaps[gap.account_id].append(gap)
     out: dict[str, CurrentProof] = {}
     for account_id, account_row in accounts.items():
@@ -318,13 +324,13 @@ def _latest_by_account(session: Session, ids: list[str] | None) -> dict[str, dt.
     written by hand or by an older version) fall back to their newest confirmation."""
     reads, params = _reads(_scope(ids)), _scope_params(ids)
     if ids is not None and len(ids) == 1:  # one statement (every account page)
-        swept, last = session.execute(reads.latest_one, params).one()
+        swept, last = read_rows(session, reads.latest_one, params).one()
         days = [d for d in (swept, last) if d is not None]
         return {ids[0]: max(days)} if days else {}
     latest: dict[str, dt.date] = {}
-    for account_id, day in session.execute(reads.swept, params):
+    for account_id, day in read_rows(session, reads.swept, params):
         latest[account_id] = day
-    for account_id, day in session.execute(reads.confirmed, params):
+    for account_id, day in read_rows(session, reads.confirmed, params):
         if day is not None and (account_id not in latest or day > latest[account_id]):
             latest[account_id] = day
     return latest
@@ -384,7 +390,8 @@ def period_options(session: Session, account_id: str) -> list[PeriodOption]:
     labels: dict[dt.date, set[tuple[int, str]]] = defaultdict(set)
     months = {"month": 1, "quarter": 3, "year": 12}
     sweeps = []
-    for kind_of_row, start, end in session.execute(_PERIODS_AND_SWEEPS, {"account_id": account_id}):
+    rows = read_rows(session, _PERIODS_AND_SWEEPS, {"account_id": account_id})
+    for kind_of_row, start, end in rows:
         if kind_of_row:
             sweeps.append(start)
             continue
