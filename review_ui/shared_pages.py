@@ -113,11 +113,15 @@ class SharedPages:
                 return None
             head, _, body = blob[len(_MAGIC) :].partition(b"\n")
             meta = orjson.loads(head)
-            theirs, title = meta["slot"].encode(), meta["title"]
+            theirs, title, length = meta["slot"], meta["title"], meta["length"]
         except (OSError, ValueError, KeyError, TypeError):
             return None
+        if not (isinstance(theirs, str) and theirs and isinstance(title, str)):
+            return None
+        if length != len(body):  # cut short: never serve half a page
+            return None
         self.hits += 1
-        return title, body.replace(theirs, slot.encode()), age
+        return title, body.replace(theirs.encode(), slot.encode()), age
 
     def put(
         self,
@@ -129,7 +133,7 @@ class SharedPages:
     ) -> None:
         """Store the content (rendered with ``slot`` as its CSRF placeholder); a full disk
         or a read-only folder only means the page is not shared."""
-        head = orjson.dumps({"slot": slot, "title": title})
+        head = orjson.dumps({"slot": slot, "title": title, "length": len(body)})
         try:
             fd, temp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
             try:
@@ -172,9 +176,6 @@ class SharedPages:
             total += size
             if n >= self.max_files or total > self.max_bytes:
                 _remove(path)
-
-    def __len__(self) -> int:
-        return sum(1 for p in self.folder.glob("*" + _SUFFIX))
 
 
 def _remove(path: str) -> None:

@@ -136,12 +136,19 @@ def test_an_expired_or_damaged_shared_page_is_rendered_afresh(store: Store, seed
         fresh = b.get("/accounts/acme")
         assert fresh.status_code == 200 and _shared(worker_b).hits == 0
         assert "1,320 hours saved on approvals" in _queue(fresh.text)
-        # a file cut short (a full disk) is a miss, not an error page
-        for path in _pages(worker_a):
-            path.write_bytes(path.read_bytes()[:20])
-        with login(create_app(store), "dana@vendor.example") as c:
-            page_c = c.get("/accounts/acme")
-        assert page_c.status_code == 200 and "1,320 hours saved on approvals" in _queue(page_c.text)
+        # a file cut short, in its header or in its content, is a miss: neither an error
+        # page nor half a page
+        (page,) = _pages(worker_b)
+        whole = page.read_bytes()
+        for cut in (whole[:20], whole[:-200]):
+            page.write_bytes(cut)
+            worker_c = create_app(store)
+            with login(worker_c, "dana@vendor.example") as c:
+                page_c = c.get("/accounts/acme")
+            assert page_c.status_code == 200 and _shared(worker_c).hits == 0
+            assert "1,320 hours saved on approvals" in _queue(page_c.text)
+            assert "No decisions yet." in _reviewed(page_c.text)
+            assert page_c.text.rstrip().endswith("</html>")
 
 
 def test_the_shared_pages_are_bounded_and_cleaned(
