@@ -91,7 +91,8 @@ def _freeze_start_up_objects() -> None:
     imported modules, the app) out of the garbage collector's sight. They live as long as
     the process, and a full collection walking them (about 130,000 objects: 70 to 185 ms on
     a 2-core machine) stalled every request queued on the worker; measured in-process over
-    1,050 page requests: one full collection of 185 ms before, three of 11 ms in all after."""
+    1,050 page requests: one full collection of 185 ms before, two or three of 11 to 13 ms
+    in all after."""
     gc.collect()
     gc.freeze()
 

@@ -16,7 +16,8 @@ filled in per request, and the header with the viewer's email is rendered per re
 it. Content is kept as UTF-8 bytes (no objects for the garbage collector to walk: a cache of
 500 pages of Python objects made a full collection take 0.4 s) and dropped after
 :data:`PAGE_TTL` seconds, so the ages it shows ("waiting 3 d", days to renewal) are at most
-that old.
+that old. Pages are also shared with the deployment's other workers through files
+(review_ui.shared_pages), under the same key, fingerprint and age rules.
 """
 
 from __future__ import annotations
