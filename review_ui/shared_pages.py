@@ -4,9 +4,9 @@ Each uvicorn worker keeps the pages it rendered (review_ui.page_cache); without 
 page rendered by worker A is built again, a dozen queries and twenty cards, the first time
 worker B is asked for it. Here the rendered content is also written to a file under
 ``CLERK_HOME/cache/pages``, named by a digest of the page's key (account, query, role), its
-fingerprint (everything the page rests on, read from the database by this request) and the
-code that renders it. A worker that has no page in memory reads that file before building
-the page.
+fingerprint (everything the page rests on, read from the database by this request), the
+code that renders it and the store's URL. A worker that has no page in memory reads that
+file before building the page.
 
 Why files and not a table: every worker of a deployment shares ``CLERK_HOME`` (the SQLite
 file lives there; a PostgreSQL deployment keeps its settings and exports there), a file read
@@ -23,9 +23,10 @@ The rules the memory cache follows hold here too:
   viewer data but their role (part of the key); the CSRF token is a placeholder, random per
   writing process and recorded in the file's header, which the reader replaces with its own
   (and then with the viewer's token, per request);
-* bounded: at most :data:`MAX_FILES` files and :data:`MAX_BYTES` bytes; every
-  :data:`SWEEP_EVERY` writes a worker removes expired files, then the oldest, and leftover
-  temporary files of crashed writes.
+* bounded: at most :data:`MAX_FILES` files and :data:`MAX_BYTES` bytes after each clean-up
+  (in between, at most :data:`SWEEP_EVERY` more per worker); every :data:`SWEEP_EVERY`
+  writes a worker removes expired files, then the oldest, and leftover temporary files of
+  crashed writes.
 
 Writes go to a temporary file in the same folder, then ``os.replace``: a reader sees a whole
 file or none. A file that cannot be read or parsed is a miss, never an error page.
