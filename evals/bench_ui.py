@@ -19,6 +19,7 @@ import hashlib
 import os
 import random
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -420,6 +421,22 @@ def run(
     workdir: Path | None = None,
 ) -> UiBench:
     base_dir = Path(workdir or tempfile.mkdtemp(prefix="clerk-bench-ui-"))
+    try:
+        return _run(base_dir, n_accounts, n_items, clients, requests, workers, warmup)
+    finally:
+        if workdir is None:  # a run of its own: its store and shared pages (~60 MB) go too
+            shutil.rmtree(base_dir, ignore_errors=True)
+
+
+def _run(
+    base_dir: Path,
+    n_accounts: int,
+    n_items: int,
+    clients: int,
+    requests: int,
+    workers: int,
+    warmup: int,
+) -> UiBench:
     home = base_dir / "home"
     home.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{home / 'clerk.db'}"

@@ -6,6 +6,8 @@ Pages are server-rendered Jinja (autoescaped) enhanced by htmx; the JSON API liv
 
 from __future__ import annotations
 
+import functools
+import gc
 from typing import Any
 from urllib.parse import quote
 
@@ -20,10 +22,11 @@ from clerk.review.decisions import Conflict, NeedsAssertion, ReviewError
 from clerk.settings import Settings, get_settings
 from clerk.store import Store
 from review_ui.middleware import BodyLimit, SecurityHeaders
-from review_ui.page_cache import PageCache
+from review_ui.page_cache import PAGE_TTL, PageCache
 from review_ui.rendering import HERE, is_htmx, make_templates, render
 from review_ui.routes import accounts, api, auth, gaps, items, manager, packets, share
 from review_ui.security import LoginRequired, Sessions
+from review_ui.shared_pages import SharedPages
 from review_ui.throttle import Throttle
 
 SWAGGER_UI_VERSION = "5.35.0"  # vendored from the npm package swagger-ui-dist
@@ -82,6 +85,30 @@ async def _login_required(request: Request, exc: Exception) -> Response:
     return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
 
+@functools.cache
+def _freeze_start_up_objects() -> None:
+    """Once per process, after the first app is built: move every object alive so far (the
+    imported modules, the app) out of the garbage collector's sight. They live as long as
+    the process, and a full collection walking them (about 130,000 objects: 70 to 185 ms on
+    a 2-core machine) stalled every request queued on the worker; measured in-process over
+    1,050 page requests: one full collection of 185 ms before, two or three of 11 to 13 ms
+    in all after."""
+    gc.collect()
+    gc.freeze()
+
+
+def shared_pages(settings: Settings, store: Store) -> SharedPages | None:
+    """The account pages every worker of this deployment shares (review_ui.shared_pages),
+    under ``CLERK_HOME/cache/pages``; None when that folder cannot be made (read-only home):
+    each worker then keeps its own pages only."""
+    try:
+        return SharedPages(
+            settings.home.resolve() / "cache" / "pages", PAGE_TTL, store=str(store.engine.url)
+        )
+    except OSError:
+        return None
+
+
 def create_app(store: Store | None = None, settings: Settings | None = None) -> FastAPI:
     """The review app over ``store`` (default: the store named by settings)."""
     settings = settings or get_settings()
@@ -107,7 +134,10 @@ def create_app(store: Store | None = None, settings: Settings | None = None) -> 
     app.state.sessions = Sessions(settings, app.state.store)
     app.state.throttle = Throttle(settings, app.state.store)
     app.state.templates = make_templates()
-    app.state.page_cache = PageCache()
+    app.state.page_cache = PageCache(
+        shared=shared_pages(settings, app.state.store),
+        slot=app.state.templates.env.globals["card_cache"].slot,
+    )
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     for module in (auth, accounts, items, gaps, manager, packets, api):
         app.include_router(module.router)
@@ -131,4 +161,5 @@ def create_app(store: Store | None = None, settings: Settings | None = None) -> 
     # Outermost last: the body limit sees the request before anything reads it.
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    _freeze_start_up_objects()
     return app

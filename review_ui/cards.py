@@ -128,8 +128,11 @@ class CardCache:
 
     def fill(self, html: bytes, csrf: str) -> Markup:
         """Cached HTML (cards, or content made of them) with the viewer's CSRF token."""
-        token = str(escape(csrf)).encode()
-        return Markup(html.replace(self._slot, token).decode())
+        return Markup(self.fill_bytes(html, csrf).decode())
+
+    def fill_bytes(self, html: bytes, csrf: str) -> bytes:
+        """:meth:`fill` as UTF-8 bytes, for a response that sends them as they are."""
+        return html.replace(self._slot, str(escape(csrf)).encode())
 
     def cards(self, entries: Iterable[Any], page: Any, csrf: str) -> Markup:
         """The cards of ``entries``, in order, each with the viewer's CSRF token."""

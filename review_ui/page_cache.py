@@ -16,7 +16,8 @@ filled in per request, and the header with the viewer's email is rendered per re
 it. Content is kept as UTF-8 bytes (no objects for the garbage collector to walk: a cache of
 500 pages of Python objects made a full collection take 0.4 s) and dropped after
 :data:`PAGE_TTL` seconds, so the ages it shows ("waiting 3 d", days to renewal) are at most
-that old.
+that old. Pages are also shared with the deployment's other workers through files
+(review_ui.shared_pages), under the same key, fingerprint and age rules.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from clerk.review.decisions import Forbidden, NotFound
 from clerk.review.users import User
+from clerk.store.db import read_rows
 from clerk.store.tables import (
     AccountRow,
     AuditRow,
@@ -42,6 +44,7 @@ from clerk.store.tables import (
     SweepStateRow,
     ValueCaseRow,
 )
+from review_ui.shared_pages import SharedPages
 
 PAGE_TTL = 300.0  # seconds a page is reused at most
 MAX_PAGES = 500  # pages one worker keeps (least recently used dropped first): ~45 MB
@@ -118,7 +121,7 @@ def page_fingerprint(
             account = row[0]
             values = (*(getattr(account, c.key) for c in _ACCOUNT_PART), *row[1:])
     else:
-        row = session.execute(FINGERPRINT, {"account": account_id}).first()
+        row = read_rows(session, FINGERPRINT, {"account": account_id}).first()
         values = None if row is None else tuple(row)
     if values is None:
         raise NotFound(f"No account {account_id!r}.")
@@ -128,9 +131,21 @@ def page_fingerprint(
 
 
 class PageCache:
-    """Rendered account-page content by (account, query, role), bounded and short-lived."""
+    """Rendered account-page content by (account, query, role), bounded and short-lived.
 
-    def __init__(self, max_pages: int = MAX_PAGES, ttl: float = PAGE_TTL) -> None:
+    ``shared``: the pages every worker of the deployment stored (review_ui.shared_pages),
+    read when this worker has no fresh page under a key and written with every page it
+    renders; ``slot`` is this process's CSRF placeholder (review_ui.cards), which the content
+    holds."""
+
+    def __init__(
+        self,
+        max_pages: int = MAX_PAGES,
+        ttl: float = PAGE_TTL,
+        *,
+        shared: SharedPages | None = None,
+        slot: str = "",
+    ) -> None:
         # one slot per key: (fingerprint, when rendered, title, content)
         self._pages: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], float, str, bytes]]
         self._pages = OrderedDict()
@@ -138,16 +153,26 @@ class PageCache:
         self.max_pages = max_pages
         self.ttl = ttl
         self.hits = 0
+        self.shared = shared
+        self.slot = slot
 
     def get(self, key: tuple[Any, ...], fingerprint: tuple[Any, ...]) -> tuple[str, bytes] | None:
-        """The title and content rendered under ``key`` at this ``fingerprint``, if fresh."""
+        """The title and content rendered under ``key`` at this ``fingerprint``, if fresh:
+        this worker's, else the one another worker shared."""
         with self._lock:
             hit = self._pages.get(key)
-            if hit is None or hit[0] != fingerprint or time.monotonic() - hit[1] >= self.ttl:
-                return None
-            self._pages.move_to_end(key)
-            self.hits += 1
-            return hit[2], hit[3]
+            if hit is not None and hit[0] == fingerprint and time.monotonic() - hit[1] < self.ttl:
+                self._pages.move_to_end(key)
+                self.hits += 1
+                return hit[2], hit[3]
+        if self.shared is None:
+            return None
+        found = self.shared.get(key, fingerprint, self.slot)
+        if found is None:
+            return None
+        title, body, age = found
+        self._keep(key, fingerprint, title, body, age)  # expires when the file does
+        return title, body
 
     def holds(self, key: tuple[Any, ...]) -> bool:
         """Whether a page is kept under ``key`` (of any fingerprint or age)."""
@@ -156,8 +181,21 @@ class PageCache:
     def put(
         self, key: tuple[Any, ...], fingerprint: tuple[Any, ...], title: str, body: bytes
     ) -> None:
+        """Keep a page this worker rendered, and share it."""
+        self._keep(key, fingerprint, title, body)
+        if self.shared is not None:
+            self.shared.put(key, fingerprint, title, body, self.slot)
+
+    def _keep(
+        self,
+        key: tuple[Any, ...],
+        fingerprint: tuple[Any, ...],
+        title: str,
+        body: bytes,
+        age: float = 0.0,
+    ) -> None:
         with self._lock:
-            self._pages[key] = (fingerprint, time.monotonic(), title, body)
+            self._pages[key] = (fingerprint, time.monotonic() - age, title, body)
             self._pages.move_to_end(key)
             while len(self._pages) > self.max_pages:
                 self._pages.popitem(last=False)

@@ -40,6 +40,7 @@ from clerk.review.decisions import (
 from clerk.review.shares import ItemResponse, item_responses
 from clerk.review.users import User
 from clerk.settings import get_settings
+from clerk.store.db import read_rows
 from clerk.store.rows import account_from_row, gap_from_row, outcome_from_row
 from clerk.store.tables import (
     AccountRow,
@@ -361,7 +362,7 @@ def source_hashes(session: Session, source_ids: set[str]) -> dict[str, str]:
     """The content hash of each source (covers everything a reader sees of it)."""
     if not source_ids:
         return {}
-    rows = session.execute(_SOURCE_HASHES, {"ids": sorted(source_ids)})
+    rows = read_rows(session, _SOURCE_HASHES, {"ids": sorted(source_ids)})
     return {sid: digest for sid, digest in rows}
 
 
@@ -414,7 +415,8 @@ def account_page(
     ``page_size=0`` puts every pending item in the queue. ``cards``: the worker's rendered
     cards, for the HTML page (see :func:`queue_entries`)."""
     row = check_account(session, account_id, user)
-    proof = current_proof(session, account_id, as_of)  # reads ``row`` from the session
+    # reads ``row`` from the session; items and gap flags as plain rows (only read here)
+    proof = current_proof(session, account_id, as_of, plain=True)
     # current_proof read the outcome rows already (value-case order, as account_outcomes).
     outcomes = list(proof.value_case.outcomes)
     titles = {o.id: o.title for o in outcomes}
@@ -433,8 +435,8 @@ def account_page(
         page = 1
     rows = pending + decided
     current_ids = {g.id for g in proof.gaps}
-    closed = session.execute(
-        _CLOSED_GAPS, {"account_id": account_id, "open": sorted(OPEN_GAP_STATUSES)}
+    closed = read_rows(
+        session, _CLOSED_GAPS, {"account_id": account_id, "open": sorted(OPEN_GAP_STATUSES)}
     )
     gap_rows: list[Any] = list(proof.gaps) + [g for g in closed if g.id not in current_ids]
     gap_rows.sort(key=lambda g: (severity_rank(g.severity), g.kind, g.id))

@@ -31,6 +31,7 @@ from clerk.domain.models import Account, Outcome, Period, ValueCase
 from clerk.domain.periods import label as period_label
 from clerk.domain.periods import reporting_period
 from clerk.domain.vocabulary import OPEN_GAP_STATUSES, PENDING_STATUSES, PROVEN_STATUSES, kind_rank
+from clerk.store.db import read_rows
 from clerk.store.rows import account_from_row, gap_document, item_document, value_case_from_rows
 from clerk.store.tables import (
     AccountRow,
@@ -172,12 +173,14 @@ def _account_and_case(
     )
 
 
-def current_proof(session: Session, account_id: str, as_of: dt.date | None = None) -> CurrentProof:
+def current_proof(
+    session: Session, account_id: str, as_of: dt.date | None = None, *, plain: bool = False
+) -> CurrentProof:
     """The account's current proof at ``as_of`` (default: its newest sweep date).
 
-    Raises LookupError for an unknown account.
+    Raises LookupError for an unknown account. ``plain``: see :func:`current_proofs`.
     """
-    return current_proofs(session, [account_id], as_of=as_of, strict=True)[account_id]
+    return current_proofs(session, [account_id], as_of=as_of, strict=True, plain=plain)[account_id]
 
 
 def current_proofs(
@@ -186,11 +189,14 @@ def current_proofs(
     *,
     as_of: dt.date | None = None,
     strict: bool = False,
+    plain: bool = False,
 ) -> dict[str, CurrentProof]:
     """:func:`current_proof` of many accounts (None: all) in four queries.
 
     Each account is read at ``as_of`` when given, else at its own newest sweep date.
-    ``strict`` raises LookupError for an id that names no account.
+    ``strict`` raises LookupError for an id that names no account. ``plain``: the items and
+    gap flags as read-only rows with the columns of ProofItemRow / GapFlagRow instead of ORM
+    objects (about half the cost per row; for readers that change nothing, the review page).
     """
     ids = None if account_ids is None else list(dict.fromkeys(account_ids))
     reads, params = _reads(_scope(ids)), _scope_params(ids)
@@ -205,16 +211,22 @@ def current_proofs(
             if account_id not in accounts:
                 raise LookupError(f"unknown account {account_id!r}")
     # value cases and outcomes as plain rows (read only; same attribute names as the ORM's)
-    cases: dict[str, Any] = {r.account_id: r for r in session.execute(reads.cases, params)}
+    cases: dict[str, Any] = {r.account_id: r for r in read_rows(session, reads.cases, params)}
     outcome_rows: dict[str, list[Any]] = defaultdict(list)
-    for outcome_row in session.execute(reads.outcomes, params):
+    for outcome_row in read_rows(session, reads.outcomes, params):
         outcome_rows[outcome_row.account_id].append(outcome_row)
     latest = {} if as_of is not None else _latest_by_account(session, ids)  # unused then
     items: dict[str, list[ProofItemRow]] = defaultdict(list)
-    for row in session.scalars(reads.items, params):
-        items[row.account_id].append(row)
     gaps: dict[str, list[GapFlagRow]] = defaultdict(list)
-    for gap in session.scalars(reads.gaps, params):
+    if plain:
+        item_rows: Any = read_rows(session, reads.plain_items, params)
+        gap_rows: Any = read_rows(session, reads.plain_gaps, params)
+    else:
+        item_rows = session.scalars(reads.items, params)
+        gap_rows = session.scalars(reads.gaps, params)
+    for row in item_rows:
+        items[row.account_id].append(row)
+    for gap in gap_rows:
         gaps[gap.account_id].append(gap)
     out: dict[str, CurrentProof] = {}
     for account_id, account_row in accounts.items():
@@ -260,6 +272,8 @@ class _Reads:
     outcomes: Any
     items: Any
     gaps: Any
+    plain_items: Any
+    plain_gaps: Any
     swept: Any
     confirmed: Any
     latest_one: Any  # one account: both of the above in one statement
@@ -277,6 +291,7 @@ def _reads(scope: Scope) -> _Reads:
         return col.in_(bindparam("account_ids", expanding=True)) if scope == "many" else true()
 
     confirmed = func.max(func.coalesce(ProofItemRow.last_confirmed, ProofItemRow.as_of))
+    items, gaps = ProofItemRow.__table__.c, GapFlagRow.__table__.c
     return _Reads(
         accounts=select(AccountRow).where(scoped(AccountRow.id)),
         cases=select(*ValueCaseRow.__table__.c).where(scoped(ValueCaseRow.account_id)),
@@ -287,6 +302,8 @@ def _reads(scope: Scope) -> _Reads:
         gaps=select(GapFlagRow).where(
             scoped(GapFlagRow.account_id), GapFlagRow.status != "resolved"
         ),
+        plain_items=select(*items).where(scoped(items.account_id), items.status != "superseded"),
+        plain_gaps=select(*gaps).where(scoped(gaps.account_id), gaps.status != "resolved"),
         swept=select(SweepStateRow.account_id, func.max(SweepStateRow.as_of))
         .where(scoped(SweepStateRow.account_id))
         .group_by(SweepStateRow.account_id),
@@ -307,13 +324,13 @@ def _latest_by_account(session: Session, ids: list[str] | None) -> dict[str, dt.
     written by hand or by an older version) fall back to their newest confirmation."""
     reads, params = _reads(_scope(ids)), _scope_params(ids)
     if ids is not None and len(ids) == 1:  # one statement (every account page)
-        swept, last = session.execute(reads.latest_one, params).one()
+        swept, last = read_rows(session, reads.latest_one, params).one()
         days = [d for d in (swept, last) if d is not None]
         return {ids[0]: max(days)} if days else {}
     latest: dict[str, dt.date] = {}
-    for account_id, day in session.execute(reads.swept, params):
+    for account_id, day in read_rows(session, reads.swept, params):
         latest[account_id] = day
-    for account_id, day in session.execute(reads.confirmed, params):
+    for account_id, day in read_rows(session, reads.confirmed, params):
         if day is not None and (account_id not in latest or day > latest[account_id]):
             latest[account_id] = day
     return latest
@@ -373,7 +390,8 @@ def period_options(session: Session, account_id: str) -> list[PeriodOption]:
     labels: dict[dt.date, set[tuple[int, str]]] = defaultdict(set)
     months = {"month": 1, "quarter": 3, "year": 12}
     sweeps = []
-    for kind_of_row, start, end in session.execute(_PERIODS_AND_SWEEPS, {"account_id": account_id}):
+    rows = read_rows(session, _PERIODS_AND_SWEEPS, {"account_id": account_id})
+    for kind_of_row, start, end in rows:
         if kind_of_row:
             sweeps.append(start)
             continue

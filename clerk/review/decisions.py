@@ -29,6 +29,7 @@ from clerk.domain.vocabulary import DECIDED_STATUSES, OPEN_GAP_STATUSES, PENDING
 from clerk.engine.verify import verify_item
 from clerk.review.users import User
 from clerk.store import Store
+from clerk.store.db import read_rows
 from clerk.store.rows import gap_from_row
 from clerk.store.tables import (
     AccountRow,
@@ -161,7 +162,7 @@ def load_sources(
     ids = sorted(set(source_ids))
     if not ids:
         return {}
-    rows = session.execute(_SOURCES, {"ids": ids}).all()
+    rows = read_rows(session, _SOURCES, {"ids": ids}).all()
     if hashes is not None:
         hashes.update((r.id, r.content_hash) for r in rows)
     return {
@@ -521,7 +522,7 @@ def audit_trail(session: Session, target_ids: Iterable[str]) -> dict[str, list[R
     trail: dict[str, list[Review]] = defaultdict(list)
     if not ids:
         return trail
-    rows = session.execute(_AUDIT, {"ids": ids}).all()
+    rows = read_rows(session, _AUDIT, {"ids": ids}).all()
     for r in rows:
         trail[r.target_id].append(
             Review.model_validate(

@@ -39,6 +39,7 @@ from clerk.review.decisions import (
 )
 from clerk.review.users import User
 from clerk.store import Store
+from clerk.store.db import read_rows
 from clerk.store.tables import (
     AccountRow,
     AuditRow,
@@ -445,7 +446,7 @@ def item_responses(
     if share_id is not None:
         query = query.where(ShareResponseRow.share_id == share_id)
     latest: dict[str, ItemResponse] = {}
-    for r in session.execute(query, params):
+    for r in read_rows(session, query, params):
         assert r.item_id is not None
         latest[r.item_id] = ItemResponse(
             r.kind,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Executable, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from clerk.settings import Settings, get_settings
@@ -42,6 +42,19 @@ def alembic_config(url: str) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+def read_rows(
+    session: Session, statement: Executable, params: Mapping[str, Any] | None = None
+) -> Any:  # a Result, typed Any: its rows unpack like tuples
+    """The rows of a Core ``select`` of columns (no ORM entities) through the session's
+    connection, in its transaction: what ``session.execute`` returns for it, without the
+    ORM's work per statement (about 0.15 to 0.2 ms, more than a small indexed read costs
+    SQLite itself).
+    Pending ORM changes are flushed first, as the session's autoflush would."""
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()
+    return session.connection().execute(statement, dict(params or {}))
 
 
 class Store:

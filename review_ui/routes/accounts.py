@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from clerk.review import decisions as review
 from clerk.review.users import User
@@ -73,8 +74,16 @@ async def account(
         cached = (view.account.name, body.encode())
         pages.put(key, fingerprint, *cached)
     title, content = cached
-    return render(
-        request, "account.html", title=title, body=cards.fill(content, csrf_token(request))
+    # The page around the content (title, the viewer's header) is rendered per request; the
+    # content (~90 KB) goes in as bytes: through the template it was decoded, joined and
+    # encoded again, 0.18 ms a request, more than the rest of the frame.
+    mark = cards.slot + "-content"
+    frame = render(request, "account.html", title=title, body=Markup(mark))
+    head, found, tail = bytes(frame.body).partition(mark.encode())
+    assert found, "account.html shows its body"
+    return HTMLResponse(
+        head + cards.fill_bytes(content, csrf_token(request)) + tail,
+        status_code=frame.status_code,
     )
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import delete
 
 from clerk.review import decisions as review
 from clerk.review.users import User
+from clerk.settings import Settings
 from clerk.store import Store
 from clerk.store.tables import (
     AuditRow,
@@ -342,15 +343,17 @@ def _wipe(store: Store) -> Seeded:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, FastAPI]]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('matrix') / 'clerk.db'}"
-    store = Store(url)
+    # module-scoped: built before the per-test CLERK_HOME, so its home is given here (else
+    # the secret key and the shared pages went to ./.clerk in the working tree)
+    home = tmp_path_factory.mktemp("matrix")
+    store = Store(f"sqlite:///{home / 'clerk.db'}")
     from argon2 import PasswordHasher
 
     import clerk.review.users
 
     clerk.review.users._hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
     seed(store)
-    yield store, create_app(store)
+    yield store, create_app(store, Settings(home=home))
     store.close()
 
 
