@@ -7,7 +7,9 @@ Builds a fresh SQLite store in a temporary CLERK_HOME with ``--accounts`` accoun
 ticket text, plus gap flags), starts ``uvicorn`` on loopback in its own process, signs in
 ``--clients`` HTTP clients and has them fetch random accounts' review pages until
 ``--requests`` requests are done (a bounded loop, not a timed soak). Prints p50 / p95 / p99
-latency and throughput; the goal is p95 < 150 ms. Not a test: it prints figures.
+latency and throughput, then the same clients make as many requests of a static file (the
+floor: server and client alone); the goal is p95 <= 2.5x the floor's p95. Not a test: it
+prints figures.
 """
 
 from __future__ import annotations
@@ -485,10 +487,10 @@ def _run(
         latencies: list[float] = []
         errors: list[int] = []
         seconds = asyncio.run(_load(base, port, pages, clients, requests, latencies, errors))
+        # The floor gets as many requests as the page: a quarter as many made its p95 the
+        # tail of a half-second run, which one scheduler hiccup moved from 27 to 64 ms.
         bare: list[float] = []
-        asyncio.run(
-            _load(base, port, ["/static/app.css"], clients, max(200, requests // 4), bare, [])
-        )
+        asyncio.run(_load(base, port, ["/static/app.css"], clients, requests, bare, []))
     finally:
         server.terminate()
         server.wait(10)
