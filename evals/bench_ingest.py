@@ -226,8 +226,9 @@ def run_benchmark(
         ingest_seconds = time.perf_counter() - started
         ingest_cpu = time.process_time() - started_cpu
         rss = peak_rss_mb()  # before the bare insert, so it is the ingest's peak
-        # Worker processes (ingest_workers > 1) start from a fork server, so they are not this
-        # process's children (RUSAGE_CHILDREN never sees them): each reports its own peak.
+        # Worker processes (ingest_workers > 1) report their own peaks (RUSAGE_CHILDREN sees
+        # them only once reaped, and not at all under a fork server). A forked worker's RSS
+        # includes the pages it shares with the ingest: the sum overstates, never understates.
         workers = sorted((kib / 1024 for kib in report.worker_peak_kib.values()), reverse=True)
         store.close()
         bare, bare_cpu = bare_insert(data, root / "bare.db", get_settings().ingest_batch_size)
@@ -288,7 +289,7 @@ def print_result(result: BenchResult) -> None:
         largest = result.worker_rss_mb[0]
         print(
             f"  its own process      {result.parent_rss_mb:8.0f} MB, "
-            f"{len(result.worker_rss_mb)} worker processes (fork server included) "
+            f"{len(result.worker_rss_mb)} worker processes (and a fork server, if any) "
             f"{sum(result.worker_rss_mb):.0f} MB, the largest {largest:.0f} MB"
         )
     for name, value in result.extra.items():
