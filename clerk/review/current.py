@@ -291,19 +291,17 @@ def _reads(scope: Scope) -> _Reads:
         return col.in_(bindparam("account_ids", expanding=True)) if scope == "many" else true()
 
     confirmed = func.max(func.coalesce(ProofItemRow.last_confirmed, ProofItemRow.as_of))
-    items, gaps = ProofItemRow.__table__.c, GapFlagRow.__table__.c
+    # Which items and gap flags are current: one rule for the ORM and the plain reads.
+    current_items = (scoped(ProofItemRow.account_id), ProofItemRow.status != "superseded")
+    current_gaps = (scoped(GapFlagRow.account_id), GapFlagRow.status != "resolved")
     return _Reads(
         accounts=select(AccountRow).where(scoped(AccountRow.id)),
         cases=select(*ValueCaseRow.__table__.c).where(scoped(ValueCaseRow.account_id)),
         outcomes=select(*OutcomeRow.__table__.c).where(scoped(OutcomeRow.account_id)),
-        items=select(ProofItemRow).where(
-            scoped(ProofItemRow.account_id), ProofItemRow.status != "superseded"
-        ),
-        gaps=select(GapFlagRow).where(
-            scoped(GapFlagRow.account_id), GapFlagRow.status != "resolved"
-        ),
-        plain_items=select(*items).where(scoped(items.account_id), items.status != "superseded"),
-        plain_gaps=select(*gaps).where(scoped(gaps.account_id), gaps.status != "resolved"),
+        items=select(ProofItemRow).where(*current_items),
+        gaps=select(GapFlagRow).where(*current_gaps),
+        plain_items=select(*ProofItemRow.__table__.c).where(*current_items),
+        plain_gaps=select(*GapFlagRow.__table__.c).where(*current_gaps),
         swept=select(SweepStateRow.account_id, func.max(SweepStateRow.as_of))
         .where(scoped(SweepStateRow.account_id))
         .group_by(SweepStateRow.account_id),
