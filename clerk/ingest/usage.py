@@ -275,8 +275,8 @@ class EventSink:
         self.touched |= owed
         self.accounts.update({account for account, _, _ in owed})
         for row in fresh:
-            if row[1] is None:
-                self._unrouted(row)
+            if row[1] is None:  # (source_id, account_id, subject, ..., file, line)
+                self._unrouted(row[2], row[6], row[7])
         if self.stats is not None:
             datas = self._data
             if len(fresh) != len(rows):  # only what was inserted: duplicates are left out
@@ -324,7 +324,7 @@ class EventSink:
         self.touched |= owed
         self.accounts.update({account for account, _, _ in owed})
         for subject, name, line in unrouted:
-            self._unrouted((None, None, subject, None, None, None, name, line))  # type: ignore[arg-type]
+            self._unrouted(subject, name, line)
         if self.stats is not None and staged.stats_state is not None:
             self.stats.merge_state(staged.stats_state, exact=inserted == staged.rows)
 
@@ -342,13 +342,13 @@ class EventSink:
             return [(r[1], r[3], r[4][:7]) if r[1] is not None else None for r in rows]  # type: ignore[index]
         return [(r[1], r[3], _month(r[4])) if r[1] is not None else None for r in rows]
 
-    def _unrouted(self, row: Row) -> None:
+    def _unrouted(self, subject: str, file: str, line: int | None) -> None:
         self.counts.unrouted += 1
-        self.unrouted_subjects[row[2]] += 1
+        self.unrouted_subjects[subject] += 1
         reason = (
-            f"subject {row[2]!r} routes to no account (stored; routed once an account claims it)"
+            f"subject {subject!r} routes to no account (stored; routed once an account claims it)"
         )
-        self.log.add(Reject("events", row[6], row[7], reason, "subject", "unrouted"))
+        self.log.add(Reject("events", file, line, reason, "subject", "unrouted"))
 
 
 def route_stored_events(
