@@ -47,7 +47,6 @@ from clerk.ingest.staging import (
     StagingError,
     cut,
     staged_pieces,
-    warm_up,
 )
 from clerk.ingest.usage import (
     EventSink,
@@ -95,11 +94,6 @@ def run_ingest(
     settings = get_settings()
     report = IngestReport(data_dir=data)
     log = RejectLog(settings.home / "rejects")
-    if settings.ingest_workers > 1 and store.engine.dialect.name == "sqlite":
-        usage = data / "usage"
-        files = [p for p in usage.iterdir() if p.is_file()] if usage.is_dir() else []
-        if sum(p.stat().st_size for p in files) >= settings.ingest_parallel_bytes:
-            warm_up()  # the worker processes' imports, while the accounts are read
     try:
         run = _Run(data, store, report, log, console, settings.ingest_batch_size)
         run.all()

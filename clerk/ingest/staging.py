@@ -356,14 +356,6 @@ def figure_months(state: list[tuple[object, ...]]) -> dict[Touched, list[dict[st
     return {key: stats.field_args(key) for key in stats.months}
 
 
-def warm_up() -> None:
-    """Start the fork server now, so it has imported this module by the time the usage files
-    are read (the ingest calls this before it reads the accounts)."""
-    if start_method() == "forkserver":
-        forkserver.set_forkserver_preload([__name__])
-        forkserver.ensure_running()
-
-
 class Staging:
     """The pieces being read by the workers (see :func:`staged_pieces`). At most
     :data:`AHEAD` pieces per worker are read ahead of the one being taken, so memory (their
